@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make run`: the whole offline path, step by step, on a fresh demo federation (README.md).
+set -euo pipefail
+DEMO=${DEMO:-demo}
+REPORT=${REPORT:-../shared/reference/green-tea-8.json}
+[ -f "$REPORT" ] || REPORT=tests/data/green-tea-8.json
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+rm -rf "$DEMO"
+step "1. Build a demo federation: a root, registries for CN, RU and KZ, three labs, agreements"
+yilu demo init "$DEMO"
+
+step "2. The CN food lab signs the test report $(basename "$REPORT") and prints it as a QR code"
+yilu issue "$REPORT" --lab "$DEMO/labs/cn-food" --qr-png "$DEMO/certificate.png" --json > "$DEMO/certificate.json"
+field() { python -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DEMO/certificate.json" "$1"; }
+ID=$(field id)
+echo "certificate id: $ID"
+echo "QR text ($(field qr | wc -c) characters): $(field qr | head -c 100) ..."
+echo "QR image: $DEMO/certificate.png"
+
+step "3. A Kazakh border inspector photographs the QR: read it back from the image and verify offline"
+yilu verify "$DEMO/certificate.png" --bundle "$DEMO/bundle.jwt" --country KZ
+
+step "4. The lab revokes the certificate (e.g. the batch was found contaminated)"
+yilu revoke "$ID" --lab "$DEMO/labs/cn-food"
+
+step "5. The registries and the root republish their lists; the inspector's bundle is rebuilt"
+yilu demo refresh "$DEMO"
+
+step "6. The same QR, verified again by the Kazakh inspector: it must now be rejected"
+if yilu verify "$DEMO/certificate.png" --bundle "$DEMO/bundle.jwt" --country KZ; then
+  echo "unexpected: the revoked certificate was accepted" >&2; exit 1
+fi
+echo
+echo "Done: accepted while valid, rejected (REVOKED) once the lab revoked it."

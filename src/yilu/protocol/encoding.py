@@ -1,0 +1,128 @@
+"""Byte encodings: strict base64url (RFC 7515 §2), base45 (RFC 9285), compact JSON.
+
+Every decoder here raises :class:`MalformedInputError`; nothing lower-level leaks.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from yilu.protocol.errors import MalformedInputError
+
+_B64URL_CHARS: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def b64url_encode(data: bytes) -> str:
+    """Unpadded base64url, as JWS uses it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str | bytes) -> bytes:
+    """Decode unpadded base64url, rejecting anything non-canonical.
+
+    Padding, characters outside the alphabet, impossible lengths and non-zero unused
+    bits are all refused, so that one byte string has exactly one encoding (DESIGN.md,
+    "Facts measured": a hand-written JWS check must reject changed padding bits).
+    """
+    raw = text.encode("ascii", "replace") if isinstance(text, str) else bytes(text)
+    if len(raw) % 4 == 1 or not _B64URL_CHARS.issuperset(raw):
+        raise MalformedInputError("not canonical unpadded base64url")
+    try:
+        data = base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedInputError("not canonical unpadded base64url") from exc
+    if base64.urlsafe_b64encode(data).rstrip(b"=") != raw:
+        raise MalformedInputError("not canonical base64url (non-zero padding bits)")
+    return data
+
+
+B45_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_VALUE: Final = {c: i for i, c in enumerate(B45_ALPHABET)}
+# Pairs of characters decoded in one lookup: 45*45 entries, built once at import.
+_B45_PAIR: Final = {a + b: _B45_VALUE[a] + 45 * _B45_VALUE[b] for a in B45_ALPHABET for b in B45_ALPHABET}
+
+
+def b45_encode(data: bytes) -> str:
+    """Base45 per RFC 9285: every 2 bytes become 3 characters of the QR alphanumeric set."""
+    alphabet = B45_ALPHABET
+    out: list[str] = []
+    append = out.append
+    for i in range(0, len(data) - 1, 2):
+        n = (data[i] << 8) | data[i + 1]
+        n, c = divmod(n, 45)
+        e, d = divmod(n, 45)
+        append(alphabet[c] + alphabet[d] + alphabet[e])
+    if len(data) % 2:
+        d, c = divmod(data[-1], 45)
+        append(alphabet[c] + alphabet[d])
+    return "".join(out)
+
+
+def b45_decode(text: str) -> bytes:
+    """Decode base45, refusing invalid characters, lengths and out-of-range triples."""
+    if len(text) % 3 == 1:
+        raise MalformedInputError("base45 text has an impossible length")
+    pair = _B45_PAIR
+    out = bytearray()
+    full = len(text) - len(text) % 3
+    try:
+        for i in range(0, full, 3):
+            n = pair[text[i : i + 2]] + 2025 * _B45_VALUE[text[i + 2]]
+            if n > 0xFFFF:
+                raise MalformedInputError("base45 triple out of range")
+            out += n.to_bytes(2, "big")
+        if full != len(text):
+            n = pair[text[full:]]
+            if n > 0xFF:
+                raise MalformedInputError("base45 pair out of range")
+            out.append(n)
+    except KeyError as exc:
+        raise MalformedInputError("character outside the base45 alphabet") from exc
+    return bytes(out)
+
+
+def dumps_compact(obj: Any) -> bytes:
+    """Compact UTF-8 JSON: no spaces, non-ASCII kept as UTF-8, key order preserved.
+
+    Key order is part of the wire bytes (docs/formats.md, "Credential"): the issuer
+    orders keys as the schema lists them so that the preset dictionary matches.
+    """
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def loads_json_object(data: bytes, what: str) -> dict[str, Any]:
+    """Parse ``data`` as a JSON object, or raise :class:`MalformedInputError`."""
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MalformedInputError(f"{what} is not valid UTF-8 JSON") from exc
+    if not isinstance(value, dict):
+        raise MalformedInputError(f"{what} is not a JSON object")
+    return value
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` and whole seconds, the only form Yilu writes."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: Yilu only handles aware UTC times")
+    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: object, what: str) -> datetime:
+    """Parse an RFC 3339 date-time (or a plain date, as midnight UTC)."""
+    if not isinstance(value, str) or not value:
+        raise MalformedInputError(f"{what} is not a date-time string")
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise MalformedInputError(f"{what} is not an RFC 3339 date-time: {value!r}") from exc
+    if parsed.tzinfo is None:
+        if len(value) == 10:  # a bare date such as "2027-05-20"
+            return parsed.replace(tzinfo=UTC)
+        raise MalformedInputError(f"{what} has no time zone: {value!r}")
+    return parsed.astimezone(UTC)

@@ -1,0 +1,158 @@
+"""Compact JWS (RFC 7515) as VC-JOSE-COSE uses it: parse strictly, sign, verify.
+
+Keys always come from trust data, never from the JWS header (docs/verifying.md):
+``kid`` only selects candidates, and ``jwk``/``jku``/``x5c`` headers are ignored.
+Signatures are checked by pyjwt with an allow-list of exactly the key's algorithm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import jwt
+
+from yilu.protocol.encoding import b64url_decode, b64url_encode, dumps_compact, loads_json_object
+from yilu.protocol.errors import (
+    InputTooLargeError,
+    MalformedInputError,
+    SignatureError,
+    UnsupportedFormatError,
+)
+from yilu.protocol.keys import ALLOWED_ALGS, VerifyKey
+from yilu.protocol.reasons import ReasonCode
+
+#: Largest compact JWS accepted anywhere (a trust list for 120,000 labs fits in a bundle,
+#: which has its own, larger bound; certificates are far smaller).
+MAX_JWS_CHARS: Final = 64 * 1024 * 1024
+TYP_VC: Final = "vc+jwt"
+
+
+class Signer(Protocol):
+    """Anything that can sign a JWS signing input: an in-memory key or an HSM."""
+
+    @property
+    def alg(self) -> str: ...
+
+    def sign(self, signing_input: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedJWS:
+    """A compact JWS split into its parts; nothing in it is verified yet."""
+
+    compact: str
+    header_bytes: bytes
+    payload_bytes: bytes
+    signature: bytes
+    header: dict[str, Any]
+
+    @property
+    def alg(self) -> str:
+        return str(self.header["alg"])
+
+    @property
+    def kid(self) -> str:
+        return str(self.header.get("kid", ""))
+
+    @property
+    def signing_input(self) -> bytes:
+        head, payload, _ = self.compact.split(".")
+        return f"{head}.{payload}".encode("ascii")
+
+    def payload_json(self) -> dict[str, Any]:
+        """The payload as a JSON object (raises MalformedInputError otherwise)."""
+        return loads_json_object(self.payload_bytes, "JWS payload")
+
+
+def encode_header(*, alg: str, kid: str, typ: str) -> bytes:
+    """The protected header bytes Yilu writes: always ``alg``, ``kid``, ``typ`` in that order."""
+    return dumps_compact({"alg": alg, "kid": kid, "typ": typ})
+
+
+def sign_compact(payload: bytes, signer: Signer, *, kid: str, typ: str) -> str:
+    """Sign ``payload`` bytes as a compact JWS with a Yilu header."""
+    if signer.alg not in ALLOWED_ALGS:
+        raise UnsupportedFormatError(f"refusing to sign with {signer.alg!r}")
+    header = encode_header(alg=signer.alg, kid=kid, typ=typ)
+    signing_input = f"{b64url_encode(header)}.{b64url_encode(payload)}".encode("ascii")
+    return f"{signing_input.decode('ascii')}.{b64url_encode(signer.sign(signing_input))}"
+
+
+def assemble_compact(header_bytes: bytes, payload_bytes: bytes, signature: bytes) -> str:
+    """Rebuild the compact JWS byte for byte from its decoded parts."""
+    return ".".join((b64url_encode(header_bytes), b64url_encode(payload_bytes), b64url_encode(signature)))
+
+
+def parse_compact(
+    token: str, *, expected_typ: str | None = None, max_chars: int = MAX_JWS_CHARS
+) -> ParsedJWS:
+    """Split and decode a compact JWS, checking its header against the allow-list.
+
+    Raises :class:`MalformedInputError` (code MALFORMED), :class:`InputTooLargeError`,
+    or :class:`UnsupportedFormatError` with code UNSUPPORTED_ALG or UNSUPPORTED_FORMAT.
+    """
+    if len(token) > max_chars:
+        raise InputTooLargeError(f"JWS longer than {max_chars} characters", code=ReasonCode.MALFORMED)
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedInputError(
+            "a compact JWS has exactly three dot-separated parts", code=ReasonCode.MALFORMED
+        )
+    try:
+        header_bytes, payload_bytes, signature = (b64url_decode(p) for p in parts)
+        header = loads_json_object(header_bytes, "JWS header")
+    except MalformedInputError as exc:
+        raise MalformedInputError(str(exc), code=ReasonCode.MALFORMED) from exc
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ALLOWED_ALGS:
+        raise UnsupportedFormatError(f"algorithm {alg!r} is not allowed", code=ReasonCode.UNSUPPORTED_ALG)
+    if "crit" in header:
+        raise UnsupportedFormatError(
+            "critical header parameters are not supported", code=ReasonCode.UNSUPPORTED_FORMAT
+        )
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise MalformedInputError("kid must be a string", code=ReasonCode.MALFORMED)
+    if expected_typ is not None and header.get("typ") != expected_typ:
+        raise UnsupportedFormatError(
+            f"expected typ {expected_typ!r}, got {header.get('typ')!r}",
+            code=ReasonCode.UNSUPPORTED_FORMAT,
+        )
+    return ParsedJWS(token, header_bytes, payload_bytes, signature, header)
+
+
+_PYJWS: Final = jwt.PyJWS(algorithms=sorted(ALLOWED_ALGS))
+
+
+def verify_signature(parsed: ParsedJWS, key: VerifyKey) -> None:
+    """Check ``parsed`` against ``key`` with pyjwt, allowing only the key's own algorithm.
+
+    Raises :class:`SignatureError` (code UNSUPPORTED_ALG when the header's algorithm
+    does not belong to the key, SIGNATURE_INVALID otherwise).
+    """
+    if parsed.alg != key.alg:
+        raise SignatureError(
+            f"header alg {parsed.alg!r} does not match the key's {key.alg!r}",
+            codes=(ReasonCode.UNSUPPORTED_ALG,),
+        )
+    try:
+        _PYJWS.decode_complete(parsed.compact, key=key.key, algorithms=[key.alg])
+    except jwt.InvalidAlgorithmError as exc:
+        raise SignatureError(str(exc), codes=(ReasonCode.UNSUPPORTED_ALG,)) from exc
+    except jwt.PyJWTError as exc:
+        raise SignatureError("signature does not verify", codes=(ReasonCode.SIGNATURE_INVALID,)) from exc
+
+
+def verify_with_any(parsed: ParsedJWS, candidates: list[VerifyKey]) -> VerifyKey:
+    """Try every candidate key (a kid is a hint, not an identity); return the one that verifies."""
+    last: SignatureError | None = None
+    for key in candidates:
+        try:
+            verify_signature(parsed, key)
+        except SignatureError as exc:
+            last = exc
+        else:
+            return key
+    if last is None:
+        raise SignatureError("no candidate key", codes=(ReasonCode.UNKNOWN_KEY,))
+    raise last

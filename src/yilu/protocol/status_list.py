@@ -1,0 +1,140 @@
+"""W3C Bitstring Status List v1.0: the bitstring and the signed status list credential.
+
+A lab keeps one list per purpose (revocation, suspension); index 0 is the most
+significant bit of the first byte (Bitstring Status List v1.0 §3.2, "Bitstring
+Encoding"). ``encodedList`` is multibase base64url (``u`` prefix) of the GZIP'd bits.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from yilu.protocol.encoding import (
+    b64url_decode,
+    b64url_encode,
+    dumps_compact,
+    format_time,
+    parse_time,
+)
+from yilu.protocol.errors import InputTooLargeError, MalformedInputError
+from yilu.protocol.jws import TYP_VC, Signer, sign_compact
+from yilu.protocol.vocabulary import STATUS_PURPOSES, VC_CONTEXT
+
+#: The spec's minimum list length (16 KiB of bits) for herd privacy.
+MIN_BITS: Final = 131_072
+#: Largest list accepted when decoding (bounded inflation): 2^24 bits, 2 MiB.
+MAX_BITS: Final = 1 << 24
+
+
+class Bitstring:
+    """A mutable bitstring with the spec's bit order."""
+
+    __slots__ = ("_bits",)
+
+    def __init__(self, size_bits: int = MIN_BITS, data: bytes | None = None) -> None:
+        if data is not None:
+            self._bits = bytearray(data)
+        else:
+            if size_bits % 8 or size_bits <= 0:
+                raise ValueError("a bitstring is a positive whole number of bytes")
+            self._bits = bytearray(size_bits // 8)
+
+    def __len__(self) -> int:
+        return len(self._bits) * 8
+
+    def get(self, index: int) -> bool:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return bool(self._bits[index >> 3] & (0x80 >> (index & 7)))
+
+    def set(self, index: int, value: bool) -> None:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        mask = 0x80 >> (index & 7)
+        if value:
+            self._bits[index >> 3] |= mask
+        else:
+            self._bits[index >> 3] &= ~mask & 0xFF
+
+    def encode(self) -> str:
+        """Multibase base64url of the GZIP'd bytes (mtime 0 so output is reproducible)."""
+        return "u" + b64url_encode(gzip.compress(bytes(self._bits), compresslevel=9, mtime=0))
+
+    @classmethod
+    def decode(cls, encoded: str) -> Bitstring:
+        """Inverse of :meth:`encode`, inflating at most :data:`MAX_BITS` bits."""
+        if not encoded.startswith("u"):
+            raise MalformedInputError("encodedList must be multibase base64url ('u' prefix)")
+        packed = b64url_decode(encoded[1:])
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            data = inflater.decompress(packed, MAX_BITS // 8)
+        except zlib.error as exc:
+            raise MalformedInputError("encodedList is not valid GZIP") from exc
+        if inflater.unconsumed_tail:
+            raise InputTooLargeError(f"status list longer than {MAX_BITS} bits")
+        if not inflater.eof or not data:
+            raise MalformedInputError("encodedList is truncated")
+        return cls(data=data)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusList:
+    """A parsed (not yet trusted) ``BitstringStatusListCredential``."""
+
+    url: str
+    issuer: str
+    purpose: str
+    bits: Bitstring
+    valid_from: datetime
+    valid_until: datetime | None
+
+    def to_credential(self) -> dict[str, Any]:
+        cred: dict[str, Any] = {
+            "@context": [VC_CONTEXT],
+            "id": self.url,
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": self.issuer,
+            "validFrom": format_time(self.valid_from),
+        }
+        if self.valid_until is not None:
+            cred["validUntil"] = format_time(self.valid_until)
+        cred["credentialSubject"] = {
+            "id": f"{self.url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": self.purpose,
+            "encodedList": self.bits.encode(),
+        }
+        return cred
+
+    def sign(self, signer: Signer, kid: str) -> str:
+        """The list as a vc+jwt signed by the lab key."""
+        return sign_compact(dumps_compact(self.to_credential()), signer, kid=kid, typ=TYP_VC)
+
+    @classmethod
+    def from_credential(cls, cred: dict[str, Any]) -> StatusList:
+        types = cred.get("type")
+        if not isinstance(types, list) or "BitstringStatusListCredential" not in types:
+            raise MalformedInputError("not a BitstringStatusListCredential")
+        subject = cred.get("credentialSubject")
+        if not isinstance(subject, dict) or subject.get("type") != "BitstringStatusList":
+            raise MalformedInputError("status list credentialSubject is not a BitstringStatusList")
+        purpose = subject.get("statusPurpose")
+        if purpose not in STATUS_PURPOSES:
+            raise MalformedInputError(f"unsupported statusPurpose {purpose!r}")
+        url, issuer, encoded = cred.get("id"), cred.get("issuer"), subject.get("encodedList")
+        if not isinstance(url, str) or not isinstance(issuer, str) or not isinstance(encoded, str):
+            raise MalformedInputError("status list lacks id, issuer or encodedList")
+        until = cred.get("validUntil")
+        return cls(
+            url,
+            issuer,
+            str(purpose),
+            Bitstring.decode(encoded),
+            parse_time(cred.get("validFrom"), "statusList.validFrom"),
+            None if until is None else parse_time(until, "statusList.validUntil"),
+        )

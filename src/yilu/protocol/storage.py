@@ -1,0 +1,74 @@
+"""Small file helpers every party uses: atomic JSON writes and encrypted key files.
+
+Private keys are only ever written as encrypted PKCS#8 (docs/architecture.md,
+"Secrets"); the passphrase comes from ``YILU_KEY_PASSPHRASE``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Final
+
+from yilu.protocol.errors import MalformedInputError, SecretError
+from yilu.protocol.keys import SigningKey
+
+PASSPHRASE_ENV: Final = "YILU_KEY_PASSPHRASE"  # noqa: S105 -- the variable name, not a secret
+#: Used only for directories made by ``yilu demo init`` (marked ``"demo": true``) when
+#: YILU_KEY_PASSPHRASE is unset, so that the demo runs on a fresh machine. Never for real keys.
+DEMO_PASSPHRASE: Final = "yilu-demo-only-not-secret"  # noqa: S105 -- public by design, demo only
+
+
+def passphrase(*, demo: bool = False) -> str:
+    """The key passphrase from the environment (the demo falls back to its fixed one)."""
+    value = os.environ.get(PASSPHRASE_ENV, "")
+    if value:
+        return value
+    if demo:
+        return DEMO_PASSPHRASE
+    raise SecretError(f"set {PASSPHRASE_ENV} to the passphrase that protects the private key")
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file, turning every failure into a one-line :class:`MalformedInputError`."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise MalformedInputError(f"{path} does not exist") from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise MalformedInputError(f"{path} is not a readable JSON file") from exc
+
+
+def save_key(path: Path, key: SigningKey, passphrase: str) -> None:
+    write_atomic(path, key.to_encrypted_pem(passphrase))
+    path.chmod(0o600)
+
+
+def load_key(path: Path, passphrase: str) -> SigningKey:
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise SecretError(f"cannot read the private key {path}") from exc
+    return SigningKey.from_encrypted_pem(pem, passphrase)

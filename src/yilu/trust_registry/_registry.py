@@ -1,0 +1,339 @@
+"""A registry (accreditation body) and the federation root, kept as files.
+
+Registry directory: ``registry.json`` (identity, labs, own keys, sequence), ``key.pem``
+(encrypted), ``published/trust-list.jwt`` and ``published/status/*.jwt`` (the labs'
+status lists it mirrors). Root directory: ``root.json`` (members, agreements, keys,
+sequence), ``key.pem``, ``published/federation-list.jwt``. Formats: docs/formats.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from yilu.protocol.bundle import Bundle
+from yilu.protocol.encoding import format_time
+from yilu.protocol.errors import InputError, MalformedInputError
+from yilu.protocol.keys import SigningKey
+from yilu.protocol.lists import (
+    Agreement,
+    FederationList,
+    KeyRecord,
+    Lab,
+    Member,
+    Scope,
+    StatusEvent,
+    TrustList,
+)
+from yilu.protocol.storage import (
+    load_key,
+    passphrase,
+    read_json,
+    save_key,
+    write_atomic,
+    write_json,
+)
+from yilu.protocol.vocabulary import SCOPES
+
+#: How long a published list stays valid; publish again before then (docs/formats.md).
+LIST_VALIDITY: Final = timedelta(days=30)
+
+
+class _Party:
+    """Shared plumbing of a registry and the root: a JSON state file and an encrypted key."""
+
+    state_file: str = ""
+
+    def __init__(self, directory: Path, state: dict[str, Any], key: SigningKey) -> None:
+        self.directory = directory
+        self.state = state
+        self.key = key
+
+    @classmethod
+    def _load(cls, directory: Path) -> tuple[dict[str, Any], SigningKey]:
+        state = read_json(directory / cls.state_file)
+        if not isinstance(state, dict) or "id" not in state or "keys" not in state:
+            raise MalformedInputError(f"{directory} is not a {cls.state_file[:-5]} directory")
+        return state, load_key(directory / "key.pem", passphrase(demo=bool(state.get("demo"))))
+
+    @staticmethod
+    def _new_key(directory: Path, passphrase_text: str, now: datetime) -> tuple[SigningKey, dict[str, Any]]:
+        key = SigningKey.generate()
+        save_key(directory / "key.pem", key, passphrase_text)
+        return key, KeyRecord(key.public, now).to_json()
+
+    def save(self) -> None:
+        write_json(self.directory / self.state_file, self.state)
+
+    @property
+    def id(self) -> str:
+        return str(self.state["id"])
+
+    def _next_sequence(self) -> int:
+        self.state["sequence"] = int(self.state.get("sequence", 0)) + 1
+        return int(self.state["sequence"])
+
+
+class Registry(_Party):
+    """One accreditation body's registry: its labs, their scopes, status and keys."""
+
+    state_file = "registry.json"
+
+    @classmethod
+    def create(
+        cls,
+        directory: Path,
+        *,
+        registry_id: str,
+        country: str,
+        accreditation_body: str,
+        publication_url: str,
+        passphrase_text: str,
+        now: datetime,
+        demo: bool = False,
+    ) -> Registry:
+        if (directory / cls.state_file).exists():
+            raise InputError(f"{directory} already holds a registry")
+        key, record = cls._new_key(directory, passphrase_text, now)
+        state = {
+            "id": registry_id,
+            "country": country.upper(),
+            "accreditationBody": accreditation_body,
+            "publicationUrl": publication_url,
+            "sequence": 0,
+            "keys": [record],
+            "labs": [],
+            "demo": demo,
+        }
+        registry = cls(directory, state, key)
+        registry.save()
+        return registry
+
+    @classmethod
+    def open(cls, directory: Path) -> Registry:
+        state, key = cls._load(directory)
+        return cls(directory, state, key)
+
+    def member_record(self, *, since: datetime) -> Member:
+        """How the federation root lists this registry (keys, status active from ``since``)."""
+        return Member(
+            self.id,
+            self.state["country"],
+            self.state["accreditationBody"],
+            self.state["publicationUrl"],
+            tuple(KeyRecord.from_json(k, "key") for k in self.state["keys"]),
+            (StatusEvent("active", since),),
+        )
+
+    def _lab(self, lab_id: str) -> dict[str, Any]:
+        for lab in self.state["labs"]:
+            if lab["id"] == lab_id:
+                return dict(lab)
+        raise InputError(f"no lab {lab_id!r} in registry {self.id}")
+
+    def _put_lab(self, lab: dict[str, Any]) -> None:
+        self.state["labs"] = [lab if x["id"] == lab["id"] else x for x in self.state["labs"]]
+        Lab.from_json(lab, "lab")  # never store what would not publish
+        self.save()
+
+    def add_lab(
+        self,
+        *,
+        lab_id: str,
+        names: dict[str, str],
+        country: str,
+        accreditation_number: str,
+        scopes: Iterable[Scope],
+        key: dict[str, Any],
+        accredited_since: datetime,
+    ) -> Lab:
+        """Accredit a lab: record its scopes, an active status from ``accredited_since`` and its key."""
+        if any(x["id"] == lab_id for x in self.state["labs"]):
+            raise InputError(f"lab {lab_id!r} is already in registry {self.id}")
+        scope_list = list(scopes)
+        for scope in scope_list:
+            if scope.category not in SCOPES:
+                raise InputError(f"unknown scope {scope.category!r}; use one of {', '.join(SCOPES)}")
+        lab = Lab(
+            lab_id,
+            names,
+            country.upper(),
+            accreditation_number,
+            tuple(scope_list),
+            (StatusEvent("active", accredited_since),),
+            (KeyRecord.from_json(key, "lab key"),),
+        )
+        self.state["labs"].append(lab.to_json())
+        self.save()
+        return lab
+
+    def set_lab_status(self, lab_id: str, status: str, *, since: datetime) -> None:
+        """Append an accreditation status change (active / suspended / withdrawn)."""
+        lab = self._lab(lab_id)
+        lab["status"] = [*lab["status"], StatusEvent(status, since).to_json()]
+        self._put_lab(lab)
+
+    def set_lab_scopes(self, lab_id: str, scopes: Iterable[Scope]) -> None:
+        lab = self._lab(lab_id)
+        lab["scopes"] = [s.to_json() for s in scopes]
+        self._put_lab(lab)
+
+    def add_lab_key(self, lab_id: str, key: dict[str, Any]) -> None:
+        lab = self._lab(lab_id)
+        record = KeyRecord.from_json(key, "lab key")
+        if any(k["kid"] == record.kid and k["jwk"] == dict(record.key.jwk) for k in lab["keys"]):
+            raise InputError(f"lab {lab_id!r} already has key {record.kid}")
+        lab["keys"] = [*lab["keys"], record.to_json()]
+        self._put_lab(lab)
+
+    def revoke_lab_key(self, lab_id: str, kid: str, *, at: datetime, reason: str) -> None:
+        """Revoke a lab key; ``keyCompromise`` invalidates everything the key signed."""
+        lab = self._lab(lab_id)
+        found = False
+        for k in lab["keys"]:
+            if k["kid"] == kid:
+                k["revokedAt"], k["revocationReason"] = format_time(at), reason
+                found = True
+        if not found:
+            raise InputError(f"lab {lab_id!r} has no key {kid!r}")
+        self._put_lab(lab)
+
+    def mirror_status_lists(self, tokens: Iterable[str]) -> None:
+        """Keep copies of labs' signed status lists so verifiers sync everything from here."""
+        for token in tokens:
+            name = hashlib.sha256(token.split(".")[1].encode()).hexdigest()[:16]
+            write_atomic(self.directory / "published" / "status" / f"{name}.jwt", token)
+
+    def clear_status_mirror(self) -> None:
+        folder = self.directory / "published" / "status"
+        if folder.is_dir():
+            for path in folder.glob("*.jwt"):
+                path.unlink()
+
+    def status_list_tokens(self) -> list[str]:
+        folder = self.directory / "published" / "status"
+        return [p.read_text().strip() for p in sorted(folder.glob("*.jwt"))] if folder.is_dir() else []
+
+    def publish(self, *, now: datetime, validity: timedelta = LIST_VALIDITY) -> str:
+        """Sign the trust list with the next sequence and write ``published/trust-list.jwt``."""
+        trust_list = TrustList(
+            self.id,
+            self.state["country"],
+            self.state["accreditationBody"],
+            self._next_sequence(),
+            now,
+            now + validity,
+            tuple(Lab.from_json(x, "lab") for x in self.state["labs"]),
+        )
+        token = trust_list.sign(self.key, self.key.public.kid)
+        write_atomic(self.directory / "published" / "trust-list.jwt", token)
+        self.save()
+        return token
+
+    def trust_list_token(self) -> str:
+        path = self.directory / "published" / "trust-list.jwt"
+        if not path.exists():
+            raise InputError(f"registry {self.id} has not published a trust list yet")
+        return path.read_text().strip()
+
+
+class FederationRoot(_Party):
+    """The alliance secretariat: admits registries and records recognition agreements."""
+
+    state_file = "root.json"
+
+    @classmethod
+    def create(
+        cls,
+        directory: Path,
+        *,
+        federation_id: str,
+        passphrase_text: str,
+        now: datetime,
+        demo: bool = False,
+    ) -> FederationRoot:
+        if (directory / cls.state_file).exists():
+            raise InputError(f"{directory} already holds a federation root")
+        key, record = cls._new_key(directory, passphrase_text, now)
+        state = {
+            "id": federation_id,
+            "sequence": 0,
+            "keys": [record],
+            "registries": [],
+            "agreements": [],
+            "demo": demo,
+        }
+        root = cls(directory, state, key)
+        root.save()
+        write_json(directory / "root-keys.json", [record["jwk"]])
+        return root
+
+    @classmethod
+    def open(cls, directory: Path) -> FederationRoot:
+        state, key = cls._load(directory)
+        return cls(directory, state, key)
+
+    def root_jwks(self) -> list[dict[str, str]]:
+        """The root public keys verifiers pin (also written to ``root-keys.json``)."""
+        return [dict(k["jwk"]) for k in self.state["keys"]]
+
+    def admit(self, member: Member) -> None:
+        if any(r["id"] == member.id for r in self.state["registries"]):
+            raise InputError(f"registry {member.id} is already a member")
+        self.state["registries"].append(member.to_json())
+        self.save()
+
+    def set_member_status(self, registry_id: str, status: str, *, since: datetime) -> None:
+        for r in self.state["registries"]:
+            if r["id"] == registry_id:
+                r["status"] = [*r["status"], StatusEvent(status, since).to_json()]
+                Member.from_json(r, "member")
+                self.save()
+                return
+        raise InputError(f"no member registry {registry_id!r}")
+
+    def agree(self, *, country: str, accepts: list[str], scopes: list[str], since: datetime) -> None:
+        """Record that ``country`` accepts the ``accepts`` registries' results for ``scopes``."""
+        known = {r["id"] for r in self.state["registries"]}
+        unknown = [a for a in accepts if a not in known]
+        if unknown:
+            raise InputError(f"not member registries: {', '.join(unknown)}")
+        bad = [s for s in scopes if s not in SCOPES]
+        if bad:
+            raise InputError(f"unknown scopes: {', '.join(bad)}")
+        agreement = Agreement(country.upper(), tuple(accepts), tuple(scopes), since)
+        self.state["agreements"].append(agreement.to_json())
+        self.save()
+
+    def federation_list(self, *, now: datetime, validity: timedelta) -> FederationList:
+        return FederationList(
+            self.id,
+            self._next_sequence(),
+            now,
+            now + validity,
+            tuple(Member.from_json(r, "member") for r in self.state["registries"]),
+            tuple(Agreement.from_json(a, "agreement") for a in self.state["agreements"]),
+        )
+
+    def publish(self, *, now: datetime, validity: timedelta = LIST_VALIDITY) -> str:
+        token = self.federation_list(now=now, validity=validity).sign(self.key, self.key.public.kid)
+        write_atomic(self.directory / "published" / "federation-list.jwt", token)
+        self.save()
+        return token
+
+    def build_bundle(self, *, trust_lists: Iterable[str], status_lists: Iterable[str], now: datetime) -> str:
+        """One signed file holding the whole snapshot, for devices with no network."""
+        path = self.directory / "published" / "federation-list.jwt"
+        if not path.exists():
+            raise InputError("publish the federation list before building a bundle")
+        bundle = Bundle(
+            now,
+            tuple(self.root_jwks()),
+            path.read_text().strip(),
+            tuple(trust_lists),
+            tuple(status_lists),
+        )
+        return bundle.sign(self.key, self.key.public.kid)
