@@ -1,0 +1,391 @@
+"""The ``yilu`` command line as scripts and people use it: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testkit import DATA
+
+from yilu.protocol.encoding import b45_encode, b64url_decode, b64url_encode
+from yilu.protocol.yl1 import dictionary
+
+
+def yilu(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("YILU_KEY_PASSPHRASE", "YILU_ROOT_KEYS")}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "yilu.cli", *args],
+        input=stdin,
+        capture_output=True,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
+    out = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+    assert "Traceback" not in out.stderr, out.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("demo") / "fed"
+    proc = yilu("demo", "init", str(root), "--json")
+    assert proc.returncode == 0, proc.stderr
+    info: dict[str, Any] = json.loads(proc.stdout)
+    info["root"] = root
+    return info
+
+
+def lab_dir(demo: dict[str, Any], lab_id: str) -> str:
+    return next(lab["dir"] for lab in demo["labs"] if lab["id"] == lab_id)
+
+
+def issue(demo: dict[str, Any], report: str, lab: str, tmp_path: Path) -> dict[str, Any]:
+    """Issue a reference report under a report number unique to this test (one certificate per report)."""
+    body = json.loads((DATA / f"{report}.json").read_text())
+    body["reportNumber"] += "-" + uuid.uuid4().hex[:8]
+    path = tmp_path / f"{report}.json"
+    path.write_text(json.dumps(body, ensure_ascii=False))
+    proc = yilu("issue", str(path), "--lab", lab, "--qr-png", str(tmp_path / "qr.png"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    issued: dict[str, Any] = json.loads(proc.stdout)
+    return issued
+
+
+def verify(demo: dict[str, Any], data: str, *extra: str, country: str = "KZ") -> tuple[int, dict[str, Any]]:
+    proc = yilu("verify", data, "--bundle", demo["bundle"], "--country", country, "--json", *extra)
+    return proc.returncode, json.loads(proc.stdout) if proc.stdout else {}
+
+
+def test_demo_init_shape(demo: dict[str, Any]) -> None:
+    assert Path(demo["bundle"]).is_file()
+    labs = {(lab["country"], tuple(lab["scopes"])) for lab in demo["labs"]}
+    assert labs == {("CN", ("food", "chemicals")), ("CN", ("minerals-metals",)), ("RU", ("food",))}
+    for lab in demo["labs"]:
+        assert Path(lab["dir"], "lab.json").is_file()
+        assert b"ENCRYPTED" in Path(lab["dir"], "key.pem").read_bytes()
+
+
+def test_demo_init_refuses_non_empty_dir(tmp_path: Path) -> None:
+    (tmp_path / "x").write_text("keep me")
+    proc = yilu("demo", "init", str(tmp_path))
+    assert proc.returncode == 2 and "not empty" in proc.stderr
+    assert (tmp_path / "x").read_text() == "keep me"
+
+
+def test_issue_verify_text_and_png_agree(demo: dict[str, Any], tmp_path: Path) -> None:
+    issued = issue(demo, "green-tea-3", lab_dir(demo, "https://qdtc.example.cn"), tmp_path)
+    assert set(issued) == {"id", "jws", "qr", "statusListIndex"}
+    assert issued["qr"].startswith("YL1:")
+    code_text, text_result = verify(demo, issued["qr"])
+    code_png, png_result = verify(demo, str(tmp_path / "qr.png"))
+    code_jws, jws_result = verify(demo, issued["jws"])
+    assert code_text == code_png == code_jws == 0
+    assert text_result["verdict"] == png_result["verdict"] == jws_result["verdict"] == "accept"
+    assert text_result["credential"] == png_result["credential"]
+    assert set(text_result) == {"verdict", "reasons", "credential", "issuer", "trust"}
+    assert {"sequence", "ageSeconds"} <= set(text_result["trust"])
+    # Same verdict, for a rejecting country, from text and from the photo.
+    assert (
+        verify(demo, issued["qr"], country="UZ")[0]
+        == verify(demo, str(tmp_path / "qr.png"), country="UZ")[0]
+        == 1
+    )
+
+
+def test_issue_plain_prints_yl1(demo: dict[str, Any], tmp_path: Path) -> None:
+    proc = yilu(
+        "issue", str(DATA / "green-tea-8-fail.json"), "--lab", lab_dir(demo, "https://qdtc.example.cn")
+    )
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("YL1:") and proc.stdout.count("\n") == 1
+    assert "QR version" in proc.stderr
+
+
+def test_issue_twice_refused(demo: dict[str, Any], tmp_path: Path) -> None:
+    lab = lab_dir(demo, "https://sdmt.example.cn")
+    assert yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab).returncode == 0
+    proc = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab)
+    assert proc.returncode == 2 and "already been certified" in proc.stderr
+
+
+def test_issue_bad_report(demo: dict[str, Any], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"reportNumber": "X-1", "scope": "spaceships"}))
+    proc = yilu("issue", str(bad), "--lab", lab_dir(demo, "https://qdtc.example.cn"))
+    assert proc.returncode == 2 and proc.stderr.startswith("yilu: error: report invalid")
+    (tmp_path / "notjson.json").write_text("{nope")
+    assert (
+        yilu(
+            "issue", str(tmp_path / "notjson.json"), "--lab", lab_dir(demo, "https://qdtc.example.cn")
+        ).returncode
+        == 2
+    )
+    assert (
+        yilu(
+            "issue", str(tmp_path / "missing.json"), "--lab", lab_dir(demo, "https://qdtc.example.cn")
+        ).returncode
+        == 2
+    )
+
+
+def test_wrong_passphrase_is_one_line(demo: dict[str, Any]) -> None:
+    proc = yilu(
+        "issue",
+        str(DATA / "green-tea-8.json"),
+        "--lab",
+        lab_dir(demo, "https://qdtc.example.cn"),
+        env={"YILU_KEY_PASSPHRASE": "wrong"},
+    )
+    assert proc.returncode == 2 and "wrong passphrase" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_revoke_suspend_refresh_cycle(tmp_path: Path) -> None:
+    root = tmp_path / "fed"
+    info = json.loads(yilu("demo", "init", str(root), "--json").stdout)
+    lab = lab_dir(info, "https://nftc.example.ru")
+    issued = issue(info, "green-tea-8", lab, tmp_path)
+    assert verify(info, issued["qr"], country="CN")[0] == 0
+    assert yilu("revoke", issued["id"], "--lab", lab, "--suspend").returncode == 0
+    assert verify(info, issued["qr"], country="CN")[0] == 0  # bundle not rebuilt yet: still the old snapshot
+    assert yilu("demo", "refresh", str(root)).returncode == 0
+    code, result = verify(info, issued["qr"], country="CN")
+    assert code == 1 and [r["code"] for r in result["reasons"]] == ["SUSPENDED"]
+    assert result["trust"]["sequence"] == 2
+    assert yilu("revoke", issued["id"], "--lab", lab, "--unsuspend").returncode == 0
+    yilu("demo", "refresh", str(root))
+    assert verify(info, issued["qr"], country="CN")[0] == 0
+    assert yilu("revoke", "GREEN-TEA-UNKNOWN", "--lab", lab).returncode == 2
+    assert yilu("revoke", issued["id"], "--lab", lab).returncode == 0
+    yilu("demo", "refresh", str(root))
+    code, result = verify(info, issued["qr"], country="CN")
+    assert code == 1 and [r["code"] for r in result["reasons"]] == ["REVOKED"]
+    # The PNG gives the same verdict as the text.
+    assert verify(info, str(tmp_path / "qr.png"), country="CN")[0] == 1
+    # A revocation is final.
+    proc = yilu("revoke", issued["id"], "--lab", lab, "--unsuspend")
+    assert proc.returncode == 0  # unsuspend touches only the suspension list
+    yilu("demo", "refresh", str(root))
+    assert verify(info, issued["qr"], country="CN")[0] == 1
+
+
+def test_languages(demo: dict[str, Any], tmp_path: Path) -> None:
+    issued = issue(demo, "green-tea-3", lab_dir(demo, "https://qdtc.example.cn"), tmp_path)
+    messages = {}
+    for lang in ("en", "zh", "ru"):
+        code, result = verify(demo, issued["qr"], "--lang", lang, country="UZ")
+        assert code == 1
+        messages[lang] = result["reasons"][0]["message"]
+    assert "recognise" in messages["en"] and "不承认" in messages["zh"] and "не признаёт" in messages["ru"]
+    human = yilu("verify", issued["qr"], "--bundle", demo["bundle"], "--country", "KZ", "--lang", "zh")
+    assert human.returncode == 0 and "通过" in human.stdout and "崂山绿茶" in human.stdout
+
+
+def test_stdin_and_at(demo: dict[str, Any], tmp_path: Path) -> None:
+    issued = issue(demo, "green-tea-3", lab_dir(demo, "https://qdtc.example.cn"), tmp_path)
+    proc = yilu(
+        "verify", "-", "--bundle", demo["bundle"], "--country", "KZ", "--json", stdin=issued["qr"].encode()
+    )
+    assert proc.returncode == 0
+    proc = yilu(
+        "verify",
+        "-",
+        "--bundle",
+        demo["bundle"],
+        "--country",
+        "KZ",
+        "--json",
+        stdin=(tmp_path / "qr.png").read_bytes(),
+    )
+    assert proc.returncode == 0
+    code, result = verify(demo, issued["qr"], "--at", "2028-01-01T00:00:00Z")
+    assert code == 1 and "EXPIRED" in [r["code"] for r in result["reasons"]]
+    code, result = verify(demo, issued["qr"], "--at", "2020-01-01T00:00:00Z")
+    assert "NOT_YET_VALID" in [r["code"] for r in result["reasons"]]
+
+
+def _bomb() -> str:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=dictionary(1))
+    data = packer.compress(b'{"alg":"EdDSA","kid":"x","typ":"vc+jwt"}' + b" " * 5_000_000) + packer.flush()
+    return "YL1:" + b45_encode(b"\x01\x28" + data + b"\x00" * 64)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "YL1:",
+        "YL1:ZZZZ",
+        "hello world",
+        "a.b.c",
+        "YL1:" + "A" * 20_000,
+        "eyJhbGciOiJub25lIn0.e30.",
+        "__bomb__",
+        "__truncated__",
+        "__garbage_file__",
+        "__huge_file__",
+    ],
+)
+def test_hostile_inputs_never_traceback(demo: dict[str, Any], tmp_path: Path, bad: str) -> None:
+    if bad == "__bomb__":
+        bad = _bomb()
+    elif bad == "__truncated__":
+        bad = issue(demo, "green-tea-3", lab_dir(demo, "https://qdtc.example.cn"), tmp_path)["qr"][:400]
+    elif bad == "__garbage_file__":
+        (tmp_path / "g.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(2000))
+        bad = str(tmp_path / "g.png")
+    elif bad == "__huge_file__":
+        with open(tmp_path / "huge.jpg", "wb") as fh:
+            fh.truncate(25 * 1024 * 1024)
+        bad = str(tmp_path / "huge.jpg")
+    proc = yilu("verify", bad, "--bundle", demo["bundle"], "--country", "KZ", "--json")
+    assert proc.returncode in (1, 2), proc
+    if proc.returncode == 1:
+        result = json.loads(proc.stdout)
+        assert result["verdict"] == "reject"
+        assert result["reasons"][0]["code"] in {"MALFORMED", "UNSUPPORTED_FORMAT", "UNSUPPORTED_ALG"}
+    else:
+        assert proc.stderr.startswith("yilu: error:") and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify"],
+        ["verify", "YL1:AB", "--bundle", "/nonexistent/bundle.jwt", "--country", "KZ"],
+        ["verify", "/nonexistent/photo.png", "--bundle", "__bundle__", "--country", "KZ"],
+        ["verify", "YL1:AB", "--bundle", "__bundle__", "--country", "Kazakhstan"],
+        ["verify", "YL1:AB", "--bundle", "__bundle__", "--country", "KZ", "--lang", "fr"],
+        ["verify", "YL1:AB", "--bundle", "__bundle__", "--country", "KZ", "--at", "yesterday"],
+        ["frobnicate"],
+        ["issue", "x.json"],
+    ],
+)
+def test_bad_arguments_exit_2(demo: dict[str, Any], args: list[str]) -> None:
+    proc = yilu(*[demo["bundle"] if a == "__bundle__" else a for a in args])
+    assert proc.returncode == 2, proc
+    assert proc.stderr.strip()
+
+
+def test_tampered_bundle_rejects_with_trust_data_invalid(demo: dict[str, Any], tmp_path: Path) -> None:
+    issued = issue(demo, "green-tea-3", lab_dir(demo, "https://qdtc.example.cn"), tmp_path)
+    head, payload, sig = Path(demo["bundle"]).read_text().split(".")
+    body = json.loads(b64url_decode(payload))
+    body["createdAt"] = "2030-01-01T00:00:00Z"
+    tampered = tmp_path / "tampered.jwt"
+    tampered.write_text(".".join((head, b64url_encode(json.dumps(body).encode()), sig)))
+    proc = yilu("verify", issued["qr"], "--bundle", str(tampered), "--country", "KZ", "--json")
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["reasons"][0]["code"] == "TRUST_DATA_INVALID"
+
+
+def test_root_pinning(demo: dict[str, Any], tmp_path: Path) -> None:
+    issued = issue(demo, "green-tea-3", lab_dir(demo, "https://qdtc.example.cn"), tmp_path)
+    pinned = str(Path(demo["root"]) / "root" / "root-keys.json")
+    code, result = verify(demo, issued["qr"], "--root", pinned)
+    assert code == 0 and result["trust"]["rootPinned"] is True
+    other = tmp_path / "other"
+    yilu("demo", "init", str(other))
+    code, result = verify(demo, issued["qr"], "--root", str(other / "root" / "root-keys.json"))
+    assert code == 1 and result["reasons"][0]["code"] == "TRUST_DATA_INVALID"
+
+
+def test_manual_federation_with_cli(tmp_path: Path) -> None:
+    """Labs, a registry and a root made one command at a time, as their operators would."""
+    env = {"YILU_KEY_PASSPHRASE": "correct horse battery staple"}
+    steps = [
+        [
+            "lab",
+            "init",
+            str(tmp_path / "lab"),
+            "--id",
+            "https://lab.example.kz",
+            "--name",
+            "Almaty Lab",
+            "--local-name",
+            "ru=Алматинская лаборатория",
+            "--country",
+            "KZ",
+            "--alg",
+            "ES256",
+        ],
+        [
+            "registry",
+            "init",
+            str(tmp_path / "reg"),
+            "--id",
+            "https://nca.example.kz",
+            "--country",
+            "KZ",
+            "--body",
+            "NCA",
+            "--url",
+            "https://nca.example.kz/yilu/",
+        ],
+        [
+            "registry",
+            "add-lab",
+            str(tmp_path / "reg"),
+            "--lab",
+            str(tmp_path / "lab"),
+            "--number",
+            "KZ.T.01",
+            "--scope",
+            "food",
+        ],
+        [
+            "registry",
+            "mirror",
+            str(tmp_path / "reg"),
+            str(tmp_path / "lab/status/revocation.jwt"),
+            str(tmp_path / "lab/status/suspension.jwt"),
+        ],
+        ["registry", "publish", str(tmp_path / "reg")],
+        ["root", "init", str(tmp_path / "root"), "--id", "https://fed.example"],
+        ["root", "admit", str(tmp_path / "root"), "--registry", str(tmp_path / "reg")],
+        [
+            "root",
+            "agree",
+            str(tmp_path / "root"),
+            "--country",
+            "CN",
+            "--accepts",
+            "https://nca.example.kz",
+            "--scope",
+            "food",
+        ],
+        ["root", "publish", str(tmp_path / "root")],
+        [
+            "root",
+            "bundle",
+            str(tmp_path / "root"),
+            "--registry",
+            str(tmp_path / "reg"),
+            "--out",
+            str(tmp_path / "bundle.jwt"),
+        ],
+    ]
+    for step in steps:
+        proc = yilu(*step, env=env)
+        assert proc.returncode == 0, (step, proc.stderr)
+    assert not (tmp_path / "lab" / "key.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
+    proc = yilu("issue", str(DATA / "green-tea-3.json"), "--lab", str(tmp_path / "lab"), env=env)
+    assert proc.returncode == 0
+    text = proc.stdout.strip()
+    bundle = str(tmp_path / "bundle.jwt")
+    pin = str(tmp_path / "root" / "root-keys.json")
+    for country, expected in (("CN", 0), ("KZ", 0), ("RU", 1)):
+        got = yilu("verify", text, "--bundle", bundle, "--country", country, "--root", pin).returncode
+        assert got == expected, country
+    # Without the passphrase the key stays shut.
+    proc = yilu("issue", str(DATA / "green-tea-8.json"), "--lab", str(tmp_path / "lab"))
+    assert proc.returncode == 2 and "YILU_KEY_PASSPHRASE" in proc.stderr

@@ -1,0 +1,192 @@
+"""Test kit: a small federation built in memory, with knobs for every failure.
+
+``World`` signs real lists with real keys (no mocks); each test changes one knob and
+builds a bundle, so every reason code can be produced on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from yilu.protocol.bundle import Bundle
+from yilu.protocol.credential import build_credential, status_entry
+from yilu.protocol.encoding import dumps_compact
+from yilu.protocol.jws import TYP_VC, sign_compact
+from yilu.protocol.keys import SigningKey
+from yilu.protocol.lists import (
+    Agreement,
+    FederationList,
+    KeyRecord,
+    Lab,
+    Member,
+    Scope,
+    StatusEvent,
+    TrustList,
+)
+from yilu.protocol.status_list import Bitstring, StatusList
+
+DATA = Path(__file__).parent / "data"
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+YEAR_AGO = NOW - timedelta(days=365)
+
+
+def report(name: str = "green-tea-8") -> dict[str, Any]:
+    """A reference test report from tests/data (copied from shared/reference)."""
+    loaded: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text())
+    return loaded
+
+
+@dataclass
+class LabSpec:
+    id: str
+    country: str
+    scopes: tuple[str, ...]
+    key: SigningKey
+    status: list[StatusEvent] = field(default_factory=lambda: [StatusEvent("active", YEAR_AGO)])
+    key_from: datetime = YEAR_AGO
+    key_until: datetime | None = None
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
+    extra_keys: list[KeyRecord] = field(default_factory=list)
+    revoked: set[int] = field(default_factory=set)
+    suspended: set[int] = field(default_factory=set)
+    status_valid_until: datetime | None = NOW + timedelta(days=30)
+    status_signer: SigningKey | None = None
+
+    def records(self) -> tuple[KeyRecord, ...]:
+        main = KeyRecord(
+            self.key.public, self.key_from, self.key_until, self.revoked_at, self.revocation_reason
+        )
+        return (main, *self.extra_keys)
+
+    def url(self, purpose: str) -> str:
+        return f"{self.id}/status/{purpose}"
+
+
+@dataclass
+class World:
+    """CN, RU and KZ registries, three labs, the demo's agreements; every part adjustable."""
+
+    root: SigningKey = field(default_factory=SigningKey.generate)
+    reg_keys: dict[str, SigningKey] = field(default_factory=dict)
+    member_status: dict[str, list[StatusEvent]] = field(default_factory=dict)
+    labs: dict[str, LabSpec] = field(default_factory=dict)
+    agreements: list[Agreement] = field(default_factory=list)
+    federation_expires: datetime = NOW + timedelta(days=30)
+    trust_expires: datetime = NOW + timedelta(days=30)
+    sequence: int = 1
+
+    def __post_init__(self) -> None:
+        for cc in ("CN", "RU", "KZ"):
+            self.reg_keys[cc] = SigningKey.generate()
+            self.member_status[cc] = [StatusEvent("active", YEAR_AGO)]
+        self.labs["cn-food"] = LabSpec(
+            "https://qdtc.example.cn", "CN", ("food", "chemicals"), SigningKey.generate()
+        )
+        self.labs["cn-metals"] = LabSpec(
+            "https://sdmt.example.cn", "CN", ("minerals-metals",), SigningKey.generate("ES256")
+        )
+        self.labs["ru-food"] = LabSpec("https://nftc.example.ru", "RU", ("food",), SigningKey.generate())
+        self.agreements = [
+            Agreement("KZ", (self.reg_id("CN"),), ("food", "chemicals", "minerals-metals"), YEAR_AGO),
+            Agreement("RU", (self.reg_id("CN"),), ("food", "chemicals", "minerals-metals"), YEAR_AGO),
+            Agreement("CN", (self.reg_id("RU"), self.reg_id("KZ")), ("food",), YEAR_AGO),
+        ]
+
+    @staticmethod
+    def reg_id(cc: str) -> str:
+        return f"https://registry.example.{cc.lower()}"
+
+    def member(self, cc: str) -> Member:
+        return Member(
+            self.reg_id(cc),
+            cc,
+            f"AB-{cc}",
+            self.reg_id(cc) + "/yilu/",
+            (KeyRecord(self.reg_keys[cc].public, YEAR_AGO),),
+            tuple(self.member_status[cc]),
+        )
+
+    def trust_list(self, cc: str) -> str:
+        labs = tuple(
+            Lab(
+                spec.id,
+                {"en": f"Lab {name}", "zh": f"实验室 {name}", "ru": f"Лаборатория {name}"},
+                cc,
+                f"{cc}-{name}",
+                tuple(Scope(s) for s in spec.scopes),
+                tuple(spec.status),
+                spec.records(),
+            )
+            for name, spec in self.labs.items()
+            if spec.country == cc
+        )
+        tl = TrustList(
+            self.reg_id(cc), cc, f"AB-{cc}", self.sequence, NOW - timedelta(hours=1), self.trust_expires, labs
+        )
+        return tl.sign(self.reg_keys[cc], self.reg_keys[cc].public.kid)
+
+    def status_lists(self, spec: LabSpec) -> list[str]:
+        out = []
+        for purpose, indices in (("revocation", spec.revoked), ("suspension", spec.suspended)):
+            bits = Bitstring()
+            for i in indices:
+                bits.set(i, True)
+            sl = StatusList(
+                spec.url(purpose), spec.id, purpose, bits, NOW - timedelta(hours=1), spec.status_valid_until
+            )
+            signer = spec.status_signer or spec.key
+            out.append(sl.sign(signer, signer.public.kid))
+        return out
+
+    def federation(self) -> str:
+        fed = FederationList(
+            "https://federation.example",
+            self.sequence,
+            NOW - timedelta(hours=1),
+            self.federation_expires,
+            tuple(self.member(cc) for cc in self.reg_keys),
+            tuple(self.agreements),
+        )
+        return fed.sign(self.root, self.root.public.kid)
+
+    def bundle(self, *, signer: SigningKey | None = None) -> str:
+        signer = signer or self.root
+        b = Bundle(
+            NOW - timedelta(minutes=30),
+            (dict(self.root.public.jwk),),
+            self.federation(),
+            tuple(self.trust_list(cc) for cc in self.reg_keys),
+            tuple(t for spec in self.labs.values() for t in self.status_lists(spec)),
+        )
+        return b.sign(signer, signer.public.kid)
+
+    def issue(
+        self,
+        lab: str = "cn-food",
+        name: str = "green-tea-8",
+        *,
+        index: int = 4242,
+        valid_from: datetime = NOW - timedelta(days=1),
+        key: SigningKey | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> str:
+        """A signed VC-JWT from ``lab`` (optionally with another key or altered members)."""
+        spec = self.labs[lab]
+        rep = report(name)
+        if lab == "cn-metals" and name == "green-tea-8":
+            rep = report("steel-rebar-6")
+        cred = build_credential(
+            rep,
+            credential_id=f"{spec.id}/certificates/{rep['reportNumber']}",
+            issuer=spec.id,
+            valid_from=valid_from,
+            status=[status_entry(p, index, spec.url(p)) for p in ("revocation", "suspension")],
+        )
+        cred.update(overrides or {})
+        signer = key or spec.key
+        return sign_compact(dumps_compact(cred), signer, kid=signer.public.kid, typ=TYP_VC)

@@ -1,0 +1,382 @@
+"""Every reason code that applies offline, produced on purpose (docs/verifying.md)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import jwt
+import pytest
+from testkit import NOW, YEAR_AGO, World
+
+from yilu.protocol import yl1
+from yilu.protocol.encoding import b64url_decode, b64url_encode
+from yilu.protocol.errors import TrustDataError, VerificationError
+from yilu.protocol.keys import SigningKey
+from yilu.protocol.lists import Agreement, KeyRecord, StatusEvent
+from yilu.protocol.reasons import ReasonCode as R
+from yilu.verifier import VerificationResult, Verifier, load_bundle
+
+
+def verify(
+    world: World, token: str, country: str = "KZ", *, at=NOW, bundle: str | None = None
+) -> VerificationResult:
+    snapshot = load_bundle(bundle or world.bundle(), pinned_roots=[world.root.public])
+    return Verifier(snapshot, country=country).verify(token, at=at)
+
+
+def codes(result: VerificationResult) -> set[R]:
+    return set(result.codes)
+
+
+# -- accept ---------------------------------------------------------------------------------
+
+
+def test_accepts_genuine_certificate_as_jws_and_as_yl1(world: World) -> None:
+    token = world.issue()
+    for data in (token, yl1.encode(token)):
+        result = verify(world, data)
+        assert result.verdict == "accept", result.to_json()
+        assert result.codes == (R.ACCEPTED,)
+        assert result.credential is not None and result.credential["credentialSubject"]["scope"] == "food"
+        assert result.issuer is not None and result.issuer["id"] == "https://qdtc.example.cn"
+        assert result.trust is not None and result.trust["ageSeconds"] == 1800
+        assert result.raise_for_verdict() is result
+
+
+def test_es256_lab_accepted(world: World) -> None:
+    assert verify(world, world.issue("cn-metals")).accepted
+
+
+def test_own_country_recognised_without_agreement(world: World) -> None:
+    world.agreements = []
+    assert verify(world, world.issue(), country="CN").accepted
+    assert codes(verify(world, world.issue(), country="KZ")) == {R.NOT_RECOGNISED}
+
+
+def test_kid_collision_tries_each_key(world: World) -> None:
+    """Two labs' keys share a kid: the verifier finds the one that verifies."""
+    impostor = SigningKey.generate()
+    spec = world.labs["ru-food"]
+    # Give the RU lab a second key and forge its kid-index entry to collide with the CN lab's.
+    world.labs["ru-food"].extra_keys.append(KeyRecord(impostor.public, YEAR_AGO))
+    snapshot = load_bundle(world.bundle(), pinned_roots=[world.root.public])
+    cn_kid = world.labs["cn-food"].key.public.kid
+    snapshot.keys_by_kid[cn_kid] = snapshot.keys_by_kid[impostor.public.kid] + snapshot.keys_by_kid[cn_kid]
+    result = Verifier(snapshot, country="KZ").verify(world.issue(), at=NOW)
+    assert result.accepted and result.issuer is not None
+    assert result.issuer["id"] == world.labs["cn-food"].id != spec.id
+
+
+# -- decoding and signature ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "",
+        "hello",
+        "YL1:",
+        "YL1:%%%%",
+        "a.b",
+        "a.b.c.d",
+        "YL1:" + "0" * 5000,
+        b"\x00\x01\x02garbage",
+        "x" * 300_000,
+    ],
+)
+def test_garbage_is_malformed_or_unsupported(world: World, data: str | bytes) -> None:
+    result = verify(world, data)
+    assert result.verdict == "reject"
+    assert codes(result) <= {R.MALFORMED, R.UNSUPPORTED_FORMAT}, result.to_json()
+    assert result.reasons[0].message("en")
+
+
+def test_truncated_yl1_is_malformed(world: World) -> None:
+    text = yl1.encode(world.issue())
+    for cut in (10, len(text) // 2, len(text) - 40):
+        assert codes(verify(world, text[:cut])) == {R.MALFORMED}
+
+
+def test_oversized_input_is_malformed(world: World) -> None:
+    assert codes(verify(world, "YL1:" + "A" * 10_000)) == {R.MALFORMED}
+
+
+def test_compression_bomb_is_rejected(world: World) -> None:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=yl1.dictionary(1))
+    bomb = packer.compress(b'{"alg":"EdDSA"}' + b"0" * 2_000_000) + packer.flush()
+    from yilu.protocol.encoding import b45_encode
+
+    text = "YL1:" + b45_encode(b"\x01\x0f" + bomb + b"s" * 64)
+    assert len(text) < yl1.MAX_TEXT_CHARS
+    result = verify(world, text)
+    assert codes(result) == {R.MALFORMED} and "inflates beyond" in result.reasons[0].message()
+
+
+def test_unknown_key(world: World) -> None:
+    stranger = SigningKey.generate()
+    result = verify(world, world.issue(key=stranger))
+    assert codes(result) == {R.UNKNOWN_KEY}
+
+
+def test_wrong_signature(world: World) -> None:
+    head, payload, sig = world.issue().split(".")
+    forged = json.loads(b64url_decode(payload))
+    forged["credentialSubject"]["conclusion"] = "pass"
+    forged["credentialSubject"]["results"][0]["value"] = "0.01"
+    token = ".".join((head, b64url_encode(json.dumps(forged).encode()), sig))
+    assert codes(verify(world, token)) == {R.SIGNATURE_INVALID}
+
+
+def test_signature_from_other_lab_key_with_same_kid_is_invalid(world: World) -> None:
+    """A kid copied from a trusted key does not make a stranger's signature valid."""
+    stranger = SigningKey.generate()
+    token = world.issue(key=stranger)
+    head = json.loads(b64url_decode(token.split(".")[0]))
+    head["kid"] = world.labs["cn-food"].key.public.kid
+    from yilu.protocol.encoding import dumps_compact
+
+    signing_input = b64url_encode(dumps_compact(head)) + "." + token.split(".")[1]
+    forged = signing_input + "." + b64url_encode(stranger.sign(signing_input.encode()))
+    assert codes(verify(world, forged)) == {R.SIGNATURE_INVALID}
+
+
+def test_issuer_claim_must_match_key_owner(world: World) -> None:
+    token = world.issue(overrides={"issuer": world.labs["ru-food"].id})
+    result = verify(world, token)
+    assert codes(result) == {R.SIGNATURE_INVALID}
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256", "RS256", "ES384", None])
+def test_forbidden_algorithms(world: World, alg: str | None) -> None:
+    _, payload, _ = world.issue().split(".")
+    header = {"kid": world.labs["cn-food"].key.public.kid, "typ": "vc+jwt"}
+    if alg is not None:
+        header["alg"] = alg
+    head = b64url_encode(json.dumps(header).encode())
+    token = f"{head}.{payload}.{b64url_encode(b'x' * 64)}"
+    assert codes(verify(world, token)) == {R.UNSUPPORTED_ALG}
+
+
+def test_hs256_signed_with_public_key_is_refused(world: World) -> None:
+    """The classic key-confusion attack: HMAC keyed with the lab's public key."""
+    spec = world.labs["cn-food"]
+    public_bytes = base64.urlsafe_b64decode(spec.key.public.jwk["x"] + "=")
+    payload = b64url_decode(world.issue().split(".")[1])
+    token = jwt.api_jws.PyJWS().encode(
+        payload, public_bytes, algorithm="HS256", headers={"kid": spec.key.public.kid, "typ": "vc+jwt"}
+    )
+    result = verify(world, token)
+    assert codes(result) == {R.UNSUPPORTED_ALG}
+
+
+def test_alg_must_match_key_type(world: World) -> None:
+    """An ES256 key's kid with an EdDSA header is not tried as EdDSA."""
+    metals = world.labs["cn-metals"]
+    token = world.issue("cn-metals")
+    head = b64url_encode(json.dumps({"alg": "EdDSA", "kid": metals.key.public.kid, "typ": "vc+jwt"}).encode())
+    forged = head + token[token.index(".") :]
+    assert codes(verify(world, forged)) == {R.UNSUPPORTED_ALG}
+
+
+def test_wrong_typ_is_unsupported_format(world: World) -> None:
+    token = world.issue()
+    head = json.loads(b64url_decode(token.split(".")[0]))
+    head["typ"] = "JWT"
+    forged = b64url_encode(json.dumps(head).encode()) + token[token.index(".") :]
+    assert codes(verify(world, forged)) == {R.UNSUPPORTED_FORMAT}
+
+
+# -- time ---------------------------------------------------------------------------------------
+
+
+def test_expired(world: World) -> None:
+    result = verify(world, world.issue(), at=NOW + timedelta(days=400))
+    assert R.EXPIRED in codes(result)
+    assert "2027-05-20" in result.reasons[[r.code for r in result.reasons].index(R.EXPIRED)].message()
+
+
+def test_not_yet_valid_names_the_device_clock(world: World) -> None:
+    result = verify(world, world.issue(valid_from=NOW + timedelta(hours=2)))
+    assert R.NOT_YET_VALID in codes(result)
+    assert "clock" in [r for r in result.reasons if r.code is R.NOT_YET_VALID][0].message()
+
+
+def test_clock_skew_tolerated(world: World) -> None:
+    assert verify(world, world.issue(valid_from=NOW + timedelta(minutes=4))).accepted
+    snapshot = load_bundle(world.bundle())
+    strict = Verifier(snapshot, country="KZ", clock_skew=timedelta(0))
+    assert R.NOT_YET_VALID in strict.verify(world.issue(valid_from=NOW + timedelta(minutes=4)), at=NOW).codes
+
+
+# -- keys ---------------------------------------------------------------------------------------
+
+
+def test_key_not_valid_at_issuance(world: World) -> None:
+    world.labs["cn-food"].key_from = NOW - timedelta(hours=2)
+    result = verify(world, world.issue(valid_from=NOW - timedelta(days=3)))
+    assert codes(result) == {R.KEY_NOT_VALID_AT_ISSUANCE}
+
+
+def test_key_revoked_for_compromise_taints_older_certificates(world: World) -> None:
+    spec = world.labs["cn-food"]
+    spec.revoked_at, spec.revocation_reason = NOW - timedelta(hours=3), "keyCompromise"
+    result = verify(world, world.issue(valid_from=NOW - timedelta(days=5)))
+    assert R.KEY_REVOKED in codes(result)
+
+
+def test_key_superseded_keeps_earlier_certificates(world: World) -> None:
+    spec = world.labs["cn-food"]
+    spec.revoked_at, spec.revocation_reason = NOW - timedelta(hours=3), "superseded"
+    successor = SigningKey.generate()
+    spec.extra_keys.append(KeyRecord(successor.public, NOW - timedelta(hours=3)))
+    spec.status_signer = successor  # status lists are re-signed with the new key
+    assert verify(world, world.issue(valid_from=NOW - timedelta(days=5))).accepted
+    assert R.KEY_REVOKED in codes(verify(world, world.issue(valid_from=NOW - timedelta(hours=1))))
+    assert verify(world, world.issue(valid_from=NOW - timedelta(hours=1), key=successor)).accepted
+
+
+def test_status_list_signed_with_superseded_key_is_not_used(world: World) -> None:
+    spec = world.labs["cn-food"]
+    spec.revoked_at, spec.revocation_reason = NOW - timedelta(hours=3), "superseded"
+    snapshot = load_bundle(world.bundle())
+    assert snapshot.skipped and "revoked key" in snapshot.skipped[0]
+    result = Verifier(snapshot, country="KZ").verify(world.issue(valid_from=NOW - timedelta(days=5)), at=NOW)
+    assert codes(result) == {R.STATUS_UNAVAILABLE}
+
+
+# -- accreditation, membership, recognition -----------------------------------------------------
+
+
+def test_lab_not_accredited_at_issuance(world: World) -> None:
+    world.labs["cn-food"].status.append(StatusEvent("suspended", NOW - timedelta(days=10)))
+    result = verify(world, world.issue(valid_from=NOW - timedelta(days=2)))
+    assert codes(result) == {R.LAB_NOT_ACCREDITED}
+    # A certificate issued before the suspension stays good.
+    assert verify(world, world.issue(valid_from=NOW - timedelta(days=20))).accepted
+
+
+def test_scope_not_accredited(world: World) -> None:
+    result = verify(world, world.issue("cn-metals", "green-tea-3"))
+    assert codes(result) == {R.SCOPE_NOT_ACCREDITED}
+
+
+def test_registry_not_member(world: World) -> None:
+    world.member_status["CN"].append(StatusEvent("suspended", NOW - timedelta(days=1)))
+    result = verify(world, world.issue())
+    assert codes(result) == {R.REGISTRY_NOT_MEMBER}
+
+
+def test_not_recognised(world: World) -> None:
+    assert codes(verify(world, world.issue(), country="UZ")) == {R.NOT_RECOGNISED}
+    # RU's food lab is recognised by CN but not by KZ.
+    assert verify(world, world.issue("ru-food"), country="CN").accepted
+    assert codes(verify(world, world.issue("ru-food"), country="KZ")) == {R.NOT_RECOGNISED}
+
+
+def test_agreement_from_date_applies_to_issuance(world: World) -> None:
+    world.agreements = [Agreement("UZ", (world.reg_id("CN"),), ("food",), NOW - timedelta(hours=12))]
+    assert codes(verify(world, world.issue(valid_from=NOW - timedelta(days=1)), country="UZ")) == {
+        R.NOT_RECOGNISED
+    }
+    assert verify(world, world.issue(valid_from=NOW - timedelta(hours=1)), country="UZ").accepted
+
+
+# -- status -------------------------------------------------------------------------------------
+
+
+def test_revoked(world: World) -> None:
+    world.labs["cn-food"].revoked.add(4242)
+    assert codes(verify(world, world.issue(index=4242))) == {R.REVOKED}
+    assert verify(world, world.issue(index=4243)).accepted
+
+
+def test_suspended(world: World) -> None:
+    world.labs["cn-food"].suspended.add(7)
+    assert codes(verify(world, world.issue(index=7))) == {R.SUSPENDED}
+
+
+def test_status_unavailable_when_list_missing_or_expired(world: World) -> None:
+    token = world.issue(
+        overrides={
+            "credentialStatus": [
+                {
+                    "type": "BitstringStatusListEntry",
+                    "statusPurpose": "revocation",
+                    "statusListIndex": "1",
+                    "statusListCredential": "https://qdtc.example.cn/status/elsewhere",
+                }
+            ]
+        }
+    )
+    assert codes(verify(world, token)) == {R.STATUS_UNAVAILABLE}
+    assert codes(verify(world, world.issue(overrides={"credentialStatus": []}))) == {R.STATUS_UNAVAILABLE}
+    world.labs["cn-food"].status_valid_until = NOW - timedelta(minutes=1)
+    assert codes(verify(world, world.issue())) == {R.STATUS_UNAVAILABLE}
+
+
+# -- trust data ---------------------------------------------------------------------------------
+
+
+def test_stale_trust_data(world: World) -> None:
+    world.federation_expires = NOW - timedelta(minutes=1)
+    result = verify(world, world.issue())
+    assert codes(result) == {R.TRUST_DATA_STALE}
+    world.federation_expires = NOW + timedelta(days=1)
+    world.trust_expires = NOW - timedelta(minutes=1)
+    assert codes(verify(world, world.issue())) == {R.TRUST_DATA_STALE}
+
+
+def test_tampered_bundle_is_refused(world: World) -> None:
+    head, payload, sig = world.bundle().split(".")
+    body = json.loads(b64url_decode(payload))
+    body["createdAt"] = "2030-01-01T00:00:00Z"
+    tampered = ".".join((head, b64url_encode(json.dumps(body).encode()), sig))
+    with pytest.raises(TrustDataError):
+        load_bundle(tampered, pinned_roots=[world.root.public])
+
+
+def test_bundle_from_another_root_is_refused_when_pinned(world: World) -> None:
+    other = World()
+    with pytest.raises(TrustDataError):
+        load_bundle(other.bundle(), pinned_roots=[world.root.public])
+    assert load_bundle(other.bundle()).root_pinned is False
+
+
+def test_tampered_inner_list_is_refused(world: World) -> None:
+    """A trust list whose signature breaks inside a validly signed bundle."""
+    good = world.trust_list("CN")
+    head, payload, sig = good.split(".")
+    body = json.loads(b64url_decode(payload))
+    body["labs"][0]["scopes"].append({"category": "textiles"})
+    world_tl = ".".join((head, b64url_encode(json.dumps(body).encode()), sig))
+    from yilu.protocol.bundle import Bundle
+
+    bundle = Bundle(NOW, (dict(world.root.public.jwk),), world.federation(), (world_tl,), ())
+    with pytest.raises(TrustDataError):
+        load_bundle(bundle.sign(world.root, world.root.public.kid))
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a bundle", b"a.b.c", b"\xff\xfe" * 10])
+def test_garbage_bundle_is_trust_data_error(garbage: bytes) -> None:
+    with pytest.raises(TrustDataError):
+        load_bundle(garbage)
+
+
+def test_raising_twin(world: World) -> None:
+    snapshot = load_bundle(world.bundle())
+    verifier = Verifier(snapshot, country="UZ")
+    with pytest.raises(VerificationError) as info:
+        verifier.verify_or_raise(world.issue(), at=NOW)
+    assert info.value.codes == (R.NOT_RECOGNISED,)
+
+
+def test_every_reason_has_three_languages() -> None:
+    from yilu.protocol.reasons import message
+
+    for code in R:
+        texts = {lang: message(code, lang, {}) for lang in ("en", "zh", "ru")}
+        assert len(set(texts.values())) == 3, code
