@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testkit import DATA
 
+from testkit import DATA
 from yilu.protocol.encoding import b45_encode, b64url_decode, b64url_encode
 from yilu.protocol.yl1 import dictionary
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from testkit import NOW, YEAR_AGO, World
 
+from testkit import NOW, YEAR_AGO, World
 from yilu.protocol import yl1
 from yilu.protocol.encoding import b64url_decode, b64url_encode
 from yilu.protocol.errors import TrustDataError, VerificationError
@@ -202,7 +202,7 @@ def test_expired(world: World) -> None:
 def test_not_yet_valid_names_the_device_clock(world: World) -> None:
     result = verify(world, world.issue(valid_from=NOW + timedelta(hours=2)))
     assert R.NOT_YET_VALID in codes(result)
-    assert "clock" in [r for r in result.reasons if r.code is R.NOT_YET_VALID][0].message()
+    assert "clock" in next(r for r in result.reasons if r.code is R.NOT_YET_VALID).message()
 
 
 def test_clock_skew_tolerated(world: World) -> None:
