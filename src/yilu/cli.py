@@ -223,6 +223,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- verifier -------------------------------------------------------------------------------
 
 
+def _looks_like_jws(text: str) -> bool:
+    """Three base64url parts: too long or odd for a file name, so never looked up as a path."""
+    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+    return text.count(".") == 2 and set(text) <= alphabet and len(text) > 64
+
+
 def _read_input(value: str) -> str | bytes:
     if value == "-":
         data = sys.stdin.buffer.read(MAX_INPUT_FILE + 1)
@@ -230,13 +236,11 @@ def _read_input(value: str) -> str | bytes:
             raise UsageError("standard input is larger than any certificate or photo")
         return data
     stripped = value.strip()
-    if stripped.startswith("YL1:") or (
-        stripped.count(".") == 2 and "/" not in stripped and not Path(value).exists()
-    ):
+    if stripped.startswith("YL1:") or _looks_like_jws(stripped):
         return stripped
     path = Path(value)
     if not path.is_file():
-        raise UsageError(f"{value!r} is neither YL1: text, a compact VC-JWT nor a readable file")
+        raise UsageError(f"{value[:80]!r} is neither YL1: text, a compact VC-JWT nor a readable file")
     if path.stat().st_size > MAX_INPUT_FILE:
         raise UsageError(f"{value} is larger than {MAX_INPUT_FILE // (1024 * 1024)} MB")
     return path.read_bytes()
