@@ -1,0 +1,140 @@
+"""The lab side as a library: keys at rest, issuance, status lists."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from testkit import NOW, report
+from yilu.issuer import LabIssuer, qr_version
+from yilu.protocol import yl1
+from yilu.protocol.errors import InputError, MalformedInputError, SecretError
+from yilu.protocol.jws import parse_compact, verify_signature
+from yilu.protocol.keys import VerifyKey
+from yilu.protocol.status_list import StatusList
+from yilu.protocol.storage import read_json
+
+PASS = "a long test passphrase"
+
+
+@pytest.fixture
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabIssuer:
+    monkeypatch.setenv("YILU_KEY_PASSPHRASE", PASS)
+    return LabIssuer.create(
+        tmp_path / "lab",
+        lab_id="https://lab.example.cn",
+        names={"en": "Lab"},
+        country="CN",
+        passphrase_text=PASS,
+        now=NOW - timedelta(days=1),
+    )
+
+
+def test_key_at_rest_is_encrypted_and_public_record_matches(lab: LabIssuer) -> None:
+    pem = (lab.directory / "key.pem").read_bytes()
+    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert (lab.directory / "key.pem").stat().st_mode & 0o077 == 0
+    public = read_json(lab.directory / "public.json")
+    assert VerifyKey.from_jwk(public["jwk"]).kid == public["kid"] == lab.kid
+
+
+def test_open_needs_the_right_passphrase(lab: LabIssuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert LabIssuer.open(lab.directory).kid == lab.kid
+    monkeypatch.setenv("YILU_KEY_PASSPHRASE", "wrong")
+    with pytest.raises(SecretError):
+        LabIssuer.open(lab.directory)
+    monkeypatch.delenv("YILU_KEY_PASSPHRASE")
+    with pytest.raises(SecretError, match="YILU_KEY_PASSPHRASE"):
+        LabIssuer.open(lab.directory)
+
+
+def test_create_refuses_existing_lab(lab: LabIssuer) -> None:
+    with pytest.raises(InputError):
+        LabIssuer.create(
+            lab.directory, lab_id="x", names={"en": "x"}, country="CN", passphrase_text=PASS, now=NOW
+        )
+
+
+def test_issue_signs_the_report(lab: LabIssuer) -> None:
+    issued = lab.issue(report("green-tea-8"), now=NOW)
+    assert issued.id == "https://lab.example.cn/certificates/QDTC-2026-FT-004512"
+    assert yl1.decode(issued.qr) == issued.jws
+    parsed = parse_compact(issued.jws)
+    verify_signature(parsed, lab.key.public)
+    cred = parsed.payload_json()
+    assert cred["issuer"] == lab.id and cred["validFrom"] == "2026-11-27T09:00:00Z"
+    assert cred["validUntil"] == "2027-05-20T00:00:00Z" and "validUntil" not in cred["credentialSubject"]
+    assert {s["statusListIndex"] for s in cred["credentialStatus"]} == {str(issued.status_list_index)}
+    assert qr_version(issued.qr) <= 18
+
+
+def test_report_numbers_are_escaped_and_unique(lab: LabIssuer) -> None:
+    body = report("green-tea-3")
+    body["reportNumber"] = "No. 12/2026 A"
+    issued = lab.issue(body, now=NOW)
+    assert issued.id.endswith("/certificates/No.%2012%2F2026%20A")
+    with pytest.raises(InputError, match="already been certified"):
+        lab.issue(body, now=NOW)
+
+
+def test_status_indices_are_random_and_distinct(lab: LabIssuer) -> None:
+    indices = []
+    for i in range(20):
+        body = report("green-tea-3")
+        body["reportNumber"] = f"R-{i}"
+        indices.append(lab.issue(body, now=NOW).status_list_index)
+    assert len(set(indices)) == 20
+    assert indices != sorted(indices)
+
+
+def test_bad_reports_are_refused_and_nothing_recorded(lab: LabIssuer) -> None:
+    body = report("green-tea-8")
+    del body["results"]
+    with pytest.raises(MalformedInputError, match="results"):
+        lab.issue(body, now=NOW)
+    body = report("green-tea-8")
+    body["validUntil"] = "2020-01-01T00:00:00Z"
+    with pytest.raises(MalformedInputError, match="validUntil"):
+        lab.issue(body, now=NOW)
+    assert read_json(lab.directory / "certificates.json") == {}
+
+
+def _bits(lab: LabIssuer, purpose: str) -> StatusList:
+    token = (lab.directory / "status" / f"{purpose}.jwt").read_text()
+    parsed = parse_compact(token)
+    verify_signature(parsed, lab.key.public)
+    return StatusList.from_credential(parsed.payload_json())
+
+
+def test_revoke_and_suspend_flip_signed_bits(lab: LabIssuer) -> None:
+    issued = lab.issue(report("green-tea-8"), now=NOW)
+    i = issued.status_list_index
+    assert not _bits(lab, "revocation").bits.get(i)
+    lab.set_status(issued.id, purpose="suspension", value=True, now=NOW)
+    assert _bits(lab, "suspension").bits.get(i) and not _bits(lab, "revocation").bits.get(i)
+    lab.set_status("QDTC-2026-FT-004512", purpose="suspension", value=False, now=NOW)  # by report number
+    assert not _bits(lab, "suspension").bits.get(i)
+    lab.set_status(issued.id, purpose="revocation", value=True, now=NOW)
+    assert _bits(lab, "revocation").bits.get(i)
+    with pytest.raises(InputError, match="final"):
+        lab.set_status(issued.id, purpose="revocation", value=False, now=NOW)
+    with pytest.raises(InputError, match="no certificate"):
+        lab.set_status("nope", purpose="revocation", value=True, now=NOW)
+
+
+def test_es256_lab(tmp_path: Path) -> None:
+    lab = LabIssuer.create(
+        tmp_path / "es",
+        lab_id="https://es.example.kz",
+        names={"en": "ES"},
+        country="KZ",
+        passphrase_text=PASS,
+        alg="ES256",
+        now=NOW,
+    )
+    issued = lab.issue(report("green-tea-3"), now=NOW)
+    parsed = parse_compact(yl1.decode(issued.qr))
+    assert parsed.alg == "ES256" and len(parsed.signature) == 64
+    verify_signature(parsed, lab.key.public)
