@@ -15,6 +15,7 @@ from typing import Any, Final
 from yilu.protocol.encoding import dumps_compact, format_time, parse_time
 from yilu.protocol.errors import MalformedInputError
 from yilu.protocol.jws import Signer, sign_compact
+from yilu.protocol.lists import is_version
 
 TYP_BUNDLE: Final = "yilu-bundle+jwt"
 #: Largest bundle file accepted (120,000 labs with two keys each fit well inside).
@@ -45,7 +46,7 @@ class Bundle:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Bundle:
-        if obj.get("type") != "YiluBundle" or obj.get("version") != 1:
+        if obj.get("type") != "YiluBundle" or not is_version(obj, 1):
             raise MalformedInputError("not a version 1 Yilu bundle")
         roots, fed = obj.get("rootKeys"), obj.get("federationList")
         trust, status = obj.get("trustLists"), obj.get("statusLists")

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import jsonschema
 
-from yilu.protocol.encoding import format_time, parse_time
+from yilu.protocol.encoding import dumps_compact, format_time, parse_time
 from yilu.protocol.errors import MalformedInputError
 from yilu.protocol.vocabulary import CREDENTIAL_TYPE, SCHEMA_ID, VC_CONTEXT, YILU_CONTEXT
 
@@ -107,6 +107,14 @@ def validate_report(report: Mapping[str, Any]) -> None:
     """Raise :class:`MalformedInputError` naming the first problem in a lab's report."""
     if not isinstance(report, Mapping):
         raise MalformedInputError("a report must be a JSON object")
+    try:
+        size = len(dumps_compact(report))
+    except (TypeError, ValueError) as exc:
+        raise MalformedInputError("a report must hold only JSON values") from exc
+    if size > MAX_REPORT_BYTES:
+        raise MalformedInputError(
+            f"report is {size} bytes; the most a certificate carries is {MAX_REPORT_BYTES}"
+        )
     error = jsonschema.exceptions.best_match(_report_validator().iter_errors(report))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -112,10 +113,17 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_RFC3339: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}([Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2}))?", re.ASCII
+)
+
+
 def parse_time(value: object, what: str) -> datetime:
-    """Parse an RFC 3339 date-time (or a plain date, as midnight UTC)."""
+    """Parse an RFC 3339 date-time (or a plain full-date, as midnight UTC); nothing else."""
     if not isinstance(value, str) or not value:
         raise MalformedInputError(f"{what} is not a date-time string")
+    if not _RFC3339.fullmatch(value):
+        raise MalformedInputError(f"{what} is not an RFC 3339 date-time with a time zone: {value[:40]!r}")
     text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         parsed = datetime.fromisoformat(text)

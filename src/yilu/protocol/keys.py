@@ -44,12 +44,15 @@ def kid_for(jwk: Mapping[str, Any]) -> str:
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     """RFC 7638 SHA-256 thumbprint (base64url) over the required members only."""
     kty = jwk.get("kty")
-    if kty == "OKP":
-        members = {"crv": jwk["crv"], "kty": "OKP", "x": jwk["x"]}
-    elif kty == "EC":
-        members = {"crv": jwk["crv"], "kty": "EC", "x": jwk["x"], "y": jwk["y"]}
-    else:
-        raise UnsupportedFormatError(f"unsupported JWK key type {kty!r}")
+    try:
+        if kty == "OKP":
+            members = {"crv": jwk["crv"], "kty": "OKP", "x": jwk["x"]}
+        elif kty == "EC":
+            members = {"crv": jwk["crv"], "kty": "EC", "x": jwk["x"], "y": jwk["y"]}
+        else:
+            raise UnsupportedFormatError(f"unsupported JWK key type {kty!r}")
+    except KeyError as exc:
+        raise MalformedInputError(f"JWK lacks member {exc.args[0]!r}") from exc
     return b64url_encode(hashlib.sha256(dumps_compact(members)).digest())
 
 

@@ -31,6 +31,12 @@ FORMAT_VERSION: Final = 1
 T = TypeVar("T")
 
 
+def is_version(obj: Mapping[str, Any], version: int) -> bool:
+    """True if ``obj["version"]`` is exactly the integer ``version`` (not ``true``, not ``1.0``)."""
+    value = obj.get("version")
+    return type(value) is int and value == version
+
+
 def _get(obj: Mapping[str, Any], name: str, kind: type[T], where: str) -> T:
     value = obj.get(name)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -237,7 +243,7 @@ class TrustList:
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> TrustList:
         w = "trustList"
-        if obj.get("type") != "TrustList" or obj.get("version") != FORMAT_VERSION:
+        if obj.get("type") != "TrustList" or not is_version(obj, FORMAT_VERSION):
             raise MalformedInputError("not a version 1 trust list")
         return cls(
             registry=_get(obj, "registry", str, w),
@@ -363,7 +369,7 @@ class FederationList:
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> FederationList:
         w = "federationList"
-        if obj.get("type") != "FederationList" or obj.get("version") != FORMAT_VERSION:
+        if obj.get("type") != "FederationList" or not is_version(obj, FORMAT_VERSION):
             raise MalformedInputError("not a version 1 federation list")
         return cls(
             federation=_get(obj, "federation", str, w),

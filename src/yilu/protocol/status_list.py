@@ -79,6 +79,8 @@ class Bitstring:
             raise InputTooLargeError(f"status list longer than {MAX_BITS} bits")
         if not inflater.eof or not data:
             raise MalformedInputError("encodedList is truncated")
+        if inflater.unused_data:
+            raise MalformedInputError("encodedList has data after the GZIP member")
         return cls(data=data)
 
 

@@ -26,14 +26,17 @@ from yilu.protocol.reasons import ReasonCode
 PREFIX: Final = "YL1:"
 #: Dictionary versions and the SHA-256 of each frozen dictionary file.
 DICTIONARIES: Final[dict[int, str]] = {
-    1: "",  # pinned below once the file is frozen
+    1: "770c5dd05db89e62f077410d500a78a0289cf7456f71c798583127aa8d7661a3",
 }
 CURRENT_VERSION: Final = 1
-#: Longest ``YL1:`` text accepted: a version 40 QR holds 4,296 alphanumeric characters.
+#: Longest ``YL1:`` text accepted, prefix included: a version 40 QR holds 4,296
+#: alphanumeric characters.
 MAX_TEXT_CHARS: Final = 4296
 #: Most bytes the DEFLATE stream may inflate to (header + payload).
 MAX_INFLATED: Final = 64 * 1024
-MAX_SIGNATURE: Final = 132
+#: Both allowed algorithms (EdDSA, ES256) give 64-byte JWS signatures; anything else is
+#: a damaged or truncated code, reported as MALFORMED rather than as a forgery.
+SIGNATURE_BYTES: Final = 64
 
 
 @cache
@@ -45,7 +48,7 @@ def dictionary(version: int) -> bytes:
         )
     data = resources.files("yilu.protocol").joinpath(f"data/yl1-dict-v{version}.txt").read_bytes()
     pinned = DICTIONARIES[version]
-    if pinned and hashlib.sha256(data).hexdigest() != pinned:
+    if hashlib.sha256(data).hexdigest() != pinned:
         raise UnsupportedFormatError(f"YL1 dictionary v{version} does not match its pinned hash")
     return data
 
@@ -91,7 +94,7 @@ def decode(text: str) -> str:
     Raises :class:`MalformedInputError`, :class:`UnsupportedFormatError` or
     :class:`InputTooLargeError`, each with a reason code.
     """
-    if len(text) > MAX_TEXT_CHARS + len(PREFIX):
+    if len(text) > MAX_TEXT_CHARS:
         raise InputTooLargeError(
             f"YL1 text longer than {MAX_TEXT_CHARS} characters", code=ReasonCode.MALFORMED
         )
@@ -117,8 +120,11 @@ def decode(text: str) -> str:
     if not inflater.eof:
         raise MalformedInputError("YL1 data is truncated", code=ReasonCode.MALFORMED)
     signature = inflater.unused_data
-    if not 0 < len(signature) <= MAX_SIGNATURE:
-        raise MalformedInputError("YL1 data has no plausible signature", code=ReasonCode.MALFORMED)
+    if len(signature) != SIGNATURE_BYTES:
+        raise MalformedInputError(
+            f"YL1 signature is {len(signature)} bytes, not {SIGNATURE_BYTES} (truncated or damaged code)",
+            code=ReasonCode.MALFORMED,
+        )
     if not 0 < header_len < len(inflated):
         raise MalformedInputError("YL1 header length is out of range", code=ReasonCode.MALFORMED)
     return assemble_compact(inflated[:header_len], inflated[header_len:], signature)
