@@ -15,7 +15,7 @@ yilu issue "$REPORT" --lab "$DEMO/labs/cn-food" --qr-png "$DEMO/certificate.png"
 field() { python -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DEMO/certificate.json" "$1"; }
 ID=$(field id)
 echo "certificate id: $ID"
-echo "QR text ($(field qr | wc -c) characters): $(field qr | head -c 100) ..."
+python -c 'import json, sys; q = json.load(open(sys.argv[1]))["qr"]; print(f"QR text ({len(q)} characters): {q[:100]} ...")' "$DEMO/certificate.json"
 echo "QR image: $DEMO/certificate.png"
 
 step "3. A Kazakh border inspector photographs the QR: read it back from the image and verify offline"

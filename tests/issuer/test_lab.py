@@ -138,3 +138,17 @@ def test_es256_lab(tmp_path: Path) -> None:
     parsed = parse_compact(yl1.decode(issued.qr))
     assert parsed.alg == "ES256" and len(parsed.signature) == 64
     verify_signature(parsed, lab.key.public)
+
+
+def test_report_too_big_for_a_qr_is_refused_before_it_is_recorded(lab: LabIssuer) -> None:
+    import random
+
+    rng = random.Random(7)
+    body = report("green-tea-40")
+    body["results"] = [
+        {"parameter": f"Analyte {rng.getrandbits(40):x}", "value": f"{rng.random():.4f}", "verdict": "pass"}
+        for _ in range(200)
+    ]
+    with pytest.raises(InputError, match="QR code at ECC M holds at most"):
+        lab.issue(body, now=NOW)
+    assert read_json(lab.directory / "certificates.json") == {}

@@ -380,3 +380,29 @@ def test_every_reason_has_three_languages() -> None:
     for code in R:
         texts = {lang: message(code, lang, {}) for lang in ("en", "zh", "ru")}
         assert len(set(texts.values())) == 3, code
+
+
+def test_unsupported_key_in_signed_federation_list_is_trust_data_error(world: World) -> None:
+    """A root-signed federation list with a key type Yilu does not speak is invalid trust data."""
+    from yilu.protocol.bundle import Bundle
+    from yilu.protocol.encoding import dumps_compact
+    from yilu.protocol.jws import sign_compact
+
+    body = json.loads(b64url_decode(world.federation().split(".")[1]))
+    body["registries"][0]["keys"][0]["jwk"] = {"kty": "RSA", "n": "AQAB", "e": "AQAB"}
+    fed = sign_compact(
+        dumps_compact(body), world.root, kid=world.root.public.kid, typ="yilu-federation-list+jwt"
+    )
+    bundle = Bundle(NOW, (dict(world.root.public.jwk),), fed, (), ())
+    with pytest.raises(TrustDataError, match="federation list"):
+        load_bundle(bundle.sign(world.root, world.root.public.kid))
+
+
+def test_readable_output_says_when_the_root_is_not_pinned(world: World) -> None:
+    from yilu.verifier.render import render_text
+
+    token = world.issue()
+    unpinned = Verifier(load_bundle(world.bundle()), country="KZ").verify(token, at=NOW)
+    pinned = verify(world, token)
+    assert "not pinned" in render_text(unpinned) and "not pinned" not in render_text(pinned)
+    assert "未固定" in render_text(unpinned, "zh")

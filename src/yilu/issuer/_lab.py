@@ -149,6 +149,12 @@ class LabIssuer:
             status=[status_entry(p, index, lists[p]) for p in STATUS_PURPOSES],
         )
         jws = sign_compact(dumps_compact(credential), self.key, kid=self.kid, typ=TYP_VC)
+        qr = yl1.encode(jws)
+        if len(qr) > yl1.MAX_ISSUED_CHARS:
+            raise InputError(
+                f"report {number} needs {len(qr)} QR characters; a QR code at ECC M holds at most "
+                f"{yl1.MAX_ISSUED_CHARS}: split it into several certificates"
+            )
         register[cert_id] = {
             "reportNumber": number,
             "statusListIndex": index,
@@ -157,7 +163,7 @@ class LabIssuer:
             "suspension": False,
         }
         write_json(self.directory / "certificates.json", register)
-        return IssuedCertificate(cert_id, jws, yl1.encode(jws), index, credential)
+        return IssuedCertificate(cert_id, jws, qr, index, credential)
 
     def _free_index(self, register: dict[str, dict[str, Any]]) -> int:
         """A random unused index: random allocation gives herd privacy (Bitstring Status List §6.1)."""

@@ -56,9 +56,9 @@ _MESSAGES: Final[Mapping[ReasonCode, Mapping[Lang, str]]] = {
         "ru": "Этот формат сертификата не поддерживается: {detail}",
     },
     ReasonCode.UNSUPPORTED_ALG: {
-        "en": "The certificate uses a signature algorithm that is not allowed ({alg}).",
-        "zh": "证书使用了不被允许的签名算法（{alg}）。",
-        "ru": "Сертификат использует недопустимый алгоритм подписи ({alg}).",
+        "en": "The certificate's signature algorithm is not allowed: {detail}",
+        "zh": "证书的签名算法不被允许：{detail}",
+        "ru": "Алгоритм подписи сертификата недопустим: {detail}",
     },
     ReasonCode.UNKNOWN_KEY: {
         "en": "The signing key ({kid}) is not in the trust data: the issuer is unknown.",

@@ -29,8 +29,11 @@ DICTIONARIES: Final[dict[int, str]] = {
     1: "770c5dd05db89e62f077410d500a78a0289cf7456f71c798583127aa8d7661a3",
 }
 CURRENT_VERSION: Final = 1
-#: Longest ``YL1:`` text accepted, prefix included: a version 40 QR holds 4,296
-#: alphanumeric characters.
+#: Longest ``YL1:`` text an issuer produces: a version 40 QR at ECC M (3,391 characters).
+MAX_ISSUED_CHARS: Final = 3391
+#: Longest ``YL1:`` text a verifier accepts, prefix included: what a version 40 QR holds
+#: at ECC L (4,296 alphanumeric characters), the most any printed code can carry.
+#: Issuers print at ECC M, whose version 40 holds :data:`MAX_ISSUED_CHARS`.
 MAX_TEXT_CHARS: Final = 4296
 #: Most bytes the DEFLATE stream may inflate to (header + payload).
 MAX_INFLATED: Final = 64 * 1024

@@ -14,12 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from yilu.protocol.bundle import MAX_BUNDLE_BYTES, TYP_BUNDLE, Bundle
-from yilu.protocol.errors import (
-    MalformedInputError,
-    SignatureError,
-    TrustDataError,
-    UnsupportedFormatError,
-)
+from yilu.protocol.errors import InputError, SignatureError, TrustDataError
 from yilu.protocol.jws import TYP_VC, ParsedJWS, parse_compact, verify_with_any
 from yilu.protocol.keys import VerifyKey
 from yilu.protocol.lists import (
@@ -73,7 +68,7 @@ def _open(token: str, typ: str, what: str, keys: Iterable[VerifyKey]) -> tuple[P
         if not candidates:
             raise TrustDataError(f"{what} is signed by an unknown key {parsed.kid!r}")
         return parsed, verify_with_any(parsed, candidates)
-    except (MalformedInputError, UnsupportedFormatError) as exc:
+    except InputError as exc:
         raise TrustDataError(f"{what} is not a well-formed signed list: {exc}") from exc
     except SignatureError as exc:
         raise TrustDataError(f"{what} has an invalid signature") from exc
@@ -109,7 +104,7 @@ def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey] | None =
         peek = parse_compact(text, expected_typ=TYP_BUNDLE, max_chars=MAX_BUNDLE_BYTES)
         bundle = Bundle.from_json(peek.payload_json())
         embedded = tuple(VerifyKey.from_jwk(jwk) for jwk in bundle.root_keys)
-    except (MalformedInputError, UnsupportedFormatError) as exc:
+    except InputError as exc:
         raise TrustDataError(f"bundle is malformed: {exc}") from exc
     pinned = tuple(pinned_roots) if pinned_roots is not None else None
     roots = pinned if pinned is not None else embedded
@@ -118,7 +113,7 @@ def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey] | None =
     parsed_fed, _ = _open(bundle.federation_list, TYP_FEDERATION_LIST, "federation list", roots)
     try:
         federation = FederationList.from_json(parsed_fed.payload_json())
-    except MalformedInputError as exc:
+    except InputError as exc:
         raise TrustDataError(f"federation list is malformed: {exc}") from exc
     snap = Snapshot(bundle.created_at, roots, pinned is not None, federation)
 
@@ -133,7 +128,7 @@ def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey] | None =
 def _add_trust_list(snap: Snapshot, members: dict[str, Member], token: str, what: str) -> None:
     try:
         unverified = TrustList.from_json(parse_compact(token, expected_typ=TYP_TRUST_LIST).payload_json())
-    except (MalformedInputError, UnsupportedFormatError) as exc:
+    except InputError as exc:
         raise TrustDataError(f"{what} is malformed: {exc}") from exc
     member = members.get(unverified.registry)
     if member is None:
@@ -161,7 +156,7 @@ def _add_status_list(snap: Snapshot, token: str, what: str) -> None:
     try:
         parsed = parse_compact(token, expected_typ=TYP_VC)
         unverified = StatusList.from_credential(parsed.payload_json())
-    except (MalformedInputError, UnsupportedFormatError) as exc:
+    except InputError as exc:
         raise TrustDataError(f"{what} is malformed: {exc}") from exc
     owner = snap.labs.get(unverified.issuer)
     if owner is None:

@@ -75,8 +75,7 @@ class Verifier:
             parsed = _decode_input(data)
         except InputError as exc:
             code = exc.code or ReasonCode.MALFORMED
-            field = "alg" if code is ReasonCode.UNSUPPORTED_ALG else "detail"
-            return self._finish(VerificationResult.reject(code, **{field: str(exc)}), at)
+            return self._finish(VerificationResult.reject(code, detail=str(exc)), at)
 
         candidates = self.snapshot.keys_by_kid.get(parsed.kid, [])
         if not candidates:
@@ -275,6 +274,6 @@ class Verifier:
             "ageSeconds": int((at - snap.created_at).total_seconds()),
             "federation": snap.federation.federation,
             "rootPinned": snap.root_pinned,
-            "trustLists": {tl.country: tl.sequence for tl in snap.trust_lists.values()},
+            "trustLists": {registry: tl.sequence for registry, tl in snap.trust_lists.items()},
         }
         return VerificationResult(result.verdict, result.reasons, result.credential, result.issuer, trust)

@@ -19,6 +19,11 @@ _LABELS: Final[dict[str, dict[Lang, str]]] = {
     "sequence": {"en": "sequence", "zh": "序号", "ru": "версия"},
     "age": {"en": "old", "zh": "前", "ru": "назад"},
     "results": {"en": "results", "zh": "项结果", "ru": "результатов"},
+    "unpinned": {
+        "en": "root key not pinned (use --root)",
+        "zh": "根密钥未固定（请使用 --root）",
+        "ru": "корневой ключ не закреплён (используйте --root)",
+    },
 }
 
 
@@ -72,8 +77,9 @@ def render_text(result: VerificationResult, lang: Lang = "en") -> str:
         )
     if result.trust:
         trust = result.trust
+        pinned = "" if trust.get("rootPinned") else f" · {_label('unpinned', lang)}"
         lines.append(
             f"  {_label('trust', lang)}: {_label('sequence', lang)} {trust.get('sequence')}, "
-            f"{_age(int(trust.get('ageSeconds', 0)))} {_label('age', lang)}"
+            f"{_age(max(0, int(trust.get('ageSeconds', 0))))} {_label('age', lang)}{pinned}"
         )
     return "\n".join(lines) + "\n"
