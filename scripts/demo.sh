@@ -19,7 +19,7 @@ python -c 'import json, sys; q = json.load(open(sys.argv[1]))["qr"]; print(f"QR 
 echo "QR image: $DEMO/certificate.png"
 
 step "3. A Kazakh border inspector photographs the QR: read it back from the image and verify offline"
-yilu verify "$DEMO/certificate.png" --bundle "$DEMO/bundle.jwt" --country KZ
+yilu verify "$DEMO/certificate.png" --bundle "$DEMO/bundle.jwt" --root "$DEMO/root/root-keys.json" --country KZ
 
 step "4. The lab revokes the certificate (e.g. the batch was found contaminated)"
 yilu revoke "$ID" --lab "$DEMO/labs/cn-food"
@@ -28,7 +28,7 @@ step "5. The registries and the root republish their lists; the inspector's bund
 yilu demo refresh "$DEMO"
 
 step "6. The same QR, verified again by the Kazakh inspector: it must now be rejected"
-if yilu verify "$DEMO/certificate.png" --bundle "$DEMO/bundle.jwt" --country KZ; then
+if yilu verify "$DEMO/certificate.png" --bundle "$DEMO/bundle.jwt" --root "$DEMO/root/root-keys.json" --country KZ; then
   echo "unexpected: the revoked certificate was accepted" >&2; exit 1
 fi
 echo
