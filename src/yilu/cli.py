@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -45,6 +45,12 @@ def _now(value: str | None) -> datetime:
         return parse_time(value, "--at")
     except YiluError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def _seconds(value: str) -> int:
+    if not value.isdigit() or int(value) > 86_400:
+        raise argparse.ArgumentTypeError("a whole number of seconds from 0 to 86400")
+    return int(value)
 
 
 def _print_json(obj: Any) -> None:
@@ -110,6 +116,7 @@ def cmd_lab_init(args: argparse.Namespace) -> int:
         passphrase_text=passphrase(),
         alg=args.alg,
         now=_now(None),
+        scopes=tuple(args.scope or ()),
     )
     _err(f"created lab {lab.id} with key {lab.kid}; give {Path(args.dir) / 'public.json'} to your registry")
     return EXIT_OK
@@ -278,7 +285,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except TrustDataError as exc:
         result = VerificationResult.reject(ReasonCode.TRUST_DATA_INVALID, detail=str(exc))
     else:
-        result = Verifier(snapshot, country=args.country).verify(data, at=at)
+        skew = timedelta(seconds=args.clock_skew)
+        result = Verifier(snapshot, country=args.country, clock_skew=skew).verify(data, at=at)
     lang: Lang = args.lang
     if args.json:
         _print_json(result.to_json(lang))
@@ -317,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--country", required=True, help="the inspector's country (two letters)")
     s.add_argument("--at", help="verify as of this RFC 3339 time (default: now)")
     s.add_argument("--lang", choices=LANGS, default="en")
+    s.add_argument(
+        "--clock-skew",
+        type=_seconds,
+        default=300,
+        metavar="SECONDS",
+        help="tolerated difference between this device's clock and the lab's (default 300)",
+    )
     s.add_argument("--root", help="JSON file of pinned root public keys (or $YILU_ROOT_KEYS)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_verify)
@@ -330,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--local-name", action="append", metavar="LANG=NAME")
     a.add_argument("--country", required=True)
     a.add_argument("--alg", choices=("EdDSA", "ES256"), default="EdDSA")
+    a.add_argument("--scope", action="append", help="accredited scope (repeat); issue refuses others")
     a.set_defaults(func=cmd_lab_init)
 
     s = sub.add_parser("registry", help="registry (accreditation body) administration")

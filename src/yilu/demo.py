@@ -128,6 +128,7 @@ def init(directory: Path, *, now: datetime) -> dict[str, Any]:
             country=reg.state["country"],
             passphrase_text=secret,
             now=now - timedelta(days=1),
+            scopes=lab_spec.scopes,
             demo=True,
         )
         reg.add_lab(

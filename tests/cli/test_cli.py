@@ -112,6 +112,11 @@ def test_issue_plain_prints_yl1(demo: dict[str, Any], tmp_path: Path) -> None:
     assert "QR version" in proc.stderr
 
 
+def test_demo_food_lab_refuses_steel_report(demo: dict[str, Any]) -> None:
+    proc = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab_dir(demo, "https://qdtc.example.cn"))
+    assert proc.returncode == 2 and "SCOPE_NOT_ACCREDITED" in proc.stderr
+
+
 def test_issue_twice_refused(demo: dict[str, Any], tmp_path: Path) -> None:
     lab = lab_dir(demo, "https://sdmt.example.cn")
     assert yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab).returncode == 0
@@ -212,6 +217,20 @@ def test_stdin_and_at(demo: dict[str, Any], tmp_path: Path) -> None:
     assert code == 1 and "EXPIRED" in [r["code"] for r in result["reasons"]]
     code, result = verify(demo, issued["qr"], "--at", "2020-01-01T00:00:00Z")
     assert "NOT_YET_VALID" in [r["code"] for r in result["reasons"]]
+    # A device clock 10 minutes slow: rejected with the default 5-minute skew, accepted with 15.
+    issued_at = json.loads(b64url_decode(issued["jws"].split(".")[1]))["validFrom"]
+    slow = issued_at[:-1] + "+00:00"
+    from datetime import datetime, timedelta
+
+    slow_clock = (datetime.fromisoformat(slow) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert verify(demo, issued["qr"], "--at", slow_clock)[0] == 1
+    assert verify(demo, issued["qr"], "--at", slow_clock, "--clock-skew", "900")[0] == 0
+    assert (
+        yilu(
+            "verify", issued["qr"], "--bundle", demo["bundle"], "--country", "KZ", "--clock-skew", "-5"
+        ).returncode
+        == 2
+    )
 
 
 def _bomb() -> str:

@@ -152,3 +152,28 @@ def test_report_too_big_for_a_qr_is_refused_before_it_is_recorded(lab: LabIssuer
     with pytest.raises(InputError, match="QR code at ECC M holds at most"):
         lab.issue(body, now=NOW)
     assert read_json(lab.directory / "certificates.json") == {}
+
+
+def test_lab_with_scopes_refuses_other_scopes(tmp_path: Path) -> None:
+    lab = LabIssuer.create(
+        tmp_path / "food",
+        lab_id="https://food.example.cn",
+        names={"en": "Food"},
+        country="CN",
+        passphrase_text=PASS,
+        now=NOW,
+        scopes=("food",),
+    )
+    with pytest.raises(InputError, match="SCOPE_NOT_ACCREDITED"):
+        lab.issue(report("steel-rebar-6"), now=NOW)
+    assert lab.issue(report("green-tea-3"), now=NOW).id.endswith("QDTC-2026-FT-004514")
+    with pytest.raises(InputError, match="unknown scopes"):
+        LabIssuer.create(
+            tmp_path / "x",
+            lab_id="https://x.example",
+            names={"en": "X"},
+            country="CN",
+            passphrase_text=PASS,
+            now=NOW,
+            scopes=("spaceships",),
+        )

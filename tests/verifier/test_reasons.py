@@ -406,3 +406,12 @@ def test_readable_output_says_when_the_root_is_not_pinned(world: World) -> None:
     pinned = verify(world, token)
     assert "not pinned" in render_text(unpinned) and "not pinned" not in render_text(pinned)
     assert "未固定" in render_text(unpinned, "zh")
+
+
+def test_skipped_lists_are_reported_in_the_trust_summary(world: World) -> None:
+    spec = world.labs["cn-food"]
+    spec.revoked_at, spec.revocation_reason = NOW - timedelta(hours=3), "superseded"
+    result = Verifier(load_bundle(world.bundle()), country="KZ").verify(world.issue(), at=NOW)
+    assert result.trust is not None and any("revoked key" in s for s in result.trust["skipped"])
+    clean = verify(World(), World().issue())
+    assert clean.trust is not None and "skipped" not in clean.trust

@@ -34,7 +34,7 @@ from yilu.protocol.storage import (
     write_atomic,
     write_json,
 )
-from yilu.protocol.vocabulary import STATUS_PURPOSES
+from yilu.protocol.vocabulary import SCOPES, STATUS_PURPOSES
 
 #: How long a signed status list stays valid; labs re-sign well before (docs/formats.md).
 STATUS_LIST_VALIDITY: Final = timedelta(days=30)
@@ -81,9 +81,17 @@ class LabIssuer:
         passphrase_text: str,
         alg: Alg = "EdDSA",
         now: datetime,
+        scopes: tuple[str, ...] = (),
         demo: bool = False,
     ) -> LabIssuer:
-        """Make a new lab directory with a fresh key (refuses to overwrite one)."""
+        """Make a new lab directory with a fresh key (refuses to overwrite one).
+
+        ``scopes``, if given, are the categories the lab is accredited for: ``issue``
+        then refuses reports of other scopes, which every verifier would reject.
+        """
+        unknown = [s for s in scopes if s not in SCOPES]
+        if unknown:
+            raise InputError(f"unknown scopes {', '.join(unknown)}; use one of {', '.join(SCOPES)}")
         if (directory / "lab.json").exists():
             raise InputError(f"{directory} already holds a lab")
         key = SigningKey.generate(alg)
@@ -95,6 +103,7 @@ class LabIssuer:
             "kid": key.public.kid,
             "statusLists": {p: f"{lab_id}/status/{p}" for p in STATUS_PURPOSES},
             "statusListBits": MIN_BITS,
+            "scopes": list(scopes),
             "demo": demo,
         }
         save_key(directory / "key.pem", key, passphrase_text)
@@ -148,6 +157,12 @@ class LabIssuer:
             valid_from=now,
             status=[status_entry(p, index, lists[p]) for p in STATUS_PURPOSES],
         )
+        accredited = self.config.get("scopes") or []
+        if accredited and report.get("scope") not in accredited:
+            raise InputError(
+                f"report {number} is for scope {report.get('scope')!r}, but this lab is accredited "
+                f"only for {', '.join(accredited)}: verifiers would reject it (SCOPE_NOT_ACCREDITED)"
+            )
         jws = sign_compact(dumps_compact(credential), self.key, kid=self.kid, typ=TYP_VC)
         qr = yl1.encode(jws)
         if len(qr) > yl1.MAX_ISSUED_CHARS:

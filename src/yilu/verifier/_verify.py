@@ -268,7 +268,7 @@ class Verifier:
 
     def _finish(self, result: VerificationResult, at: datetime) -> VerificationResult:
         snap = self.snapshot
-        trust = {
+        trust: dict[str, Any] = {
             "sequence": snap.federation.sequence,
             "createdAt": format_time(snap.created_at),
             "ageSeconds": int((at - snap.created_at).total_seconds()),
@@ -276,4 +276,6 @@ class Verifier:
             "rootPinned": snap.root_pinned,
             "trustLists": {registry: tl.sequence for registry, tl in snap.trust_lists.items()},
         }
+        if snap.skipped:
+            trust["skipped"] = list(snap.skipped)
         return VerificationResult(result.verdict, result.reasons, result.credential, result.issuer, trust)
