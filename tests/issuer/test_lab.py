@@ -177,3 +177,33 @@ def test_lab_with_scopes_refuses_other_scopes(tmp_path: Path) -> None:
             now=NOW,
             scopes=("spaceships",),
         )
+
+
+def test_concurrent_issuers_lose_no_record(lab: LabIssuer, tmp_path: Path) -> None:
+    """Eight processes issue at once; the register keeps every certificate (issuer/_lab.py LOCK_FILE)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    reports = []
+    for i in range(8):
+        body = report("green-tea-3")
+        body["reportNumber"] = f"PAR-{i}"
+        path = tmp_path / f"r{i}.json"
+        path.write_text(json.dumps(body))
+        reports.append(path)
+    env = {**os.environ, "YILU_KEY_PASSPHRASE": PASS}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "yilu.cli", "issue", str(p), "--lab", str(lab.directory)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for p in reports
+    ]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    register = read_json(lab.directory / "certificates.json")
+    assert {c["reportNumber"] for c in register.values()} == {f"PAR-{i}" for i in range(8)}
+    assert len({c["statusListIndex"] for c in register.values()}) == 8

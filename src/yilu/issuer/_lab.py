@@ -27,6 +27,7 @@ from yilu.protocol.keys import Alg, SigningKey
 from yilu.protocol.lists import KeyRecord
 from yilu.protocol.status_list import MIN_BITS, Bitstring, StatusList
 from yilu.protocol.storage import (
+    exclusive,
     load_key,
     passphrase,
     read_json,
@@ -38,6 +39,8 @@ from yilu.protocol.vocabulary import SCOPES, STATUS_PURPOSES
 
 #: How long a signed status list stays valid; labs re-sign well before (docs/formats.md).
 STATUS_LIST_VALIDITY: Final = timedelta(days=30)
+#: Held while the register changes, so concurrent ``yilu issue`` runs never lose a record.
+LOCK_FILE: Final = ".lock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,44 +144,45 @@ class LabIssuer:
         The certificate id is the lab URI + ``/certificates/`` + the report number, so
         a report is certified once (docs/formats.md, "Credential").
         """
-        register = self._register()
-        number = report.get("reportNumber") if isinstance(report, dict) else None
-        if not isinstance(number, str) or not number:
-            raise MalformedInputError("report invalid at reportNumber: a report needs a report number")
-        cert_id = f"{self.id}/certificates/{quote(number, safe='-._~')}"
-        if cert_id in register:
-            raise InputError(f"report {number} has already been certified as {cert_id}")
-        index = self._free_index(register)
-        lists = self.config["statusLists"]
-        credential = build_credential(
-            report,
-            credential_id=cert_id,
-            issuer=self.id,
-            valid_from=now,
-            status=[status_entry(p, index, lists[p]) for p in STATUS_PURPOSES],
-        )
-        accredited = self.config.get("scopes") or []
-        if accredited and report.get("scope") not in accredited:
-            raise InputError(
-                f"report {number} is for scope {report.get('scope')!r}, but this lab is accredited "
-                f"only for {', '.join(accredited)}: verifiers would reject it (SCOPE_NOT_ACCREDITED)"
+        with exclusive(self.directory / LOCK_FILE):
+            register = self._register()
+            number = report.get("reportNumber") if isinstance(report, dict) else None
+            if not isinstance(number, str) or not number:
+                raise MalformedInputError("report invalid at reportNumber: a report needs a report number")
+            cert_id = f"{self.id}/certificates/{quote(number, safe='-._~')}"
+            if cert_id in register:
+                raise InputError(f"report {number} has already been certified as {cert_id}")
+            index = self._free_index(register)
+            lists = self.config["statusLists"]
+            credential = build_credential(
+                report,
+                credential_id=cert_id,
+                issuer=self.id,
+                valid_from=now,
+                status=[status_entry(p, index, lists[p]) for p in STATUS_PURPOSES],
             )
-        jws = sign_compact(dumps_compact(credential), self.key, kid=self.kid, typ=TYP_VC)
-        qr = yl1.encode(jws)
-        if len(qr) > yl1.MAX_ISSUED_CHARS:
-            raise InputError(
-                f"report {number} needs {len(qr)} QR characters; a QR code at ECC M holds at most "
-                f"{yl1.MAX_ISSUED_CHARS}: split it into several certificates"
-            )
-        register[cert_id] = {
-            "reportNumber": number,
-            "statusListIndex": index,
-            "issuedAt": format_time(now),
-            "revocation": False,
-            "suspension": False,
-        }
-        write_json(self.directory / "certificates.json", register)
-        return IssuedCertificate(cert_id, jws, qr, index, credential)
+            accredited = self.config.get("scopes") or []
+            if accredited and report.get("scope") not in accredited:
+                raise InputError(
+                    f"report {number} is for scope {report.get('scope')!r}, but this lab is accredited "
+                    f"only for {', '.join(accredited)}: verifiers would reject it (SCOPE_NOT_ACCREDITED)"
+                )
+            jws = sign_compact(dumps_compact(credential), self.key, kid=self.kid, typ=TYP_VC)
+            qr = yl1.encode(jws)
+            if len(qr) > yl1.MAX_ISSUED_CHARS:
+                raise InputError(
+                    f"report {number} needs {len(qr)} QR characters; a QR code at ECC M holds at most "
+                    f"{yl1.MAX_ISSUED_CHARS}: split it into several certificates"
+                )
+            register[cert_id] = {
+                "reportNumber": number,
+                "statusListIndex": index,
+                "issuedAt": format_time(now),
+                "revocation": False,
+                "suspension": False,
+            }
+            write_json(self.directory / "certificates.json", register)
+            return IssuedCertificate(cert_id, jws, qr, index, credential)
 
     def _free_index(self, register: dict[str, dict[str, Any]]) -> int:
         """A random unused index: random allocation gives herd privacy (Bitstring Status List §6.1)."""
@@ -197,17 +201,18 @@ class LabIssuer:
         """Set or clear the certificate's bit in the ``purpose`` list and re-sign the lists."""
         if purpose not in STATUS_PURPOSES:
             raise InputError(f"unknown status purpose {purpose!r}")
-        register = self._register()
-        entry = register.get(cert_id) or next(
-            (c for c in register.values() if c["reportNumber"] == cert_id), None
-        )
-        if entry is None:
-            raise InputError(f"this lab has issued no certificate {cert_id!r}")
-        if purpose == "revocation" and not value and entry["revocation"]:
-            raise InputError("a revocation is final and cannot be undone")
-        entry[purpose] = value
-        write_json(self.directory / "certificates.json", register)
-        self.publish_status_lists(now=now)
+        with exclusive(self.directory / LOCK_FILE):
+            register = self._register()
+            entry = register.get(cert_id) or next(
+                (c for c in register.values() if c["reportNumber"] == cert_id), None
+            )
+            if entry is None:
+                raise InputError(f"this lab has issued no certificate {cert_id!r}")
+            if purpose == "revocation" and not value and entry["revocation"]:
+                raise InputError("a revocation is final and cannot be undone")
+            entry[purpose] = value
+            write_json(self.directory / "certificates.json", register)
+            self.publish_status_lists(now=now)
 
     def publish_status_lists(self, *, now: datetime) -> dict[str, str]:
         """Re-sign both status lists from the register; write them under ``status/``."""

@@ -6,9 +6,12 @@ Private keys are only ever written as encrypted PKCS#8 (docs/architecture.md,
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,6 +32,19 @@ def passphrase(*, demo: bool = False) -> str:
     if demo:
         return DEMO_PASSPHRASE
     raise SecretError(f"set {PASSPHRASE_ENV} to the passphrase that protects the private key")
+
+
+@contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``lock_path`` so that two processes (two
+    ``yilu issue`` runs, say) never interleave a read-modify-write of the same state."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
