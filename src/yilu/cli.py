@@ -230,20 +230,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- verifier -------------------------------------------------------------------------------
 
 
-def _looks_like_jws(text: str) -> bool:
-    """Three base64url parts: too long or odd for a file name, so never looked up as a path."""
-    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
-    return text.count(".") == 2 and set(text) <= alphabet and len(text) > 64
-
-
 def _read_input(value: str) -> str | bytes:
+    from yilu.protocol.jws import looks_like_compact
+
     if value == "-":
         data = sys.stdin.buffer.read(MAX_INPUT_FILE + 1)
         if len(data) > MAX_INPUT_FILE:
             raise UsageError("standard input is larger than any certificate or photo")
         return data
     stripped = value.strip()
-    if stripped.startswith("YL1:") or _looks_like_jws(stripped):
+    # A compact JWS is too long and odd to be a file name, so it is never looked up as a path.
+    if stripped.startswith("YL1:") or (looks_like_compact(stripped) and len(stripped) > 64):
         return stripped
     path = Path(value)
     if not path.is_file():

@@ -65,6 +65,14 @@ class ParsedJWS:
         return loads_json_object(self.payload_bytes, "JWS payload")
 
 
+_COMPACT_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def looks_like_compact(text: str) -> bool:
+    """True if ``text`` has the shape of a compact JWS: three base64url parts."""
+    return text.count(".") == 2 and _COMPACT_CHARS.issuperset(text)
+
+
 def encode_header(*, alg: str, kid: str, typ: str) -> bytes:
     """The protected header bytes Yilu writes: always ``alg``, ``kid``, ``typ`` in that order."""
     return dumps_compact({"alg": alg, "kid": kid, "typ": typ})

@@ -15,7 +15,7 @@ from typing import Any, Final
 from yilu.protocol import yl1
 from yilu.protocol.encoding import format_time, parse_time
 from yilu.protocol.errors import InputError, MalformedInputError, SignatureError
-from yilu.protocol.jws import TYP_VC, ParsedJWS, parse_compact, verify_with_any
+from yilu.protocol.jws import TYP_VC, ParsedJWS, looks_like_compact, parse_compact, verify_with_any
 from yilu.protocol.lists import status_at
 from yilu.protocol.reasons import ReasonCode
 from yilu.protocol.vocabulary import CREDENTIAL_TYPE
@@ -24,35 +24,32 @@ from yilu.verifier.result import Reason, VerificationResult
 
 DEFAULT_CLOCK_SKEW: Final = timedelta(minutes=5)
 _IMAGE_MAGIC: Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
-_JWS_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 #: Largest plain-text input (a compact VC-JWT): far above any real certificate.
 MAX_TEXT_INPUT: Final = 256 * 1024
 
 
 def _decode_input(data: str | bytes) -> ParsedJWS:
     """Turn QR text, a compact JWS or a PNG/JPEG photo into a parsed (unverified) JWS."""
-    if isinstance(data, bytes):
-        if data.startswith(_IMAGE_MAGIC):
-            from yilu.verifier._photo import read_qr_text  # Pillow + zxing only when needed
-
-            text = read_qr_text(data)
-        elif len(data) > MAX_TEXT_INPUT:
-            raise MalformedInputError("input is too large to be a certificate", code=ReasonCode.MALFORMED)
-        else:
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise MalformedInputError(
-                    "input is neither text nor a PNG/JPEG image", code=ReasonCode.UNSUPPORTED_FORMAT
-                ) from exc
-    else:
-        text = data
-    text = text.strip()
-    if len(text) > MAX_TEXT_INPUT:
+    is_image = isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
+    if not is_image and len(data) > MAX_TEXT_INPUT:
         raise MalformedInputError("input is too large to be a certificate", code=ReasonCode.MALFORMED)
+    if isinstance(data, str):
+        text = data
+    elif is_image:
+        from yilu.verifier._photo import read_qr_text  # Pillow + zxing only when needed
+
+        text = read_qr_text(data)
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedInputError(
+                "input is neither text nor a PNG/JPEG image", code=ReasonCode.UNSUPPORTED_FORMAT
+            ) from exc
+    text = text.strip()
     if text.startswith(yl1.PREFIX):
         text = yl1.decode(text)
-    elif not text or not _JWS_CHARS.issuperset(text) or text.count(".") != 2:
+    elif not looks_like_compact(text):
         raise MalformedInputError(
             "input is neither YL1: text nor a compact VC-JWT", code=ReasonCode.UNSUPPORTED_FORMAT
         )
