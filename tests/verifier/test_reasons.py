@@ -415,3 +415,21 @@ def test_skipped_lists_are_reported_in_the_trust_summary(world: World) -> None:
     assert result.trust is not None and any("revoked key" in s for s in result.trust["skipped"])
     clean = verify(World(), World().issue())
     assert clean.trust is not None and "skipped" not in clean.trust
+
+
+def test_key_listed_for_two_labs_is_attributed_by_the_issuer_claim(world: World) -> None:
+    """One public key listed for two labs: each credential is checked against the lab it names.
+
+    Registries answer for the keys they list; the verifier must not pin a certificate on
+    whichever listing it happened to find first.
+    """
+    cn_key = world.labs["cn-food"].key
+    world.labs["ru-food"].extra_keys.append(KeyRecord(cn_key.public, YEAR_AGO))
+    result = verify(world, world.issue("cn-food"))
+    assert result.accepted and result.issuer is not None
+    assert result.issuer["id"] == world.labs["cn-food"].id
+    # Naming the RU lab, the same key's signature is checked as the RU lab's listing.
+    named_ru = world.issue("cn-food", overrides={"issuer": world.labs["ru-food"].id})
+    attributed = verify(world, named_ru, country="CN")
+    assert attributed.issuer is not None and attributed.issuer["id"] == world.labs["ru-food"].id
+    assert R.SIGNATURE_INVALID not in attributed.codes

@@ -82,8 +82,10 @@ class Verifier:
         except SignatureError as exc:
             code = exc.codes[0] if exc.codes else ReasonCode.SIGNATURE_INVALID
             return self._finish(VerificationResult.reject(code, alg=parsed.alg, detail=str(exc)), at)
-        entry = next(c for c in candidates if c.record.key is key)
-        return self._finish(self._check_credential(parsed, entry, at), at)
+        # The same public key may be listed for more than one lab: every listing of the
+        # key that verified is a possible signer; the credential's issuer picks among them.
+        owners = [c for c in candidates if c.record.key.jwk == key.jwk]
+        return self._finish(self._check_credential(parsed, owners, at), at)
 
     def verify_or_raise(self, data: str | bytes, *, at: datetime) -> VerificationResult:
         """Raising twin of :meth:`verify`: returns an accept, raises VerificationError otherwise."""
@@ -91,7 +93,9 @@ class Verifier:
 
     # -- after the signature: every check runs and contributes its reasons --------------
 
-    def _check_credential(self, parsed: ParsedJWS, entry: KeyEntry, at: datetime) -> VerificationResult:
+    def _check_credential(
+        self, parsed: ParsedJWS, owners: list[KeyEntry], at: datetime
+    ) -> VerificationResult:
         try:
             cred = parsed.payload_json()
             types = cred.get("type")
@@ -105,6 +109,7 @@ class Verifier:
         except MalformedInputError as exc:
             return VerificationResult.reject(ReasonCode.MALFORMED, detail=str(exc))
 
+        entry = next((o for o in owners if o.owner.lab.id == cred.get("issuer")), owners[0])
         lab, member, trust_list = entry.owner.lab, entry.owner.member, entry.owner.trust_list
         issuer = self._issuer_info(entry)
         if cred.get("issuer") != lab.id:
