@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from yilu.protocol.bundle import Bundle
-from yilu.protocol.credential import build_credential, status_entry
+from yilu.protocol.credential import build_credential, certificate_id, status_entry
 from yilu.protocol.encoding import dumps_compact
 from yilu.protocol.jws import TYP_VC, sign_compact
 from yilu.protocol.keys import SigningKey
@@ -182,7 +182,7 @@ class World:
             rep = report("steel-rebar-6")
         cred = build_credential(
             rep,
-            credential_id=f"{spec.id}/certificates/{rep['reportNumber']}",
+            credential_id=certificate_id(spec.id, rep["reportNumber"]),
             issuer=spec.id,
             valid_from=valid_from,
             status=[status_entry(p, index, spec.url(p)) for p in ("revocation", "suspension")],

@@ -20,13 +20,12 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from yilu.issuer.qr import qr_version
 from yilu.protocol import yl1
-from yilu.protocol.credential import build_credential, status_entry
+from yilu.protocol.credential import build_credential, certificate_id, status_entry
 from yilu.protocol.encoding import b45_decode, b64url_decode, dumps_compact
 from yilu.protocol.jws import TYP_VC, sign_compact
 from yilu.protocol.keys import SigningKey, jwk_thumbprint
@@ -71,7 +70,7 @@ def build_vector() -> dict[str, Any]:
     report = json.loads(REPORT.read_text(encoding="utf-8"))
     credential = build_credential(
         report,
-        credential_id=f"{ISSUER}/certificates/{quote(report['reportNumber'], safe='-._~')}",
+        credential_id=certificate_id(ISSUER, report["reportNumber"]),
         issuer=ISSUER,
         valid_from=VALID_FROM,
         status=[

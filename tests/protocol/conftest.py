@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from yilu.protocol.credential import build_credential, status_entry
+from yilu.protocol.credential import build_credential, certificate_id, status_entry
 from yilu.protocol.encoding import dumps_compact
 from yilu.protocol.jws import TYP_VC, sign_compact
 from yilu.protocol.keys import SigningKey
@@ -30,7 +30,7 @@ def load_report(name: str) -> dict[str, Any]:
 def credential_for(report: dict[str, Any], index: int = STATUS_INDEX) -> dict[str, Any]:
     return build_credential(
         report,
-        credential_id=f"{ISSUER}/certificates/{report['reportNumber']}",
+        credential_id=certificate_id(ISSUER, report["reportNumber"]),
         issuer=ISSUER,
         valid_from=ISSUED_AT,
         status=[

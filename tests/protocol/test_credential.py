@@ -349,3 +349,16 @@ def test_report_larger_than_a_certificate_carries_is_refused() -> None:
     big["notes"] = "x" * MAX_REPORT_BYTES
     with pytest.raises(MalformedInputError, match="bytes"):
         validate_report(big)
+
+
+def test_certificate_id_percent_encodes_the_report_number() -> None:
+    from yilu.protocol.credential import certificate_id
+
+    assert (
+        certificate_id("https://lab.example", "QDTC-2026_1.a~b")
+        == "https://lab.example/certificates/QDTC-2026_1.a~b"
+    )
+    assert (
+        certificate_id("https://lab.example", "No. 12/2026")
+        == "https://lab.example/certificates/No.%2012%2F2026"
+    )

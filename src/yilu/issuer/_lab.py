@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote
 
 from yilu.protocol import yl1
-from yilu.protocol.credential import build_credential, status_entry
+from yilu.protocol.credential import build_credential, certificate_id, status_entry
 from yilu.protocol.encoding import dumps_compact, format_time
 from yilu.protocol.errors import InputError, MalformedInputError
 from yilu.protocol.jws import TYP_VC, sign_compact
@@ -149,7 +148,7 @@ class LabIssuer:
             number = report.get("reportNumber") if isinstance(report, dict) else None
             if not isinstance(number, str) or not number:
                 raise MalformedInputError("report invalid at reportNumber: a report needs a report number")
-            cert_id = f"{self.id}/certificates/{quote(number, safe='-._~')}"
+            cert_id = certificate_id(self.id, number)
             if cert_id in register:
                 raise InputError(f"report {number} has already been certified as {cert_id}")
             index = self._free_index(register)

@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any, Final
+from urllib.parse import quote
 
 import jsonschema
 
@@ -122,6 +123,15 @@ def validate_report(report: Mapping[str, Any]) -> None:
     if "validUntil" not in report:
         raise MalformedInputError("report invalid at validUntil: the report must say until when it is valid")
     parse_time(report["validUntil"], "validUntil")
+
+
+def certificate_id(issuer: str, report_number: str) -> str:
+    """A certificate's id: the lab URI, ``/certificates/``, the percent-encoded report number.
+
+    One report is certified once (docs/formats.md, "Credential"); deriving the id from
+    the report number also costs almost nothing in the QR, where the number appears anyway.
+    """
+    return f"{issuer}/certificates/{quote(report_number, safe='-._~')}"
 
 
 def status_entry(purpose: str, index: int, list_url: str) -> dict[str, str]:
