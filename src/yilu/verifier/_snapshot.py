@@ -15,7 +15,7 @@ from datetime import datetime
 
 from yilu.protocol.bundle import MAX_BUNDLE_BYTES, TYP_BUNDLE, Bundle
 from yilu.protocol.errors import InputError, SignatureError, TrustDataError
-from yilu.protocol.jws import TYP_VC, ParsedJWS, parse_compact, verify_with_any
+from yilu.protocol.jws import MAX_JWS_CHARS, TYP_VC, ParsedJWS, parse_compact, verify_with_any
 from yilu.protocol.keys import VerifyKey
 from yilu.protocol.lists import (
     TYP_FEDERATION_LIST,
@@ -61,15 +61,21 @@ class Snapshot:
     skipped: list[str] = field(default_factory=list)
 
 
-def _open(token: str, typ: str, what: str, keys: Iterable[VerifyKey]) -> tuple[ParsedJWS, VerifyKey]:
+def _parse(token: str, typ: str, what: str, *, max_chars: int = MAX_JWS_CHARS) -> ParsedJWS:
+    """Split a signed list once; every later step works on this parse."""
     try:
-        parsed = parse_compact(token, expected_typ=typ)
-        candidates = [k for k in keys if k.kid == parsed.kid]
-        if not candidates:
-            raise TrustDataError(f"{what} is signed by an unknown key {parsed.kid!r}")
-        return parsed, verify_with_any(parsed, candidates)
+        return parse_compact(token, expected_typ=typ, max_chars=max_chars)
     except InputError as exc:
-        raise TrustDataError(f"{what} is not a well-formed signed list: {exc}") from exc
+        raise TrustDataError(f"{what} is malformed: {exc}") from exc
+
+
+def _signer(parsed: ParsedJWS, what: str, keys: Iterable[VerifyKey]) -> VerifyKey:
+    """The key among ``keys`` whose signature ``parsed`` carries, or TrustDataError."""
+    candidates = [k for k in keys if k.kid == parsed.kid]
+    if not candidates:
+        raise TrustDataError(f"{what} is signed by an unknown key {parsed.kid!r}")
+    try:
+        return verify_with_any(parsed, candidates)
     except SignatureError as exc:
         raise TrustDataError(f"{what} has an invalid signature") from exc
 
@@ -100,17 +106,18 @@ def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey] | None =
         text = data.decode("ascii").strip() if isinstance(data, bytes) else data.strip()
     except UnicodeDecodeError as exc:
         raise TrustDataError("bundle is not a compact JWS") from exc
+    parsed = _parse(text, TYP_BUNDLE, "bundle", max_chars=MAX_BUNDLE_BYTES)
     try:
-        peek = parse_compact(text, expected_typ=TYP_BUNDLE, max_chars=MAX_BUNDLE_BYTES)
-        bundle = Bundle.from_json(peek.payload_json())
+        bundle = Bundle.from_json(parsed.payload_json())
         embedded = tuple(VerifyKey.from_jwk(jwk) for jwk in bundle.root_keys)
     except InputError as exc:
         raise TrustDataError(f"bundle is malformed: {exc}") from exc
     pinned = tuple(pinned_roots) if pinned_roots is not None else None
     roots = pinned if pinned is not None else embedded
-    _open(text, TYP_BUNDLE, "bundle", roots)
+    _signer(parsed, "bundle", roots)
 
-    parsed_fed, _ = _open(bundle.federation_list, TYP_FEDERATION_LIST, "federation list", roots)
+    parsed_fed = _parse(bundle.federation_list, TYP_FEDERATION_LIST, "federation list")
+    _signer(parsed_fed, "federation list", roots)
     try:
         federation = FederationList.from_json(parsed_fed.payload_json())
     except InputError as exc:
@@ -126,8 +133,9 @@ def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey] | None =
 
 
 def _add_trust_list(snap: Snapshot, members: dict[str, Member], token: str, what: str) -> None:
+    parsed = _parse(token, TYP_TRUST_LIST, what)
     try:
-        unverified = TrustList.from_json(parse_compact(token, expected_typ=TYP_TRUST_LIST).payload_json())
+        unverified = TrustList.from_json(parsed.payload_json())
     except InputError as exc:
         raise TrustDataError(f"{what} is malformed: {exc}") from exc
     member = members.get(unverified.registry)
@@ -135,7 +143,7 @@ def _add_trust_list(snap: Snapshot, members: dict[str, Member], token: str, what
         snap.skipped.append(f"{what}: registry {unverified.registry} is not a federation member")
         return
     what = f"trust list of {member.accreditation_body}"
-    _, key = _open(token, TYP_TRUST_LIST, what, (r.key for r in member.keys))
+    key = _signer(parsed, what, (r.key for r in member.keys))
     _signing_record(member.keys, key, unverified.issued_at, what)
     if unverified.country != member.country:
         raise TrustDataError(
@@ -153,8 +161,8 @@ def _add_trust_list(snap: Snapshot, members: dict[str, Member], token: str, what
 
 
 def _add_status_list(snap: Snapshot, token: str, what: str) -> None:
+    parsed = _parse(token, TYP_VC, what)
     try:
-        parsed = parse_compact(token, expected_typ=TYP_VC)
         unverified = StatusList.from_credential(parsed.payload_json())
     except InputError as exc:
         raise TrustDataError(f"{what} is malformed: {exc}") from exc
@@ -163,7 +171,7 @@ def _add_status_list(snap: Snapshot, token: str, what: str) -> None:
         snap.skipped.append(f"{what}: issuer {unverified.issuer} is not a listed lab")
         return
     what = f"status list {unverified.url}"
-    _, key = _open(token, TYP_VC, what, (r.key for r in owner.lab.keys))
+    key = _signer(parsed, what, (r.key for r in owner.lab.keys))
     try:
         _signing_record(owner.lab.keys, key, unverified.valid_from, what)
     except TrustDataError as exc:
