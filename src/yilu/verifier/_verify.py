@@ -65,6 +65,16 @@ class Verifier:
         self.snapshot = snapshot
         self.country = country.upper()
         self.clock_skew = clock_skew
+        # What every result says about the snapshot, apart from its age: computed once,
+        # not on each verification (the hot path, docs/verifying.md).
+        self._trust_summary: dict[str, Any] = {
+            "createdAt": format_time(snapshot.created_at),
+            "federation": snapshot.federation.federation,
+            "rootPinned": snapshot.root_pinned,
+            "trustLists": {registry: tl.sequence for registry, tl in snapshot.trust_lists.items()},
+        }
+        if snapshot.skipped:
+            self._trust_summary["skipped"] = list(snapshot.skipped)
 
     def verify(self, data: str | bytes, *, at: datetime) -> VerificationResult:
         """Verify ``data`` (``YL1:`` text, a compact VC-JWT, or PNG/JPEG bytes) as of ``at``."""
@@ -272,12 +282,8 @@ class Verifier:
         snap = self.snapshot
         trust: dict[str, Any] = {
             "sequence": snap.federation.sequence,
-            "createdAt": format_time(snap.created_at),
+            "createdAt": self._trust_summary["createdAt"],
             "ageSeconds": int((at - snap.created_at).total_seconds()),
-            "federation": snap.federation.federation,
-            "rootPinned": snap.root_pinned,
-            "trustLists": {registry: tl.sequence for registry, tl in snap.trust_lists.items()},
+            **self._trust_summary,
         }
-        if snap.skipped:
-            trust["skipped"] = list(snap.skipped)
         return VerificationResult(result.verdict, result.reasons, result.credential, result.issuer, trust)
