@@ -1,0 +1,459 @@
+"""Attacks through the ``yilu`` command line: real processes, real files, real keys.
+
+Every test states the secure behaviour. Those marked ``xfail(strict=True)`` fail on the
+current code (issue 5 lists the classes by number); they turn into passes as the fixes land.
+Each run gets its own empty ``$YILU_DATA_DIR``, so no installed snapshot is ever used by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+import unicodedata
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testkit import DATA, NOW, World
+from yilu.protocol.encoding import b64url_encode, dumps_compact, format_time
+from yilu.protocol.jws import TYP_VC, parse_compact
+from yilu.protocol.keys import SigningKey
+from yilu.protocol.lists import KeyRecord, Scope
+from yilu.protocol.status_list import StatusList
+from yilu.trust_registry import Registry
+
+#: This checkout's sources: subprocesses must run them, not whatever ``yilu`` is installed.
+SRC = Path(__file__).resolve().parents[2] / "src"
+CN_FOOD = "https://qdtc.example.cn"
+AT_NOW = format_time(NOW)
+
+
+def _env(data_dir: Path, env: dict[str, str] | None) -> dict[str, str]:
+    full = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("YILU_KEY_PASSPHRASE", "YILU_ROOT_KEYS", "YILU_DATA_DIR")
+    }
+    full["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p)
+    full["YILU_DATA_DIR"] = str(data_dir)
+    full.update(env or {})
+    return full
+
+
+def yilu(
+    *args: str,
+    data_dir: Path,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    max_memory: int | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m yilu.cli`` with this checkout's code and ``$YILU_DATA_DIR`` = ``data_dir``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    def limit() -> None:  # pragma: no cover - runs in the child
+        if max_memory is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "yilu.cli", *args],
+        input=stdin,
+        capture_output=True,
+        env=_env(data_dir, env),
+        timeout=timeout,
+        check=False,
+        preexec_fn=limit if max_memory is not None else None,
+    )
+    out = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+    assert "Traceback" not in out.stderr, out.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("demo") / "fed"
+    proc = yilu("demo", "init", str(root), "--json", data_dir=tmp_path_factory.mktemp("data"))
+    assert proc.returncode == 0, proc.stderr
+    info: dict[str, Any] = json.loads(proc.stdout)
+    info["root"] = root
+    info["rootKeysFile"] = str(root / "root" / "root-keys.json")
+    return info
+
+
+def lab_dir(demo: dict[str, Any], lab_id: str = CN_FOOD) -> str:
+    return str(next(lab["dir"] for lab in demo["labs"] if lab["id"] == lab_id))
+
+
+def unique_report(tmp_path: Path, name: str = "green-tea-3") -> Path:
+    """A reference report under a report number no other test uses (one certificate per report)."""
+    body = json.loads((DATA / f"{name}.json").read_text())
+    body["reportNumber"] += "-" + uuid.uuid4().hex[:8]
+    path = tmp_path / f"{name}-{uuid.uuid4().hex[:6]}.json"
+    path.write_text(json.dumps(body, ensure_ascii=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def issued(demo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One certificate of the demo's CN food lab."""
+    tmp = tmp_path_factory.mktemp("issued")
+    proc = yilu("issue", str(unique_report(tmp)), "--lab", lab_dir(demo), "--json", data_dir=tmp / "data")
+    assert proc.returncode == 0, proc.stderr
+    out: dict[str, Any] = json.loads(proc.stdout)
+    return out
+
+
+def verify(
+    data: str, bundle: str | Path, *extra: str, data_dir: Path, country: str = "KZ", **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    return yilu(
+        "verify", data, "--bundle", str(bundle), "--country", country, *extra, data_dir=data_dir, **kwargs
+    )
+
+
+def write_world(world: World, directory: Path, name: str) -> tuple[Path, Path]:
+    """The world's bundle and its pinned root keys as files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    bundle = directory / f"{name}-bundle.jwt"
+    bundle.write_text(world.bundle())
+    roots = directory / f"{name}-root-keys.json"
+    roots.write_text(json.dumps([dict(world.root.public.jwk)]))
+    return bundle, roots
+
+
+def verdict(proc: subprocess.CompletedProcess[str]) -> str | None:
+    if not proc.stdout.strip():
+        return None
+    value = json.loads(proc.stdout).get("verdict")
+    return None if value is None else str(value)
+
+
+# -- control: a pinned, genuine certificate is accepted -----------------------------------------
+
+
+def test_pinned_demo_certificate_is_accepted(
+    demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path
+) -> None:
+    proc = verify(issued["qr"], demo["bundle"], "--root", demo["rootKeysFile"], "--json", data_dir=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert verdict(proc) == "accept"
+
+
+# -- 4. an unpinned root ----------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #4: verify trusts the bundle's own root keys without --root")
+def test_attacker_federation_is_not_accepted_without_a_pinned_root(tmp_path: Path) -> None:
+    attacker = World()
+    bundle, _ = write_world(attacker, tmp_path, "attacker")
+    proc = verify(attacker.issue(), bundle, "--at", AT_NOW, "--json", data_dir=tmp_path / "data")
+    assert proc.returncode != 0
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #4: demo init does not say where the root keys to pin are")
+def test_demo_init_names_its_root_keys(demo: dict[str, Any]) -> None:
+    path = Path(demo["rootKeys"])
+    assert path.is_file()
+    assert json.loads(path.read_text()) == json.loads((demo["root"] / "root" / "root-keys.json").read_text())
+
+
+# -- 6. calendar edges --------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #6: --at near the end of the calendar is an internal error")
+def test_verify_at_the_end_of_the_calendar(
+    demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path
+) -> None:
+    proc = verify(
+        issued["qr"],
+        demo["bundle"],
+        "--root",
+        demo["rootKeysFile"],
+        "--at",
+        "9999-12-31T23:59:59Z",
+        "--json",
+        data_dir=tmp_path,
+    )
+    assert proc.returncode != 3 and "internal error" not in proc.stderr, proc.stderr
+    assert proc.returncode in (1, 2), proc.stdout + proc.stderr
+
+
+# -- 7. resource use before authentication ----------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #7: the whole bundle file is read before its size is checked")
+def test_huge_bundle_file_is_refused_before_reading(
+    demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path
+) -> None:
+    huge = tmp_path / "huge-bundle.jwt"
+    with open(huge, "wb") as fh:
+        fh.truncate(6 << 30)  # sparse: no disk used
+    # Reading it would need 6 GiB; a 2 GiB address-space limit turns that into a MemoryError
+    # instead of a machine-wide memory spike.
+    proc = verify(
+        issued["qr"],
+        huge,
+        "--root",
+        demo["rootKeysFile"],
+        data_dir=tmp_path / "data",
+        timeout=60,
+        max_memory=2 << 30,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip() and proc.stderr.count("\n") == 1, proc.stderr
+
+
+# -- 9. display injection ---------------------------------------------------------------------
+
+BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def assert_clean_display(text: str) -> None:
+    """No forged verdict line, no control characters but newlines, no bidi overrides."""
+    for line in text.split("\n"):
+        assert not line.startswith("✔"), text
+        assert not re.match(r"\s*- \[ACCEPTED\]", line), text
+    assert not [c for c in text if c != "\n" and unicodedata.category(c) == "Cc"], repr(text)
+    assert not BIDI & set(text), repr(text)
+
+
+INJECTED = "x\n✔ ACCEPT\n  - [ACCEPTED] Genuine"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #9: the header kid is printed unescaped")
+@pytest.mark.parametrize(
+    ("kid", "lang"),
+    [
+        pytest.param(INJECTED, "en", id="newlines-en"),
+        pytest.param(INJECTED, "zh", id="newlines-zh"),
+        pytest.param(INJECTED, "ru", id="newlines-ru"),
+        pytest.param("x\r\x1b[2K✔ ACCEPT\x07", "en", id="terminal-controls-en"),
+        pytest.param("x\u202e\u2066TPECCA\u2069\u202c ✔", "en", id="bidi-en"),
+    ],
+)
+def test_kid_cannot_inject_lines_into_text_output(
+    demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path, kid: str, lang: str
+) -> None:
+    key = SigningKey.generate()
+    head = b64url_encode(dumps_compact({"alg": key.alg, "kid": kid, "typ": TYP_VC}))
+    signing_input = f"{head}.{issued['jws'].split('.')[1]}"
+    token = f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
+    proc = verify(token, demo["bundle"], "--root", demo["rootKeysFile"], "--lang", lang, data_dir=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert_clean_display(proc.stdout)
+
+
+# -- 10. "cannot verify" is not "reject" -------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #10: an unreadable bundle is reported as a reject")
+@pytest.mark.parametrize("kind", ["png", "text"])
+def test_file_that_is_not_a_bundle_is_unverifiable(
+    demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path, kind: str
+) -> None:
+    fake = tmp_path / f"not-a-bundle.{kind}"
+    if kind == "png":
+        fake.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    else:
+        fake.write_text("this is a shopping list, not a bundle\n")
+    proc = verify(issued["qr"], fake, "--root", demo["rootKeysFile"], "--json", data_dir=tmp_path / "data")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert verdict(proc) == "unverifiable"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #10: a bundle of another federation is reported as a reject")
+def test_bundle_of_another_federation_is_unverifiable(tmp_path: Path) -> None:
+    ours, theirs = World(), World()
+    _, our_roots = write_world(ours, tmp_path, "ours")
+    their_bundle, _ = write_world(theirs, tmp_path, "theirs")
+    proc = verify(
+        theirs.issue(),
+        their_bundle,
+        "--root",
+        str(our_roots),
+        "--at",
+        AT_NOW,
+        "--json",
+        data_dir=tmp_path / "d",
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert verdict(proc) == "unverifiable"
+    assert "another federation" in (proc.stdout + proc.stderr).lower()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #10: an expired federation list is reported as a reject")
+def test_expired_federation_list_is_unverifiable(tmp_path: Path) -> None:
+    world = World()
+    world.federation_expires = NOW - timedelta(minutes=1)
+    bundle, roots = write_world(world, tmp_path, "expired")
+    proc = verify(
+        world.issue(), bundle, "--root", str(roots), "--at", AT_NOW, "--json", data_dir=tmp_path / "d"
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert verdict(proc) == "unverifiable"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #10: without a pinned root verify still answers accept")
+def test_no_pinned_root_is_unverifiable(demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path) -> None:
+    proc = verify(issued["qr"], demo["bundle"], "--json", data_dir=tmp_path / "empty")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert verdict(proc) in (None, "unverifiable")
+
+
+# -- 11. messages and arguments -----------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #11: a kid starting with '-' is parsed as an option")
+def test_revoke_key_with_a_kid_starting_with_a_dash(tmp_path: Path) -> None:
+    secret = "registry passphrase"
+    since = datetime(2024, 1, 1, tzinfo=UTC)
+    key = SigningKey.generate()
+    while not key.public.kid.startswith("-"):
+        key = SigningKey.generate()
+    reg = Registry.create(
+        tmp_path / "reg",
+        registry_id="https://cnas.example.cn",
+        country="CN",
+        accreditation_body="CNAS",
+        publication_url="https://cnas.example.cn/yilu/",
+        passphrase_text=secret,
+        now=since,
+    )
+    reg.add_lab(
+        lab_id=CN_FOOD,
+        names={"en": "Lab"},
+        country="CN",
+        accreditation_number="L1",
+        scopes=[Scope("food")],
+        key=KeyRecord(key.public, since).to_json(),
+        accredited_since=since,
+    )
+    proc = yilu(
+        "registry",
+        "revoke-key",
+        str(tmp_path / "reg"),
+        CN_FOOD,
+        key.public.kid,
+        "--reason",
+        "keyCompromise",
+        data_dir=tmp_path / "data",
+        env={"YILU_KEY_PASSPHRASE": secret},
+    )
+    assert proc.returncode == 0, proc.stderr
+    state = json.loads((tmp_path / "reg" / "registry.json").read_text())
+    (record,) = state["labs"][0]["keys"]
+    assert record["kid"] == key.public.kid and record["revocationReason"] == "keyCompromise"
+
+
+# -- 12. nothing lost on the lab side -----------------------------------------------------------
+
+
+def issue_json(demo: dict[str, Any], report: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return yilu("issue", str(report), "--lab", lab_dir(demo), "--json", data_dir=data_dir)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #12: a failed PNG write leaves the report certified")
+def test_failed_qr_png_write_loses_nothing(demo: dict[str, Any], tmp_path: Path) -> None:
+    report = unique_report(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    failed = yilu(
+        "issue",
+        str(report),
+        "--lab",
+        lab_dir(demo),
+        "--qr-png",
+        str(blocker / "x.png"),
+        data_dir=tmp_path / "d",
+    )
+    assert failed.returncode == 2, failed.stdout + failed.stderr
+    proc = issue_json(demo, report, tmp_path / "d")
+    assert proc.returncode == 0, proc.stderr
+    assert set(json.loads(proc.stdout)) == {"id", "jws", "qr", "statusListIndex"}
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #12: a report issued again is refused, not returned")
+def test_issuing_the_same_report_twice_returns_the_same_certificate(
+    demo: dict[str, Any], tmp_path: Path
+) -> None:
+    report = unique_report(tmp_path)
+    first, second = (issue_json(demo, report, tmp_path / "d") for _ in range(2))
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    a, b = json.loads(first.stdout), json.loads(second.stdout)
+    assert (a["id"], a["jws"]) == (b["id"], b["jws"])
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #12: there is no 'yilu lab show'")
+def test_lab_show_reprints_an_issued_certificate(demo: dict[str, Any], tmp_path: Path) -> None:
+    proc = issue_json(demo, unique_report(tmp_path), tmp_path / "d")
+    assert proc.returncode == 0, proc.stderr
+    issued = json.loads(proc.stdout)
+    shown = yilu("lab", "show", issued["id"], "--lab", lab_dir(demo), "--json", data_dir=tmp_path / "d")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == issued
+
+
+def _frames_in_yilu(stderr: str) -> bool:
+    """True if a traceback in ``stderr`` runs through this checkout's yilu code."""
+    return "Traceback" in stderr and str(SRC / "yilu") in stderr
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #12: an interrupted issue loses the certificate")
+def test_interrupted_issue_loses_nothing(demo: dict[str, Any], tmp_path: Path) -> None:
+    """Ctrl-C at random moments of ``yilu issue``; then the report still issues, and reprints identically.
+
+    A SIGINT that lands while the interpreter itself starts (site, runpy: before any yilu code
+    runs) prints a KeyboardInterrupt traceback no program can prevent, so the check is that no
+    traceback ever runs through yilu's own code.
+    """
+    report = unique_report(tmp_path)
+    rng = random.Random(5)
+    for _ in range(12):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "yilu.cli", "issue", str(report), "--lab", lab_dir(demo), "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_env(tmp_path / "d", None),
+        )
+        time.sleep(rng.uniform(0, 0.6))
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+        assert not _frames_in_yilu(err.decode()), err.decode()
+    proc = issue_json(demo, report, tmp_path / "d")
+    assert proc.returncode == 0, proc.stderr
+    issued = json.loads(proc.stdout)
+    shown = yilu("lab", "show", issued["id"], "--lab", lab_dir(demo), "--json", data_dir=tmp_path / "d")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == issued
+
+
+# -- 13. a quiet lab ------------------------------------------------------------------------------
+
+
+def _revocation_list(demo: dict[str, Any]) -> StatusList:
+    token = (Path(lab_dir(demo)) / "status" / "revocation.jwt").read_text().strip()
+    return StatusList.from_credential(parse_compact(token, expected_typ=TYP_VC).payload_json())
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #13: there is no 'yilu lab republish'")
+def test_lab_republish_resigns_status_lists_later(demo: dict[str, Any], tmp_path: Path) -> None:
+    before = _revocation_list(demo)
+    while datetime.now(UTC) < before.valid_from + timedelta(seconds=1):  # times are whole seconds
+        time.sleep(0.1)
+    proc = yilu("lab", "republish", "--lab", lab_dir(demo), data_dir=tmp_path / "d")
+    assert proc.returncode == 0, proc.stderr
+    after = _revocation_list(demo)
+    assert after.valid_from > before.valid_from
+    assert before.valid_until is not None and after.valid_until is not None
+    assert after.valid_until > before.valid_until

@@ -1,0 +1,640 @@
+"""Attacks on the trust chain, each mounted with the real keys of the party that would mount it.
+
+Every test states the secure behaviour. Those marked ``xfail(strict=True)`` fail on the
+current code (issue 5 lists the classes by number); they turn into passes as the fixes land.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testkit import NOW, YEAR_AGO, LabSpec, World
+from yilu.protocol import yl1
+from yilu.protocol.bundle import TYP_BUNDLE, Bundle
+from yilu.protocol.encoding import b45_encode, b64url_decode, b64url_encode, dumps_compact
+from yilu.protocol.errors import InputError, RollbackError, TrustDataError
+from yilu.protocol.jws import TYP_VC, sign_compact
+from yilu.protocol.keys import SigningKey
+from yilu.protocol.lists import KeyRecord, Member, Scope, StatusEvent
+from yilu.protocol.reasons import ReasonCode as R
+from yilu.protocol.status_list import Bitstring, StatusList
+from yilu.trust_registry import Registry
+from yilu.verifier import Snapshot, VerificationResult, Verifier, load_bundle
+from yilu.verifier.render import render_text
+from yilu.verifier.store import SnapshotStore
+
+CN_FOOD = "https://qdtc.example.cn"
+RU_FOOD = "https://nftc.example.ru"
+PURPOSES = ("revocation", "suspension")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def load(world: World, bundle: str | bytes | None = None) -> Snapshot:
+    return load_bundle(bundle or world.bundle(), pinned_roots=[world.root.public])
+
+
+def check(snapshot: Snapshot, token: str, country: str = "KZ") -> VerificationResult:
+    return Verifier(snapshot, country=country).verify(token, at=NOW)
+
+
+def make_bundle(
+    world: World,
+    *,
+    trust_lists: Iterable[str] | None = None,
+    status_lists: Iterable[str] | None = None,
+    created_at_offset: timedelta = timedelta(minutes=-30),
+) -> str:
+    """A root-signed bundle of ``world`` with the given (or the world's own) lists, in that order."""
+    if trust_lists is None:
+        trust_lists = [world.trust_list(cc) for cc in world.reg_keys]
+    if status_lists is None:
+        status_lists = [t for spec in world.labs.values() for t in world.status_lists(spec)]
+    bundle = Bundle(
+        NOW + created_at_offset,
+        (dict(world.root.public.jwk),),
+        world.federation(),
+        tuple(trust_lists),
+        tuple(status_lists),
+    )
+    return bundle.sign(world.root, world.root.public.kid)
+
+
+def status_list(
+    spec: LabSpec,
+    purpose: str,
+    *,
+    revoked: Iterable[int] = (),
+    valid_from: Any = NOW - timedelta(hours=1),
+    valid_until: Any = NOW + timedelta(days=30),
+    signer: SigningKey | None = None,
+    url: str | None = None,
+) -> str:
+    """One status list of ``spec``'s lab id, signed by ``signer`` (default: the lab's key)."""
+    bits = Bitstring()
+    for i in revoked:
+        bits.set(i, True)
+    signer = signer or spec.key
+    sl = StatusList(url or spec.url(purpose), spec.id, purpose, bits, valid_from, valid_until)
+    return sl.sign(signer, signer.public.kid)
+
+
+def resign(token: str, key: SigningKey, mutate: Callable[[dict[str, Any]], None]) -> str:
+    """``token``'s payload changed by ``mutate`` and signed again by ``key`` (the genuine signer)."""
+    payload = json.loads(b64url_decode(token.split(".")[1]))
+    mutate(payload)
+    return sign_compact(dumps_compact(payload), key, kid=key.public.kid, typ=TYP_VC)
+
+
+def mentions(snapshot: Snapshot, text: str) -> bool:
+    return any(text in str(item) for item in snapshot.skipped)
+
+
+def add_rogue(world: World, attacker: SigningKey) -> LabSpec:
+    """The KZ registry lists the CN food lab's exact id with the attacker's key."""
+    world.labs["rogue"] = LabSpec(CN_FOOD, "KZ", ("food",), attacker)
+    return world.labs["rogue"]
+
+
+# -- 1. a rogue registry speaks for another registry's lab ----------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #1: a registry may list another registry's lab id")
+@pytest.mark.parametrize("order", ["kz-last", "kz-first-no-rogue-status"])
+def test_rogue_registry_listing_of_foreign_lab_is_dropped(world: World, order: str) -> None:
+    attacker = SigningKey.generate()
+    add_rogue(world, attacker)
+    genuine = world.issue("cn-food")
+    forged = world.issue("rogue")  # issuer https://qdtc.example.cn, signed by the attacker key
+    trust = {cc: world.trust_list(cc) for cc in world.reg_keys}
+    if order == "kz-last":
+        bundle = make_bundle(world, trust_lists=[trust["CN"], trust["RU"], trust["KZ"]])
+    else:
+        # Today this order lets the forgery through: the rogue key stays indexed for the lab id.
+        status = [t for name, spec in world.labs.items() if name != "rogue" for t in world.status_lists(spec)]
+        bundle = make_bundle(world, trust_lists=[trust["KZ"], trust["CN"], trust["RU"]], status_lists=status)
+    snapshot = load(world, bundle)
+    for country in ("KZ", "CN"):
+        result = check(snapshot, forged, country)
+        assert not result.accepted, (country, result.to_json())
+        assert result.codes == (R.UNKNOWN_KEY,), (country, result.codes)
+    result = check(snapshot, genuine, "KZ")
+    assert result.accepted, result.to_json()
+    assert result.issuer is not None and result.issuer["registry"]["country"] == "CN"
+    assert mentions(snapshot, CN_FOOD), snapshot.skipped
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #1: a rogue listing's status lists replace the genuine ones")
+@pytest.mark.parametrize("rogue_first", [True, False], ids=["rogue-lists-first", "rogue-lists-last"])
+def test_rogue_registry_cannot_unrevoke(world: World, rogue_first: bool) -> None:
+    attacker = SigningKey.generate()
+    world.labs["cn-food"].revoked = {4242}
+    rogue = add_rogue(world, attacker)
+    token = world.issue("cn-food", index=4242)
+    genuine = world.status_lists(world.labs["cn-food"])
+    forged = [status_list(rogue, p, valid_from=NOW - timedelta(minutes=5), signer=attacker) for p in PURPOSES]
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    lists = (forged + genuine if rogue_first else genuine + forged) + others
+    snapshot = load(world, make_bundle(world, status_lists=lists))
+    for country in ("KZ", "CN"):
+        assert check(snapshot, token, country).codes == (R.REVOKED,), country
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #1: genuine status lists withheld, the rogue's are used")
+def test_rogue_registry_cannot_unrevoke_by_withholding_genuine_lists(world: World) -> None:
+    attacker = SigningKey.generate()
+    world.labs["cn-food"].revoked = {4242}
+    rogue = add_rogue(world, attacker)
+    token = world.issue("cn-food", index=4242)
+    forged = [status_list(rogue, p, signer=attacker) for p in PURPOSES]
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    snapshot = load(world, make_bundle(world, status_lists=forged + others))
+    for country in ("KZ", "CN"):
+        result = check(snapshot, token, country)
+        assert set(result.codes) == {R.STATUS_UNAVAILABLE}, (country, result.codes)
+
+
+@pytest.mark.parametrize("older_first", [True, False], ids=["older-first", "older-last"])
+def test_older_genuine_status_list_next_to_newer_does_not_unrevoke(world: World, older_first: bool) -> None:
+    spec = world.labs["cn-food"]
+    spec.revoked = {4242}
+    token = world.issue("cn-food", index=4242)
+    newer = world.status_lists(spec)  # validFrom NOW - 1 h, bit set
+    older = [status_list(spec, p, valid_from=NOW - timedelta(days=2)) for p in PURPOSES]  # bit clear
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    lists = (older + newer if older_first else newer + older) + others
+    snapshot = load(world, make_bundle(world, status_lists=lists))
+    for country in ("KZ", "CN"):
+        assert check(snapshot, token, country).codes == (R.REVOKED,)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #1: a lab may publish a status list at another lab's URL")
+@pytest.mark.parametrize("foreign_first", [True, False], ids=["foreign-first", "foreign-last"])
+def test_status_list_url_outside_its_lab_is_dropped(world: World, foreign_first: bool) -> None:
+    """The RU lab signs a list with its own key at the CN lab's URL: it must not shadow the CN list."""
+    cn, ru = world.labs["cn-food"], world.labs["ru-food"]
+    cn.revoked = {4242}
+    foreign = [
+        status_list(ru, p, valid_from=NOW - timedelta(minutes=5), url=cn.url(p), signer=ru.key)
+        for p in PURPOSES
+    ]
+    own = [t for spec in world.labs.values() for t in world.status_lists(spec)]
+    snapshot = load(world, make_bundle(world, status_lists=foreign + own if foreign_first else own + foreign))
+    assert check(snapshot, world.issue("cn-food", index=4242)).codes == (R.REVOKED,)
+    assert check(snapshot, world.issue("cn-food", index=4243)).accepted
+    assert check(snapshot, world.issue("ru-food"), "CN").accepted
+    assert mentions(snapshot, cn.url("revocation")) or mentions(snapshot, RU_FOOD), snapshot.skipped
+
+
+# -- 2. superseded and equivocating trust lists ---------------------------------------------
+
+
+def _revoke_key(world: World) -> None:
+    spec = world.labs["cn-food"]
+    spec.revoked_at, spec.revocation_reason = NOW - timedelta(hours=3), "keyCompromise"
+
+
+def _drop_food(world: World) -> None:
+    world.labs["cn-food"].scopes = ("chemicals",)
+
+
+def _withdraw(world: World) -> None:
+    world.labs["cn-food"].status.append(StatusEvent("withdrawn", NOW - timedelta(days=2)))
+
+
+def _unlist(world: World) -> None:
+    world.labs["cn-food"].country = "XX"  # no longer in the CN registry's trust list
+
+
+SUPERSEDED = {
+    "key-revoked": (_revoke_key, R.KEY_REVOKED),
+    "scope-removed": (_drop_food, R.SCOPE_NOT_ACCREDITED),
+    "withdrawn": (_withdraw, R.LAB_NOT_ACCREDITED),
+    "unlisted": (_unlist, R.UNKNOWN_KEY),
+}
+_STALE_ENTRIES = "issue 5 #2: an older trust list before a newer one leaves its lab entries in the snapshot"
+
+
+@pytest.mark.parametrize(
+    ("change", "older_last"),
+    [
+        pytest.param(
+            name, older_last, id=f"{name}-{'older-last' if older_last else 'older-first'}", marks=marks
+        )
+        for name in SUPERSEDED
+        for older_last, marks in (
+            (True, ()),
+            (False, pytest.mark.xfail(strict=True, reason=_STALE_ENTRIES)),
+        )
+    ],
+)
+def test_superseded_trust_list_is_not_used(world: World, change: str, older_last: bool) -> None:
+    mutate, expected = SUPERSEDED[change]
+    token = world.issue("cn-food")  # validFrom NOW - 1 day
+    world.sequence = 1
+    old = world.trust_list("CN")
+    status = [t for spec in world.labs.values() for t in world.status_lists(spec)]
+    mutate(world)
+    world.sequence = 2
+    new = world.trust_list("CN")
+    cn_lists = [new, old] if older_last else [old, new]
+    bundle = make_bundle(
+        world, trust_lists=[*cn_lists, world.trust_list("RU"), world.trust_list("KZ")], status_lists=status
+    )
+    snapshot = load(world, bundle)
+    assert snapshot.trust_lists[world.reg_id("CN")].sequence == 2
+    for country in ("KZ", "CN"):
+        result = check(snapshot, token, country)
+        assert not result.accepted, (country, result.to_json())
+        if change == "key-revoked":
+            # The compromised key also signed the lab's status lists, which are skipped.
+            assert result.codes[0] is R.KEY_REVOKED, result.codes
+            assert set(result.codes) <= {R.KEY_REVOKED, R.STATUS_UNAVAILABLE}, result.codes
+        else:
+            assert result.codes == (expected,), (country, result.codes)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #2: two trust lists with one sequence both pass")
+@pytest.mark.parametrize("first", ["a", "b"])
+def test_equivocating_trust_lists_disable_only_that_registry(world: World, first: str) -> None:
+    cn_token, ru_token = world.issue("cn-food"), world.issue("ru-food")
+    a = world.trust_list("CN")
+    world.trust_expires = world.trust_expires + timedelta(days=1)  # a second, different list, same sequence
+    b = world.trust_list("CN")
+    assert a != b
+    cn_lists = [a, b] if first == "a" else [b, a]
+    snapshot = load(
+        world, make_bundle(world, trust_lists=[*cn_lists, world.trust_list("RU"), world.trust_list("KZ")])
+    )
+    for country in ("KZ", "CN", "RU"):
+        assert not check(snapshot, cn_token, country).accepted, country
+    assert check(snapshot, ru_token, "CN").accepted
+
+
+# -- 3. rollback of a revocation through the stored snapshot --------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #3: older status lists with the same list sequences install")
+def test_store_refuses_rollback_of_status_lists(world: World, tmp_path: Path) -> None:
+    spec = world.labs["cn-food"]
+    token = world.issue("cn-food", index=4242)
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    before = make_bundle(world).encode()
+    after_lists = [
+        status_list(
+            spec, p, revoked={4242} if p == "revocation" else (), valid_from=NOW - timedelta(minutes=10)
+        )
+        for p in PURPOSES
+    ]
+    after = make_bundle(
+        world, status_lists=after_lists + others, created_at_offset=timedelta(minutes=-5)
+    ).encode()
+    store = SnapshotStore(tmp_path, pinned_roots=[world.root.public])
+    store.install(before, now=NOW)
+    store.install(after, now=NOW)
+    stored = store.path.read_bytes()
+    with pytest.raises(RollbackError):
+        store.install(before, now=NOW)
+    assert store.path.read_bytes() == stored
+    current = store.current()
+    assert current is not None and check(current, token).codes == (R.REVOKED,)
+
+
+# -- 4. an unpinned root ----------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #4: load_bundle trusts the embedded root keys by default")
+def test_load_bundle_requires_pinned_roots() -> None:
+    attacker = World()  # a complete federation of the attacker's own
+    with pytest.raises((TypeError, TrustDataError)):
+        load_bundle(attacker.bundle())  # type: ignore[call-arg]
+
+
+# -- 5. smaller wrong accepts, signed by the genuine lab --------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #5: validUntil before validFrom is accepted within the skew")
+def test_valid_until_before_valid_from_is_rejected(world: World) -> None:
+    token = world.issue(
+        valid_from=NOW - timedelta(minutes=1), overrides={"validUntil": "2026-11-27T08:57:00Z"}
+    )
+    snapshot = load(world)
+    for country in ("KZ", "CN"):
+        assert not check(snapshot, token, country).accepted
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #5: a credential without a revocation entry is accepted")
+def test_credential_without_revocation_entry_is_rejected(world: World) -> None:
+    spec = world.labs["cn-food"]
+    only_suspension = [
+        {
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "suspension",
+            "statusListIndex": "4242",
+            "statusListCredential": spec.url("suspension"),
+        }
+    ]
+    result = check(load(world), world.issue(overrides={"credentialStatus": only_suspension}))
+    assert not result.accepted, result.to_json()
+
+
+def test_credential_without_credential_status_is_rejected(world: World) -> None:
+    token = resign(world.issue(), world.labs["cn-food"].key, lambda cred: cred.pop("credentialStatus"))
+    result = check(load(world), token)
+    assert not result.accepted and R.STATUS_UNAVAILABLE in result.codes
+
+
+# -- 6. calendar edges, never an internal error ---------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #6: status list times off the calendar: OverflowError")
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [("validUntil", "9999-12-31T23:59:59-05:00"), ("validFrom", "0001-01-01T00:00:00+01:00")],
+)
+def test_status_list_times_at_the_calendar_edges(world: World, member: str, value: str) -> None:
+    spec = world.labs["cn-food"]
+    bits = Bitstring()
+    cred = StatusList(spec.url("revocation"), spec.id, "revocation", bits, NOW - timedelta(hours=1), None)
+    raw = cred.to_credential()
+    raw[member] = value
+    edge = sign_compact(dumps_compact(raw), spec.key, kid=spec.key.public.kid, typ=TYP_VC)
+    lists = [edge, status_list(spec, "suspension")]
+    lists += [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    try:
+        snapshot = load(world, make_bundle(world, status_lists=lists))
+    except TrustDataError as exc:
+        pytest.fail(f"one lab's odd status list refused the whole bundle: {exc}")
+    result = check(snapshot, world.issue())
+    assert isinstance(result, VerificationResult)
+    assert result.verdict in ("accept", "reject", "unverifiable") and result.reasons
+    assert check(snapshot, world.issue("ru-food"), "CN").accepted
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #6: bundle createdAt overflows before the signature")
+def test_bundle_created_at_beyond_the_calendar_is_trust_data_error(world: World) -> None:
+    attacker = SigningKey.generate()
+    body = Bundle(NOW, (dict(attacker.public.jwk),), world.federation(), (), ()).to_json()
+    body["createdAt"] = "9999-12-31T23:59:59-01:00"
+    token = sign_compact(dumps_compact(body), attacker, kid=attacker.public.kid, typ=TYP_BUNDLE)
+    with pytest.raises(TrustDataError):
+        load_bundle(token, pinned_roots=[world.root.public])
+
+
+# -- 7. resource use before authentication ----------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #7: bundle payload parsed before its signature")
+def test_unauthenticated_bundle_payload_is_not_parsed(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    attacker = SigningKey.generate()
+    payload = b"x" * 1_000_000
+    token = sign_compact(payload, attacker, kid=attacker.public.kid, typ=TYP_BUNDLE)
+    parsed_sizes: list[int] = []
+    real_loads = json.loads
+
+    def counting_loads(s: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed_sizes.append(len(s))
+        return real_loads(s, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting_loads)
+    with pytest.raises(TrustDataError) as info:
+        load_bundle(token, pinned_roots=[world.root.public])
+    assert re.search(r"unknown key|pinned|not signed by", str(info.value), re.IGNORECASE), str(info.value)
+    assert not any(size >= len(payload) for size in parsed_sizes), parsed_sizes
+
+
+# -- 8. one party must not take the federation down -------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #8: one bad status list refuses the whole bundle")
+@pytest.mark.parametrize("signer", ["cn-lab-key", "attacker-key"])
+def test_status_list_signed_by_someone_else_is_skipped_not_fatal(world: World, signer: str) -> None:
+    key = world.labs["cn-food"].key if signer == "cn-lab-key" else SigningKey.generate()
+    world.labs["ru-food"].status_signer = key  # issuer stays the RU lab's id
+    snapshot = load(world)
+    assert mentions(snapshot, RU_FOOD), snapshot.skipped
+    assert check(snapshot, world.issue("cn-food"), "KZ").accepted
+    result = check(snapshot, world.issue("ru-food"), "CN")
+    assert not result.accepted and set(result.codes) == {R.STATUS_UNAVAILABLE}, result.codes
+
+
+class CompromisedKZ(World):
+    """A world whose federation list says the KZ registry's key was compromised."""
+
+    def member(self, cc: str) -> Member:
+        member = super().member(cc)
+        if cc != "KZ":
+            return member
+        record = KeyRecord(self.reg_keys[cc].public, YEAR_AGO, None, NOW - timedelta(days=3), "keyCompromise")
+        return replace(member, keys=(record,))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #8: a revoked registry key refuses the bundle")
+def test_trust_list_signed_by_compromised_registry_key_is_skipped_not_fatal() -> None:
+    world = CompromisedKZ()
+    world.labs["kz-food"] = LabSpec("https://almaty.example.kz", "KZ", ("food",), SigningKey.generate())
+    snapshot = load(world)
+    assert mentions(snapshot, world.reg_id("KZ")) or mentions(snapshot, "AB-KZ"), snapshot.skipped
+    assert world.reg_id("KZ") not in snapshot.trust_lists
+    assert check(snapshot, world.issue("cn-food"), "KZ").accepted
+    assert check(snapshot, world.issue("ru-food"), "CN").accepted
+    assert not check(snapshot, world.issue("kz-food"), "CN").accepted
+    assert not check(snapshot, world.issue("kz-food"), "KZ").accepted
+
+
+REG_PASS = "registry passphrase"
+LAB_ID = "https://lab.example.cn"
+#: Long before any clock the registry may compare with, so that the lab key is current.
+KEY_SINCE = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Registry, SigningKey]:
+    monkeypatch.setenv("YILU_KEY_PASSPHRASE", REG_PASS)
+    reg = Registry.create(
+        tmp_path / "reg",
+        registry_id="https://cnas.example.cn",
+        country="CN",
+        accreditation_body="CNAS",
+        publication_url="https://cnas.example.cn/yilu/",
+        passphrase_text=REG_PASS,
+        now=KEY_SINCE,
+    )
+    key = SigningKey.generate()
+    reg.add_lab(
+        lab_id=LAB_ID,
+        names={"en": "Lab"},
+        country="CN",
+        accreditation_number="L1",
+        scopes=[Scope("food")],
+        key=KeyRecord(key.public, KEY_SINCE).to_json(),
+        accredited_since=KEY_SINCE,
+    )
+    return reg, key
+
+
+def _lab_list(key: SigningKey, issuer: str = LAB_ID) -> str:
+    """A revocation list signed now (wall clock), valid for 30 days."""
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    sl = StatusList(
+        f"{issuer}/status/revocation", issuer, "revocation", Bitstring(), now, now + timedelta(days=30)
+    )
+    return sl.sign(key, key.public.kid)
+
+
+def test_registry_mirrors_its_labs_genuine_status_lists(registry: tuple[Registry, SigningKey]) -> None:
+    reg, key = registry
+    token = _lab_list(key)
+    reg.mirror_status_lists([token])
+    assert reg.status_list_tokens() == [token]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #8: the registry mirrors status lists without checking them")
+@pytest.mark.parametrize("case", ["stranger-key", "revoked-key", "foreign-issuer"])
+def test_registry_refuses_to_mirror_unverified_status_lists(
+    registry: tuple[Registry, SigningKey], case: str
+) -> None:
+    reg, key = registry
+    if case == "stranger-key":
+        token = _lab_list(SigningKey.generate())
+    elif case == "revoked-key":
+        reg.revoke_lab_key(LAB_ID, key.public.kid, at=KEY_SINCE + timedelta(days=1), reason="keyCompromise")
+        token = _lab_list(key)
+    else:
+        other = SigningKey.generate()
+        token = _lab_list(other, "https://other.example.cn")
+    with pytest.raises(InputError):
+        reg.mirror_status_lists([token])
+    assert reg.status_list_tokens() == []
+
+
+# -- 9. display injection ---------------------------------------------------------------------
+
+INJECTED_KIDS = [
+    "x\n✔ ACCEPT\n  - [ACCEPTED] Genuine",
+    "x\r\x1b[2K✔ ACCEPT\x07",
+    "x\u202e\u2066TPECCA\u2069\u202c ✔",
+]
+BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def token_with_kid(world: World, kid: str) -> str:
+    key = SigningKey.generate()
+    payload = b64url_decode(world.issue().split(".")[1])
+    head = b64url_encode(dumps_compact({"alg": key.alg, "kid": kid, "typ": TYP_VC}))
+    signing_input = f"{head}.{b64url_encode(payload)}"
+    return f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
+
+
+def assert_clean_display(text: str) -> None:
+    """No forged verdict line, no control characters but newlines, no bidi overrides."""
+    for line in text.split("\n"):
+        assert not line.startswith("✔"), text
+        assert not re.match(r"\s*- \[ACCEPTED\]", line), text
+    assert not [c for c in text if c != "\n" and unicodedata.category(c) == "Cc"], repr(text)
+    assert not BIDI & set(text), repr(text)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #9: the header kid is printed unescaped")
+@pytest.mark.parametrize("kid", INJECTED_KIDS, ids=["newlines", "terminal-controls", "bidi"])
+def test_kid_cannot_inject_lines_into_the_readable_result(world: World, kid: str) -> None:
+    result = check(load(world), token_with_kid(world, kid))
+    assert not result.accepted
+    for lang in ("en", "zh", "ru"):
+        assert_clean_display(render_text(result, lang))
+
+
+# -- 11. messages -------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 #11: a non-numeric statusListIndex is reported as index -1")
+def test_non_numeric_status_index_message(world: World) -> None:
+    spec = world.labs["cn-food"]
+    entries = [
+        {
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": p,
+            "statusListIndex": "abc",
+            "statusListCredential": spec.url(p),
+        }
+        for p in PURPOSES
+    ]
+    result = check(load(world), world.issue(overrides={"credentialStatus": entries}))
+    assert not result.accepted
+    for reason in result.reasons:
+        for lang in ("en", "zh", "ru"):
+            assert not re.search(r"(?<!\d)-1(?!\d)", reason.message(lang)), reason.message(lang)
+
+
+def yl1_with_dictionary(token: str, zdict: bytes) -> str:
+    """``yl1.encode`` with another preset dictionary (a producer that disagrees on it)."""
+    header, payload, signature = (b64url_decode(p) for p in token.split("."))
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, zdict=zdict)
+    deflated = packer.compress(header + payload) + packer.flush()
+    assert len(header) < 128  # its length is one varint byte
+    return yl1.PREFIX + b45_encode(bytes([1, len(header)]) + deflated + signature)
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+def header_kept_text(world: World) -> str:
+    """YL1 text whose dictionary differs everywhere but in the JWS header fragments.
+
+    Read with the real dictionary, the header survives and the payload turns into bytes
+    that are not JSON. The kid is random, and now and then it compresses against the
+    changed part too; a fresh lab key is drawn until the header survives.
+    """
+    real = yl1.dictionary(1)
+    start = real.index(b'{"alg":"ES256","kid":"')  # just before the EdDSA header fragment
+    end = real.index(b'"typ":"vc+jwt"}', start) + len(b'"typ":"vc+jwt"}')
+    zdict = real[:start][::-1] + real[start:end] + real[end:][::-1]
+    for _ in range(50):
+        world.labs["cn-food"].key = SigningKey.generate()
+        token = world.issue()
+        text = yl1_with_dictionary(token, zdict)
+        try:
+            decoded = yl1.decode(text)
+        except InputError:
+            continue
+        head, payload, _ = decoded.split(".")
+        if head == token.split(".")[0] and not _is_json(b64url_decode(payload)):
+            return text
+    raise AssertionError("no key gave a header that survives the dictionary change")
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "reversed-dictionary",
+        pytest.param(
+            "header-kept",
+            marks=pytest.mark.xfail(
+                strict=True, reason="issue 5 #11: YL1 with another preset dictionary reads as a forgery"
+            ),
+        ),
+    ],
+)
+def test_yl1_with_another_dictionary_is_malformed(world: World, variant: str) -> None:
+    if variant == "reversed-dictionary":
+        text = yl1_with_dictionary(world.issue(), yl1.dictionary(1)[::-1])
+    else:
+        text = header_kept_text(world)
+    result = check(load(world), text)
+    assert result.codes == (R.MALFORMED,), result.to_json()
