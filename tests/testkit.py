@@ -7,6 +7,7 @@ builds a bundle, so every reason code can be produced on purpose.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,10 +28,12 @@ from yilu.protocol.lists import (
     StatusEvent,
     TrustList,
 )
+from yilu.protocol.names import NamePattern
 from yilu.protocol.status_list import Bitstring, StatusList
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+FEDERATION = "https://federation.example"
 YEAR_AGO = NOW - timedelta(days=365)
 
 
@@ -101,6 +104,11 @@ class World:
     def reg_id(cc: str) -> str:
         return f"https://registry.example.{cc.lower()}"
 
+    @staticmethod
+    def lab_ids(cc: str) -> tuple[NamePattern, ...]:
+        """The names each registry may list labs under: ``https://*.example.<cc>``."""
+        return (NamePattern(f"https://*.example.{cc.lower()}"),)
+
     def member(self, cc: str) -> Member:
         return Member(
             self.reg_id(cc),
@@ -109,6 +117,7 @@ class World:
             self.reg_id(cc) + "/yilu/",
             (KeyRecord(self.reg_keys[cc].public, YEAR_AGO),),
             tuple(self.member_status[cc]),
+            self.lab_ids(cc),
         )
 
     def trust_list(self, cc: str) -> str:
@@ -145,7 +154,7 @@ class World:
 
     def federation(self) -> str:
         fed = FederationList(
-            "https://federation.example",
+            FEDERATION,
             self.sequence,
             NOW - timedelta(hours=1),
             self.federation_expires,
@@ -154,16 +163,31 @@ class World:
         )
         return fed.sign(self.root, self.root.public.kid)
 
-    def bundle(self, *, signer: SigningKey | None = None) -> str:
+    def bundle(
+        self,
+        *,
+        signer: SigningKey | None = None,
+        trust_lists: Iterable[str] | None = None,
+        status_lists: Iterable[str] | None = None,
+        federation: str | None = None,
+        sequence: int | None = None,
+        created_at: datetime = NOW - timedelta(minutes=30),
+    ) -> str:
+        """A root-signed bundle: the world's own lists unless others are given (in that order)."""
         signer = signer or self.root
         b = Bundle(
-            NOW - timedelta(minutes=30),
+            FEDERATION,
+            self.sequence if sequence is None else sequence,
+            created_at,
             (dict(self.root.public.jwk),),
-            self.federation(),
-            tuple(self.trust_list(cc) for cc in self.reg_keys),
-            tuple(t for spec in self.labs.values() for t in self.status_lists(spec)),
+            self.federation() if federation is None else federation,
+            tuple(self.trust_list(cc) for cc in self.reg_keys) if trust_lists is None else tuple(trust_lists),
+            tuple(self.all_status_lists()) if status_lists is None else tuple(status_lists),
         )
         return b.sign(signer, signer.public.kid)
+
+    def all_status_lists(self) -> list[str]:
+        return [t for spec in self.labs.values() for t in self.status_lists(spec)]
 
     def issue(
         self,

@@ -1,15 +1,30 @@
 """The ``yilu`` command line: one sub-command per party (DESIGN.md, "Command line contract").
 
-Exit status: 0 success (``verify``: accept), 1 ``verify`` reject, 2 unusable input or
-arguments. Errors are one line on stderr, never a traceback.
+Exit status: 0 success (``verify``: accept), 1 ``verify`` reject, 2 unusable input,
+arguments or trust data (``verify``: cannot verify), 3 internal error, 130 interrupted.
+Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
+import signal
+import sys
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C: one line and exit 130, never a traceback. Installed before anything else
+    is imported; SystemExit still runs every ``finally`` and the atomic writes' cleanup."""
+    sys.stderr.write("yilu: interrupted\n")
+    raise SystemExit(130)
+
+
+if __name__ == "__main__" or sys.argv[0].endswith("yilu"):
+    signal.signal(signal.SIGINT, _interrupted)
+
 import argparse
 import json
 import os
-import sys
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +37,13 @@ from yilu.protocol.reasons import LANGS, Lang
 EXIT_OK: Final = 0
 EXIT_REJECT: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_UNVERIFIABLE: Final = 2
 EXIT_INTERNAL: Final = 3
+EXIT_INTERRUPTED: Final = 130
+#: Where ``yilu trust`` keeps the pinned root and the installed snapshot (DESIGN.md,
+#: "Command line contract"): ``$YILU_DATA_DIR/trust``, ``./yilu-data`` by default.
+DATA_DIR_ENV: Final = "YILU_DATA_DIR"
+DEFAULT_DATA_DIR: Final = "yilu-data"
 #: Largest file ``yilu verify`` reads (a photo); larger is refused before reading.
 MAX_INPUT_FILE: Final = 20 * 1024 * 1024
 
@@ -64,25 +85,45 @@ def _err(text: str) -> None:
 # -- issuer -------------------------------------------------------------------------------
 
 
+def _writable_file(value: str | None) -> Path | None:
+    """Check before any work is done that ``value`` can be written (its folder exists)."""
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {value}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UsageError(f"cannot write {value}: it is a folder")
+    return path
+
+
+def _print_certificate(issued: Any, args: argparse.Namespace, verb: str) -> None:
+    from yilu.issuer import qr_version, write_qr_png
+
+    png = _writable_file(args.qr_png)
+    if png is not None:
+        write_qr_png(issued.qr, png)
+    if args.json:
+        _print_json(issued.to_json())
+    else:
+        print(issued.qr)
+    _err(
+        f"{verb} {issued.id} (QR version {qr_version(issued.qr)}, {len(issued.qr)} characters"
+        + (f", PNG {png})" if png else ")")
+    )
+
+
 def cmd_issue(args: argparse.Namespace) -> int:
-    from yilu.issuer import LabIssuer, qr_version, write_qr_png
+    from yilu.issuer import LabIssuer
     from yilu.protocol.storage import read_json
 
+    _writable_file(args.qr_png)
     report = read_json(Path(args.report))
     if not isinstance(report, dict):
         raise UsageError(f"{args.report} does not hold a JSON object (a test report)")
     lab = LabIssuer.open(Path(args.lab))
     issued = lab.issue(report, now=_now(args.at))
-    if args.qr_png:
-        write_qr_png(issued.qr, Path(args.qr_png))
-    if args.json:
-        _print_json(issued.to_json())
-    else:
-        print(issued.qr)
-        _err(
-            f"issued {issued.id} (QR version {qr_version(issued.qr)}, {len(issued.qr)} characters"
-            + (f", PNG {args.qr_png})" if args.qr_png else ")")
-        )
+    _print_certificate(issued, args, "already issued, unchanged:" if issued.existing else "issued")
     return EXIT_OK
 
 
@@ -100,25 +141,50 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_lab_init(args: argparse.Namespace) -> int:
+def cmd_lab(args: argparse.Namespace) -> int:
     from yilu.issuer import LabIssuer
+    from yilu.protocol.encoding import format_time
     from yilu.protocol.storage import passphrase
 
-    names = {"en": args.name}
-    for item in args.local_name or []:
-        lang, _, text = item.partition("=")
-        names[lang] = text
-    lab = LabIssuer.create(
-        Path(args.dir),
-        lab_id=args.id,
-        names=names,
-        country=args.country.upper(),
-        passphrase_text=passphrase(),
-        alg=args.alg,
-        now=_now(None),
-        scopes=tuple(args.scope or ()),
-    )
-    _err(f"created lab {lab.id} with key {lab.kid}; give {Path(args.dir) / 'public.json'} to your registry")
+    if args.action == "init":
+        names = {"en": args.name}
+        for item in args.local_name or []:
+            lang, _, text = item.partition("=")
+            names[lang] = text
+        lab = LabIssuer.create(
+            Path(args.dir),
+            lab_id=args.id,
+            names=names,
+            country=args.country.upper(),
+            passphrase_text=passphrase(),
+            alg=args.alg,
+            now=_now(None),
+            scopes=tuple(args.scope or ()),
+        )
+        _err(
+            f"created lab {lab.id} with key {lab.kid}; give {Path(args.dir) / 'public.json'} to your registry"
+        )
+    elif args.action == "show":
+        _print_certificate(LabIssuer.open(Path(args.lab)).show(args.id), args, "certificate")
+    elif args.action == "republish":
+        lab = LabIssuer.open(Path(args.lab))
+        now = _now(args.at)
+        if args.force:
+            lab.publish_status_lists(now=now)
+            until: Any = min(lab.status_list_expiries().values())
+        else:
+            until = lab.republish(now=now)
+        if until is None:
+            current = min(lab.status_list_expiries().values())
+            _err(
+                f"the status lists of {lab.id} are valid until {format_time(current)}; nothing to do "
+                "(they are re-signed when fewer than 10 days remain; --force re-signs now)"
+            )
+        else:
+            _err(
+                f"re-signed the status lists of {lab.id}, valid until {format_time(until)}; "
+                f"give {Path(args.lab) / 'status'}/*.jwt to your registry (yilu registry mirror)"
+            )
     return EXIT_OK
 
 
@@ -159,11 +225,15 @@ def cmd_registry(args: argparse.Namespace) -> int:
         )
         _err(f"accredited {config['id']} for {', '.join(args.scope)}")
     elif args.action == "lab-status":
-        reg.set_lab_status(args.lab_id, args.status, since=now)
+        reg.set_lab_status(args.lab_id, args.status, since=now, for_cause=args.for_cause)
+        cause = " for cause: everything it signed is void" if args.for_cause else ""
+        _err(f"{args.lab_id} is {args.status} from {args.at or 'now'}{cause}; publish to make it known")
     elif args.action == "revoke-key":
         reg.revoke_lab_key(args.lab_id, args.kid, at=now, reason=args.reason)
+        _err(f"revoked key {args.kid} of {args.lab_id} ({args.reason}); publish to make it known")
     elif args.action == "mirror":
-        reg.mirror_status_lists(Path(p).read_text().strip() for p in args.files)
+        changed = reg.mirror_status_lists([Path(p).read_text().strip() for p in args.files])
+        _err(f"mirrored {len(args.files)} status lists ({len(changed)} changed)")
     elif args.action == "publish":
         reg.publish(now=now)
         _err(f"published {directory / 'published' / 'trust-list.jwt'} (sequence {reg.state['sequence']})")
@@ -183,7 +253,8 @@ def cmd_root(args: argparse.Namespace) -> int:
     root = FederationRoot.open(directory)
     if args.action == "admit":
         reg = Registry.open(Path(args.registry))
-        root.admit(reg.member_record(since=now))
+        root.admit(reg.member_record(since=now, permitted_lab_ids=args.lab_ids))
+        _err(f"admitted {reg.id}; it may list lab ids {', '.join(args.lab_ids)}")
     elif args.action == "member-status":
         root.set_member_status(args.registry_id, args.status, since=now)
     elif args.action == "agree":
@@ -201,7 +272,7 @@ def cmd_root(args: argparse.Namespace) -> int:
             now=now,
         )
         write_atomic(Path(args.out), token)
-        _err(f"wrote bundle {args.out}")
+        _err(f"wrote bundle {args.out} (sequence {root.state['bundleSequence']})")
     return EXIT_OK
 
 
@@ -221,6 +292,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for lab in info["labs"]:
                 print(f"  lab {lab['id']} ({lab['country']}: {', '.join(lab['scopes'])}) -> {lab['dir']}")
             print(f"  verifier bundle: {info['bundle']}")
+            print(f"  root keys to pin: {info['rootKeys']}")
     else:
         bundle = demo.refresh(directory, now=_now(None))
         print(f"republished the demo lists; bundle: {bundle}")
@@ -250,37 +322,87 @@ def _read_input(value: str) -> str | bytes:
     return path.read_bytes()
 
 
-def _pinned_roots(option: str | None) -> list[Any] | None:
-    from yilu.protocol.keys import VerifyKey
-    from yilu.protocol.storage import read_json
+def _given_roots(option: str | None) -> tuple[Any, ...] | None:
+    """Root keys given on this command line (``--root``) or by ``$YILU_ROOT_KEYS``."""
+    from yilu.verifier.store import read_root_keys
 
     source = option or os.environ.get("YILU_ROOT_KEYS")
     if not source:
         return None
-    jwks = read_json(Path(source))
-    if not isinstance(jwks, list) or not jwks:
-        raise UsageError(f"{source} must hold a JSON list of root public JWKs")
-    return [VerifyKey.from_jwk(j) for j in jwks]
+    if not Path(source).is_file():
+        raise UsageError(f"root keys file {source} does not exist")
+    from yilu.protocol.errors import TrustDataError
+
+    try:
+        return read_root_keys(Path(source))
+    except TrustDataError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _store(args: argparse.Namespace, roots: tuple[Any, ...] | None = None) -> Any:
+    from yilu.verifier.store import SnapshotStore
+
+    base = Path(args.data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+    return SnapshotStore(base / "trust", pinned_roots=roots)
+
+
+def _read_bundle(value: str) -> bytes:
+    """A bundle file's bytes, refusing one larger than any bundle before reading it."""
+    from yilu.protocol.bundle import MAX_BUNDLE_BYTES
+    from yilu.protocol.errors import TrustDataError
+
+    path = Path(value)
+    if not path.is_file():
+        raise UsageError(f"bundle {value} does not exist")
+    if path.stat().st_size > MAX_BUNDLE_BYTES:
+        raise TrustDataError(
+            f"{value} is {path.stat().st_size} bytes, larger than any bundle ({MAX_BUNDLE_BYTES} at most)"
+        )
+    return path.read_bytes()
+
+
+def _snapshot_for_verify(args: argparse.Namespace) -> Any:
+    """The snapshot ``yilu verify`` checks against: ``--bundle`` (verified from ``--root``,
+    ``$YILU_ROOT_KEYS`` or the installed pin) or the installed one. Raises TrustDataError."""
+    from yilu.protocol.errors import TrustDataError
+    from yilu.protocol.reasons import ReasonCode
+    from yilu.verifier import load_bundle
+
+    given = _given_roots(args.root)
+    store = _store(args)
+    if args.bundle:
+        data = _read_bundle(args.bundle)
+        pinned = store.stored_roots()
+        snapshot = load_bundle(data, pinned_roots=given if given is not None else store.roots())
+        if given is None or (pinned is not None and {k.kid for k in pinned} == {k.kid for k in given}):
+            store.check_not_older(snapshot)
+        return snapshot
+    if given is not None:
+        store = _store(args, given)
+    snapshot = store.current()
+    if snapshot is None:
+        raise TrustDataError(
+            f"nothing is installed in {store.directory}: run yilu trust install BUNDLE --root KEYS "
+            "(or give --bundle)",
+            code=ReasonCode.TRUST_DATA_MISSING,
+        )
+    return snapshot
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from yilu.protocol.errors import TrustDataError
     from yilu.protocol.reasons import ReasonCode
-    from yilu.verifier import VerificationResult, Verifier, load_bundle
+    from yilu.verifier import VerificationResult, Verifier
     from yilu.verifier.render import render_text
 
-    if len(args.country) != 2 or not args.country.isalpha():
+    if len(args.country) != 2 or not args.country.isalpha() or not args.country.isascii():
         raise UsageError("--country takes a two-letter country code such as KZ")
     at = _now(args.at)
     data = _read_input(args.input)
-    bundle_path = Path(args.bundle)
-    if not bundle_path.is_file():
-        raise UsageError(f"bundle {args.bundle} does not exist")
-    roots = _pinned_roots(args.root)
     try:
-        snapshot = load_bundle(bundle_path.read_bytes(), pinned_roots=roots)
+        snapshot = _snapshot_for_verify(args)
     except TrustDataError as exc:
-        result = VerificationResult.reject(ReasonCode.TRUST_DATA_INVALID, detail=str(exc))
+        result = VerificationResult.reject(exc.code or ReasonCode.TRUST_DATA_INVALID, detail=str(exc))
     else:
         skew = timedelta(seconds=args.clock_skew)
         result = Verifier(snapshot, country=args.country, clock_skew=skew).verify(data, at=at)
@@ -288,8 +410,110 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.to_json(lang))
     else:
-        sys.stdout.write(render_text(result, lang))
-    return EXIT_OK if result.accepted else EXIT_REJECT
+        sys.stdout.write(render_text(result, lang, now=at))
+    return {"accept": EXIT_OK, "reject": EXIT_REJECT}.get(result.verdict, EXIT_UNVERIFIABLE)
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    if args.action == "install":
+        store = _store(args, _given_roots(args.root))
+        installed = store.install(_read_bundle(args.bundle), now=_now(args.at))
+        summary = _trust_summary(store, installed.snapshot, _now(args.at))
+        if args.json:
+            _print_json({**summary, "changed": installed.changed})
+        else:
+            verb = "installed" if installed.changed else "already installed"
+            _err(
+                f"{verb}: bundle sequence {summary['sequence']} of {summary['federation']} "
+                f"in {store.directory}"
+            )
+            for line in _trust_lines(summary):
+                print(line)
+        return EXIT_OK
+    store = _store(args)
+    snapshot = store.current()
+    if snapshot is None:
+        raise UsageError(
+            f"nothing is installed in {store.directory}: run yilu trust install BUNDLE --root KEYS"
+        )
+    summary = _trust_summary(store, snapshot, _now(args.at))
+    if args.json:
+        _print_json(summary)
+    else:
+        for line in _trust_lines(summary):
+            print(line)
+    return EXIT_OK
+
+
+#: ``yilu trust show`` warns about lists that expire within this many days.
+_SOON_DAYS: Final = 7
+
+
+def _trust_summary(store: Any, snapshot: Any, now: datetime) -> dict[str, Any]:
+    """What is installed and how fresh each part is (``yilu trust show --json``)."""
+    from yilu.protocol.encoding import format_time
+
+    soon = now + timedelta(days=_SOON_DAYS)
+    status = sorted(snapshot.status_lists.values(), key=lambda s: s.valid_until or now)
+    installed = store.installed_at()
+    return {
+        "dataDir": str(store.directory),
+        "federation": snapshot.federation.federation,
+        "rootKeys": sorted(k.kid for k in snapshot.root_keys),
+        "sequence": snapshot.sequence,
+        "createdAt": format_time(snapshot.created_at),
+        "installedAt": format_time(installed) if installed else None,
+        "ageSeconds": int((now - snapshot.created_at).total_seconds()),
+        "expiresAt": format_time(snapshot.expires_at()),
+        "federationList": {
+            "sequence": snapshot.federation.sequence,
+            "expiresAt": format_time(snapshot.federation.expires_at),
+            "registries": len(snapshot.federation.registries),
+        },
+        "trustLists": [
+            {
+                "registry": tl.registry,
+                "accreditationBody": tl.accreditation_body,
+                "country": tl.country,
+                "sequence": tl.sequence,
+                "expiresAt": format_time(tl.expires_at),
+                "labs": len(tl.labs),
+            }
+            for tl in snapshot.trust_lists.values()
+        ],
+        "statusLists": {
+            "count": len(status),
+            "expiresAt": format_time(status[0].valid_until) if status and status[0].valid_until else None,
+            "expired": [s.url for s in status if s.valid_until and s.valid_until < now],
+            "expiringSoon": [s.url for s in status if s.valid_until and now <= s.valid_until < soon],
+        },
+        "skipped": [str(s) for s in snapshot.skipped],
+    }
+
+
+def _trust_lines(summary: dict[str, Any]) -> list[str]:
+    from yilu.protocol.reasons import safe_text
+
+    status = summary["statusLists"]
+    lines = [
+        f"federation {summary['federation']} (root keys {', '.join(summary['rootKeys'])})",
+        f"bundle sequence {summary['sequence']}, created {summary['createdAt']}, "
+        f"installed {summary['installedAt'] or '-'}",
+        f"valid until {summary['expiresAt']} (the earliest expiry of the federation list and trust lists)",
+        f"federation list sequence {summary['federationList']['sequence']}, "
+        f"{summary['federationList']['registries']} registries, "
+        f"expires {summary['federationList']['expiresAt']}",
+    ]
+    lines += [
+        f"  {t['accreditationBody']} ({t['country']}): trust list sequence {t['sequence']}, "
+        f"{t['labs']} labs, expires {t['expiresAt']}"
+        for t in summary["trustLists"]
+    ]
+    lines.append(f"{status['count']} status lists, the first to expire on {status['expiresAt'] or '-'}")
+    lines += [f"  ! expired: {safe_text(url)} (its lab must republish)" for url in status["expired"]]
+    lines += [f"  ! expires within {_SOON_DAYS} days: {safe_text(url)}" for url in status["expiringSoon"]]
+    lines += [f"! dropped: {safe_text(s, 300)}" for s in summary["skipped"]]
+    return lines
 
 
 # -- wiring ---------------------------------------------------------------------------------
@@ -316,9 +540,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--unsuspend", action="store_true")
     s.set_defaults(func=cmd_revoke)
 
-    s = sub.add_parser("verify", help="verify a certificate offline")
+    s = sub.add_parser(
+        "verify",
+        help="verify a certificate offline",
+        description="Verify a certificate offline against the installed trust data (yilu trust "
+        "install) or a --bundle. Exit status: 0 accept, 1 reject, 2 cannot verify (bad input, "
+        "arguments or trust data).",
+    )
     s.add_argument("input", help="YL1: text, a compact VC-JWT, a PNG/JPEG photo, or - for stdin")
-    s.add_argument("--bundle", required=True)
+    s.add_argument("--bundle", help="verify against this bundle instead of the installed trust data")
     s.add_argument("--country", required=True, help="the inspector's country (two letters)")
     s.add_argument("--at", help="verify as of this RFC 3339 time (default: now)")
     s.add_argument("--lang", choices=LANGS, default="en")
@@ -329,21 +559,62 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="tolerated difference between this device's clock and the lab's (default 300)",
     )
-    s.add_argument("--root", help="JSON file of pinned root public keys (or $YILU_ROOT_KEYS)")
+    s.add_argument(
+        "--root",
+        help="JSON file of the federation root public keys to verify --bundle with "
+        "(or $YILU_ROOT_KEYS; default: the pin of yilu trust install)",
+    )
+    s.add_argument(
+        "--data-dir", help=f"where trust data is installed (default ${DATA_DIR_ENV} or ./{DEFAULT_DATA_DIR})"
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("trust", help="install and inspect the verifier's trust data")
+    trust_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    a = trust_sub.add_parser(
+        "install",
+        help="verify a bundle and install it",
+        description="Verify BUNDLE against the pinned federation root and install it, refusing "
+        "a bundle that is older in any part than the installed one (rollback) or whose "
+        "federation list has expired (freeze). The first install pins --root.",
+    )
+    a.add_argument("bundle")
+    a.add_argument("--root", help="JSON file of the federation root public keys (pinned on first install)")
+    a.add_argument("--data-dir", help=f"default ${DATA_DIR_ENV} or ./{DEFAULT_DATA_DIR}")
+    a.add_argument("--at", help=argparse.SUPPRESS)
+    a.add_argument("--json", action="store_true")
+    a = trust_sub.add_parser("show", help="what is installed and how fresh it is")
+    a.add_argument("--data-dir", help=f"default ${DATA_DIR_ENV} or ./{DEFAULT_DATA_DIR}")
+    a.add_argument("--at", help=argparse.SUPPRESS)
+    a.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_trust)
 
     s = sub.add_parser("lab", help="lab administration")
     lab_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
     a = lab_sub.add_parser("init", help="create a lab directory with an encrypted key")
     a.add_argument("dir")
-    a.add_argument("--id", required=True, help="the lab's stable URI")
+    a.add_argument("--id", required=True, help="the lab's stable URI, e.g. https://qdtc.example.cn")
     a.add_argument("--name", required=True)
     a.add_argument("--local-name", action="append", metavar="LANG=NAME")
     a.add_argument("--country", required=True)
     a.add_argument("--alg", choices=("EdDSA", "ES256"), default="EdDSA")
     a.add_argument("--scope", action="append", help="accredited scope (repeat); issue refuses others")
-    a.set_defaults(func=cmd_lab_init)
+    a = lab_sub.add_parser("show", help="print an issued certificate again")
+    a.add_argument("id", help="certificate id or report number")
+    a.add_argument("--lab", required=True)
+    a.add_argument("--qr-png", help="also write the QR code as a PNG")
+    a.add_argument("--json", action="store_true")
+    a = lab_sub.add_parser(
+        "republish",
+        help="re-sign the status lists before they expire (run daily)",
+        description="Re-sign the lab's status lists when fewer than 10 days of their 30 remain "
+        "(or always, with --force), so that verifiers never see them expire.",
+    )
+    a.add_argument("--lab", required=True)
+    a.add_argument("--force", action="store_true", help="re-sign now, however long the lists remain valid")
+    a.add_argument("--at", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_lab)
 
     s = sub.add_parser("registry", help="registry (accreditation body) administration")
     reg_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -362,11 +633,16 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("dir")
     a.add_argument("lab_id")
     a.add_argument("status", choices=("active", "suspended", "withdrawn"))
+    a.add_argument(
+        "--for-cause",
+        action="store_true",
+        help="a withdrawal for cause: everything the lab ever signed becomes void (final)",
+    )
     a.add_argument("--at")
     a = reg_sub.add_parser("revoke-key")
     a.add_argument("dir")
     a.add_argument("lab_id")
-    a.add_argument("kid")
+    a.add_argument("kid", type=_kid, help="the key id (it may start with '-')")
     a.add_argument("--reason", choices=("keyCompromise", "superseded", "cessationOfOperation"), required=True)
     a.add_argument("--at")
     a = reg_sub.add_parser("mirror", help="mirror labs' signed status lists")
@@ -384,6 +660,13 @@ def build_parser() -> argparse.ArgumentParser:
     a = root_sub.add_parser("admit")
     a.add_argument("dir")
     a.add_argument("--registry", required=True, help="the registry directory")
+    a.add_argument(
+        "--lab-ids",
+        action="append",
+        required=True,
+        metavar="PATTERN",
+        help="lab ids this registry may list, e.g. https://*.example.cn (repeat); no two members may overlap",
+    )
     a = root_sub.add_parser("member-status")
     a.add_argument("dir")
     a.add_argument("registry_id")
@@ -412,9 +695,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: A key id (11 base64url characters) may start with '-', which argparse would read as an
+#: option: such a token after ``revoke-key`` is marked so that it reaches the kid argument.
+_KID: Final = re.compile(r"[A-Za-z0-9_-]{11}")
+_KID_MARK: Final = "\x00kid:"
+_REVOKE_KEY_OPTIONS: Final = frozenset({"--reason", "--at", "--help", "-h"})
+
+
+def _kid(value: str) -> str:
+    return value.removeprefix(_KID_MARK)
+
+
+def _mark_kids(argv: list[str]) -> list[str]:
+    if "revoke-key" not in argv:
+        return argv
+    start = argv.index("revoke-key")
+    return argv[:start] + [
+        _KID_MARK + t if t.startswith("-") and _KID.fullmatch(t) and t not in _REVOKE_KEY_OPTIONS else t
+        for t in argv[start:]
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_mark_kids(list(sys.argv[1:] if argv is None else argv)))
     try:
         code: int = args.func(args)
     except (UsageError, YiluError) as exc:
@@ -424,7 +728,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(f"yilu: error: {exc.strerror or exc} ({exc.filename or 'I/O'})")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        _err("yilu: interrupted")
+        return EXIT_INTERRUPTED
     except Exception as exc:  # the last line of defence: never a traceback to a user
         _err(f"yilu: internal error ({type(exc).__name__}): {exc}; please report it")
         return EXIT_INTERNAL

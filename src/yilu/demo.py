@@ -29,6 +29,7 @@ class _RegistrySpec:
     id: str
     country: str
     body: str
+    lab_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,9 @@ class _LabSpec:
 
 
 REGISTRIES: Final = (
-    _RegistrySpec("cn", "https://cnas.example.cn", "CN", "CNAS"),
-    _RegistrySpec("ru", "https://fsa.example.ru", "RU", "Rosaccreditation"),
-    _RegistrySpec("kz", "https://nca.example.kz", "KZ", "NCA"),
+    _RegistrySpec("cn", "https://cnas.example.cn", "CN", "CNAS", ("https://*.example.cn",)),
+    _RegistrySpec("ru", "https://fsa.example.ru", "RU", "Rosaccreditation", ("https://*.example.ru",)),
+    _RegistrySpec("kz", "https://nca.example.kz", "KZ", "NCA", ("https://*.example.kz",)),
 )
 LABS: Final = (
     _LabSpec(
@@ -117,7 +118,7 @@ def init(directory: Path, *, now: datetime) -> dict[str, Any]:
             demo=True,
         )
         registries[spec.key] = reg
-        root.admit(reg.member_record(since=since))
+        root.admit(reg.member_record(since=since, permitted_lab_ids=spec.lab_ids))
     labs = []
     for lab_spec in LABS:
         reg = registries[lab_spec.registry]
@@ -160,6 +161,7 @@ def init(directory: Path, *, now: datetime) -> dict[str, Any]:
     bundle = refresh(directory, now=now)
     return {
         "bundle": str(bundle.resolve()),
+        "rootKeys": str((directory / "root" / "root-keys.json").resolve()),
         "labs": [{k: lab[k] for k in ("id", "dir", "country", "scopes")} for lab in labs],
     }
 
@@ -170,8 +172,6 @@ def refresh(directory: Path, *, now: datetime) -> Path:
     if not isinstance(manifest, dict) or "labs" not in manifest:
         raise MalformedInputError(f"{directory} is not a demo directory (demo.json is missing)")
     registries = {key: Registry.open(directory / "registries" / key) for key in manifest["registries"]}
-    for reg in registries.values():
-        reg.clear_status_mirror()
     for lab_info in manifest["labs"]:
         lab = LabIssuer.open(Path(lab_info["dir"]))
         lab.publish_status_lists(now=now)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 import zlib
 from pathlib import Path
@@ -22,6 +23,8 @@ def yilu(
     *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k not in ("YILU_KEY_PASSPHRASE", "YILU_ROOT_KEYS")}
+    # Each call gets an empty data directory unless the test gives one: nothing installed.
+    full_env["YILU_DATA_DIR"] = tempfile.mkdtemp(prefix="yilu-data-")
     full_env.update(env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "yilu.cli", *args],
@@ -63,12 +66,16 @@ def issue(demo: dict[str, Any], report: str, lab: str, tmp_path: Path) -> dict[s
 
 
 def verify(demo: dict[str, Any], data: str, *extra: str, country: str = "KZ") -> tuple[int, dict[str, Any]]:
-    proc = yilu("verify", data, "--bundle", demo["bundle"], "--country", country, "--json", *extra)
+    root = () if "--root" in extra else ("--root", demo["rootKeys"])
+    proc = yilu("verify", data, "--bundle", demo["bundle"], "--country", country, "--json", *root, *extra)
     return proc.returncode, json.loads(proc.stdout) if proc.stdout else {}
 
 
 def test_demo_init_shape(demo: dict[str, Any]) -> None:
     assert Path(demo["bundle"]).is_file()
+    assert json.loads(Path(demo["rootKeys"]).read_text()) == json.loads(
+        (Path(demo["root"]) / "root" / "root-keys.json").read_text()
+    )
     labs = {(lab["country"], tuple(lab["scopes"])) for lab in demo["labs"]}
     assert labs == {("CN", ("food", "chemicals")), ("CN", ("minerals-metals",)), ("RU", ("food",))}
     for lab in demo["labs"]:
@@ -117,11 +124,19 @@ def test_demo_food_lab_refuses_steel_report(demo: dict[str, Any]) -> None:
     assert proc.returncode == 2 and "SCOPE_NOT_ACCREDITED" in proc.stderr
 
 
-def test_issue_twice_refused(demo: dict[str, Any], tmp_path: Path) -> None:
+def test_issue_twice_returns_the_same_certificate(demo: dict[str, Any], tmp_path: Path) -> None:
     lab = lab_dir(demo, "https://sdmt.example.cn")
-    assert yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab).returncode == 0
-    proc = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab)
-    assert proc.returncode == 2 and "already been certified" in proc.stderr
+    first = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab, "--json")
+    again = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab, "--json")
+    assert first.returncode == again.returncode == 0
+    assert json.loads(first.stdout) == json.loads(again.stdout)
+    assert "already issued, unchanged" not in first.stderr and "already issued, unchanged" in again.stderr
+    # The same number with other content is refused: a changed report needs a new number.
+    changed = json.loads((DATA / "steel-rebar-6.json").read_text())
+    changed["product"]["batch"] = "OTHER-BATCH"
+    (tmp_path / "changed.json").write_text(json.dumps(changed))
+    proc = yilu("issue", str(tmp_path / "changed.json"), "--lab", lab)
+    assert proc.returncode == 2 and "different content" in proc.stderr and proc.stderr.count("\n") == 1
 
 
 def test_issue_bad_report(demo: dict[str, Any], tmp_path: Path) -> None:
@@ -192,14 +207,34 @@ def test_languages(demo: dict[str, Any], tmp_path: Path) -> None:
         assert code == 1
         messages[lang] = result["reasons"][0]["message"]
     assert "recognise" in messages["en"] and "不承认" in messages["zh"] and "не признаёт" in messages["ru"]
-    human = yilu("verify", issued["qr"], "--bundle", demo["bundle"], "--country", "KZ", "--lang", "zh")
+    human = yilu(
+        "verify",
+        issued["qr"],
+        "--bundle",
+        demo["bundle"],
+        "--root",
+        demo["rootKeys"],
+        "--country",
+        "KZ",
+        "--lang",
+        "zh",
+    )
     assert human.returncode == 0 and "通过" in human.stdout and "崂山绿茶" in human.stdout
 
 
 def test_stdin_and_at(demo: dict[str, Any], tmp_path: Path) -> None:
     issued = issue(demo, "green-tea-3", lab_dir(demo, "https://qdtc.example.cn"), tmp_path)
+    pin = ("--root", demo["rootKeys"])
     proc = yilu(
-        "verify", "-", "--bundle", demo["bundle"], "--country", "KZ", "--json", stdin=issued["qr"].encode()
+        "verify",
+        "-",
+        "--bundle",
+        demo["bundle"],
+        *pin,
+        "--country",
+        "KZ",
+        "--json",
+        stdin=issued["qr"].encode(),
     )
     assert proc.returncode == 0
     proc = yilu(
@@ -207,6 +242,7 @@ def test_stdin_and_at(demo: dict[str, Any], tmp_path: Path) -> None:
         "-",
         "--bundle",
         demo["bundle"],
+        *pin,
         "--country",
         "KZ",
         "--json",
@@ -227,7 +263,7 @@ def test_stdin_and_at(demo: dict[str, Any], tmp_path: Path) -> None:
     assert verify(demo, issued["qr"], "--at", slow_clock, "--clock-skew", "900")[0] == 0
     assert (
         yilu(
-            "verify", issued["qr"], "--bundle", demo["bundle"], "--country", "KZ", "--clock-skew", "-5"
+            "verify", issued["qr"], "--bundle", demo["bundle"], *pin, "--country", "KZ", "--clock-skew", "-5"
         ).returncode
         == 2
     )
@@ -266,7 +302,9 @@ def test_hostile_inputs_never_traceback(demo: dict[str, Any], tmp_path: Path, ba
         with open(tmp_path / "huge.jpg", "wb") as fh:
             fh.truncate(25 * 1024 * 1024)
         bad = str(tmp_path / "huge.jpg")
-    proc = yilu("verify", bad, "--bundle", demo["bundle"], "--country", "KZ", "--json")
+    proc = yilu(
+        "verify", bad, "--bundle", demo["bundle"], "--root", demo["rootKeys"], "--country", "KZ", "--json"
+    )
     assert proc.returncode in (1, 2), proc
     if proc.returncode == 1:
         result = json.loads(proc.stdout)
@@ -302,20 +340,35 @@ def test_tampered_bundle_rejects_with_trust_data_invalid(demo: dict[str, Any], t
     body["createdAt"] = "2030-01-01T00:00:00Z"
     tampered = tmp_path / "tampered.jwt"
     tampered.write_text(".".join((head, b64url_encode(json.dumps(body).encode()), sig)))
-    proc = yilu("verify", issued["qr"], "--bundle", str(tampered), "--country", "KZ", "--json")
-    assert proc.returncode == 1
-    assert json.loads(proc.stdout)["reasons"][0]["code"] == "TRUST_DATA_INVALID"
+    proc = yilu(
+        "verify",
+        issued["qr"],
+        "--bundle",
+        str(tampered),
+        "--root",
+        demo["rootKeys"],
+        "--country",
+        "KZ",
+        "--json",
+    )
+    assert proc.returncode == 2
+    result = json.loads(proc.stdout)
+    assert result["verdict"] == "unverifiable"
+    assert [r["code"] for r in result["reasons"]] == ["TRUST_DATA_INVALID"]
+    assert "signature does not verify" in result["reasons"][0]["message"]
 
 
 def test_root_pinning(demo: dict[str, Any], tmp_path: Path) -> None:
     issued = issue(demo, "green-tea-3", lab_dir(demo, "https://qdtc.example.cn"), tmp_path)
     pinned = str(Path(demo["root"]) / "root" / "root-keys.json")
     code, result = verify(demo, issued["qr"], "--root", pinned)
-    assert code == 0 and result["trust"]["rootPinned"] is True
+    assert code == 0 and result["verdict"] == "accept"
     other = tmp_path / "other"
     yilu("demo", "init", str(other))
     code, result = verify(demo, issued["qr"], "--root", str(other / "root" / "root-keys.json"))
-    assert code == 1 and result["reasons"][0]["code"] == "TRUST_DATA_INVALID"
+    assert code == 2 and result["verdict"] == "unverifiable"
+    assert [r["code"] for r in result["reasons"]] == ["TRUST_DATA_INVALID"]
+    assert "belongs to another federation" in result["reasons"][0]["message"]
 
 
 def test_manual_federation_with_cli(tmp_path: Path) -> None:
@@ -370,7 +423,15 @@ def test_manual_federation_with_cli(tmp_path: Path) -> None:
         ],
         ["registry", "publish", str(tmp_path / "reg")],
         ["root", "init", str(tmp_path / "root"), "--id", "https://fed.example"],
-        ["root", "admit", str(tmp_path / "root"), "--registry", str(tmp_path / "reg")],
+        [
+            "root",
+            "admit",
+            str(tmp_path / "root"),
+            "--registry",
+            str(tmp_path / "reg"),
+            "--lab-ids",
+            "https://*.example.kz",
+        ],
         [
             "root",
             "agree",

@@ -152,7 +152,6 @@ def test_pinned_demo_certificate_is_accepted(
 # -- 4. an unpinned root ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #4: verify trusts the bundle's own root keys without --root")
 def test_attacker_federation_is_not_accepted_without_a_pinned_root(tmp_path: Path) -> None:
     attacker = World()
     bundle, _ = write_world(attacker, tmp_path, "attacker")
@@ -161,7 +160,6 @@ def test_attacker_federation_is_not_accepted_without_a_pinned_root(tmp_path: Pat
     assert proc.returncode == 2, proc.stdout + proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #4: demo init does not say where the root keys to pin are")
 def test_demo_init_names_its_root_keys(demo: dict[str, Any]) -> None:
     path = Path(demo["rootKeys"])
     assert path.is_file()
@@ -171,7 +169,6 @@ def test_demo_init_names_its_root_keys(demo: dict[str, Any]) -> None:
 # -- 6. calendar edges --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #6: --at near the end of the calendar is an internal error")
 def test_verify_at_the_end_of_the_calendar(
     demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -192,7 +189,6 @@ def test_verify_at_the_end_of_the_calendar(
 # -- 7. resource use before authentication ----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #7: the whole bundle file is read before its size is checked")
 def test_huge_bundle_file_is_refused_before_reading(
     demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -211,7 +207,8 @@ def test_huge_bundle_file_is_refused_before_reading(
         max_memory=2 << 30,
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.strip() and proc.stderr.count("\n") == 1, proc.stderr
+    assert "CANNOT VERIFY" in proc.stdout and "larger than any bundle" in proc.stdout, proc.stdout
+    assert not proc.stderr, proc.stderr
 
 
 # -- 9. display injection ---------------------------------------------------------------------
@@ -231,7 +228,6 @@ def assert_clean_display(text: str) -> None:
 INJECTED = "x\n✔ ACCEPT\n  - [ACCEPTED] Genuine"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #9: the header kid is printed unescaped")
 @pytest.mark.parametrize(
     ("kid", "lang"),
     [
@@ -257,7 +253,6 @@ def test_kid_cannot_inject_lines_into_text_output(
 # -- 10. "cannot verify" is not "reject" -------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #10: an unreadable bundle is reported as a reject")
 @pytest.mark.parametrize("kind", ["png", "text"])
 def test_file_that_is_not_a_bundle_is_unverifiable(
     demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path, kind: str
@@ -272,7 +267,6 @@ def test_file_that_is_not_a_bundle_is_unverifiable(
     assert verdict(proc) == "unverifiable"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #10: a bundle of another federation is reported as a reject")
 def test_bundle_of_another_federation_is_unverifiable(tmp_path: Path) -> None:
     ours, theirs = World(), World()
     _, our_roots = write_world(ours, tmp_path, "ours")
@@ -292,7 +286,6 @@ def test_bundle_of_another_federation_is_unverifiable(tmp_path: Path) -> None:
     assert "another federation" in (proc.stdout + proc.stderr).lower()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #10: an expired federation list is reported as a reject")
 def test_expired_federation_list_is_unverifiable(tmp_path: Path) -> None:
     world = World()
     world.federation_expires = NOW - timedelta(minutes=1)
@@ -304,7 +297,6 @@ def test_expired_federation_list_is_unverifiable(tmp_path: Path) -> None:
     assert verdict(proc) == "unverifiable"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #10: without a pinned root verify still answers accept")
 def test_no_pinned_root_is_unverifiable(demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path) -> None:
     proc = verify(issued["qr"], demo["bundle"], "--json", data_dir=tmp_path / "empty")
     assert proc.returncode == 2, proc.stdout + proc.stderr
@@ -314,7 +306,6 @@ def test_no_pinned_root_is_unverifiable(demo: dict[str, Any], issued: dict[str, 
 # -- 11. messages and arguments -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #11: a kid starting with '-' is parsed as an option")
 def test_revoke_key_with_a_kid_starting_with_a_dash(tmp_path: Path) -> None:
     secret = "registry passphrase"
     since = datetime(2024, 1, 1, tzinfo=UTC)
@@ -363,7 +354,6 @@ def issue_json(demo: dict[str, Any], report: Path, data_dir: Path) -> subprocess
     return yilu("issue", str(report), "--lab", lab_dir(demo), "--json", data_dir=data_dir)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #12: a failed PNG write leaves the report certified")
 def test_failed_qr_png_write_loses_nothing(demo: dict[str, Any], tmp_path: Path) -> None:
     report = unique_report(tmp_path)
     blocker = tmp_path / "a-file"
@@ -383,7 +373,6 @@ def test_failed_qr_png_write_loses_nothing(demo: dict[str, Any], tmp_path: Path)
     assert set(json.loads(proc.stdout)) == {"id", "jws", "qr", "statusListIndex"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #12: a report issued again is refused, not returned")
 def test_issuing_the_same_report_twice_returns_the_same_certificate(
     demo: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -394,7 +383,6 @@ def test_issuing_the_same_report_twice_returns_the_same_certificate(
     assert (a["id"], a["jws"]) == (b["id"], b["jws"])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #12: there is no 'yilu lab show'")
 def test_lab_show_reprints_an_issued_certificate(demo: dict[str, Any], tmp_path: Path) -> None:
     proc = issue_json(demo, unique_report(tmp_path), tmp_path / "d")
     assert proc.returncode == 0, proc.stderr
@@ -409,7 +397,6 @@ def _frames_in_yilu(stderr: str) -> bool:
     return "Traceback" in stderr and str(SRC / "yilu") in stderr
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #12: an interrupted issue loses the certificate")
 def test_interrupted_issue_loses_nothing(demo: dict[str, Any], tmp_path: Path) -> None:
     """Ctrl-C at random moments of ``yilu issue``; then the report still issues, and reprints identically.
 
@@ -446,14 +433,17 @@ def _revocation_list(demo: dict[str, Any]) -> StatusList:
     return StatusList.from_credential(parse_compact(token, expected_typ=TYP_VC).payload_json())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 #13: there is no 'yilu lab republish'")
 def test_lab_republish_resigns_status_lists_later(demo: dict[str, Any], tmp_path: Path) -> None:
+    """The daily routine: nothing to do while the lists have time left; re-signed (later
+    validFrom and validUntil) once fewer than 10 of their 30 days remain."""
     before = _revocation_list(demo)
-    while datetime.now(UTC) < before.valid_from + timedelta(seconds=1):  # times are whole seconds
-        time.sleep(0.1)
+    assert before.valid_until is not None
     proc = yilu("lab", "republish", "--lab", lab_dir(demo), data_dir=tmp_path / "d")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0 and "nothing to do" in proc.stderr, proc.stderr
+    assert _revocation_list(demo).valid_from == before.valid_from
+    day_21 = (before.valid_from + timedelta(days=21)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    proc = yilu("lab", "republish", "--lab", lab_dir(demo), "--at", day_21, data_dir=tmp_path / "d")
+    assert proc.returncode == 0 and "re-signed" in proc.stderr, proc.stderr
     after = _revocation_list(demo)
     assert after.valid_from > before.valid_from
-    assert before.valid_until is not None and after.valid_until is not None
-    assert after.valid_until > before.valid_until
+    assert after.valid_until is not None and after.valid_until > before.valid_until + timedelta(days=20)

@@ -75,7 +75,19 @@ def test_report_numbers_are_escaped_and_unique(lab: LabIssuer) -> None:
     body["reportNumber"] = "No. 12/2026 A"
     issued = lab.issue(body, now=NOW)
     assert issued.id.endswith("/certificates/No.%2012%2F2026%20A")
-    with pytest.raises(InputError, match="already been certified"):
+    # Issuing the same report again (later, even) returns the certificate already issued.
+    again = lab.issue(body, now=NOW + timedelta(hours=1))
+    assert again.existing and not issued.existing
+    assert (again.id, again.jws, again.qr, again.status_list_index) == (
+        issued.id,
+        issued.jws,
+        issued.qr,
+        issued.status_list_index,
+    )
+    assert lab.show(issued.id).jws == lab.show("No. 12/2026 A").jws == issued.jws
+    # The same number with other content is refused: one report number, one certificate.
+    body["conclusion"] = "fail"
+    with pytest.raises(InputError, match="different content"):
         lab.issue(body, now=NOW)
 
 

@@ -21,6 +21,8 @@ CREATED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 def bundle() -> Bundle:
     root = SigningKey.generate()
     return Bundle(
+        federation="https://federation.example",
+        sequence=7,
         created_at=CREATED,
         root_keys=(dict(root.public.jwk), dict(SigningKey.generate("ES256").public.jwk)),
         federation_list="eyJhbGciOiJFZERTQSJ9.e30.AAAA",
@@ -34,6 +36,8 @@ def test_to_json_shape(bundle: Bundle) -> None:
     assert list(data) == [
         "type",
         "version",
+        "federation",
+        "sequence",
         "createdAt",
         "rootKeys",
         "federationList",
@@ -42,6 +46,7 @@ def test_to_json_shape(bundle: Bundle) -> None:
     ]
     assert data["type"] == "YiluBundle"
     assert data["version"] == 1
+    assert data["federation"] == "https://federation.example" and data["sequence"] == 7
     assert data["createdAt"] == "2026-11-27T09:00:00Z"
     assert data["trustLists"] == ["a.b.c", "d.e.f"]
     assert all("d" not in k for k in data["rootKeys"])
@@ -55,7 +60,7 @@ def test_round_trip(bundle: Bundle) -> None:
 
 
 def test_empty_lists_round_trip() -> None:
-    empty = Bundle(CREATED, (), "x.y.z", (), ())
+    empty = Bundle("https://f.example", 0, CREATED, (), "x.y.z", (), ())
     assert Bundle.from_json(empty.to_json()) == empty
 
 
@@ -76,6 +81,13 @@ def test_signed_bundle_verifies(bundle: Bundle) -> None:
         ("type", None),
         ("version", 2),
         ("version", "1"),
+        ("federation", None),
+        ("federation", 1),
+        ("sequence", None),
+        ("sequence", "7"),
+        ("sequence", 7.0),
+        ("sequence", True),
+        ("sequence", -1),
         ("createdAt", "now"),
         ("createdAt", "2026-11-27T09:00:00"),
         ("createdAt", None),
@@ -102,7 +114,18 @@ def test_from_json_rejects_wrong_types(bundle: Bundle, member: str, value: Any) 
 
 
 @pytest.mark.parametrize(
-    "member", ["type", "version", "createdAt", "rootKeys", "federationList", "trustLists", "statusLists"]
+    "member",
+    [
+        "type",
+        "version",
+        "federation",
+        "sequence",
+        "createdAt",
+        "rootKeys",
+        "federationList",
+        "trustLists",
+        "statusLists",
+    ],
 )
 def test_from_json_rejects_missing_members(bundle: Bundle, member: str) -> None:
     data = copy.deepcopy(bundle.to_json())

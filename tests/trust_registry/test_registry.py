@@ -95,9 +95,11 @@ def test_root_admits_agrees_and_bundles(tmp_path: Path, registry: Registry) -> N
         passphrase_text=PASS,
         now=NOW - timedelta(days=10),
     )
-    root.admit(registry.member_record(since=NOW - timedelta(days=10)))
+    root.admit(
+        registry.member_record(since=NOW - timedelta(days=10), permitted_lab_ids=["https://*.example.cn"])
+    )
     with pytest.raises(InputError, match="already a member"):
-        root.admit(registry.member_record(since=NOW))
+        root.admit(registry.member_record(since=NOW, permitted_lab_ids=["https://*.example.kz"]))
     with pytest.raises(InputError, match="not member"):
         root.agree(country="KZ", accepts=["https://unknown.example"], scopes=["food"], since=NOW)
     with pytest.raises(InputError, match="unknown scopes"):
@@ -110,7 +112,7 @@ def test_root_admits_agrees_and_bundles(tmp_path: Path, registry: Registry) -> N
     assert fed.agreements[0].country == "KZ" and fed.registries[0].country == "CN"
     bundle = root.build_bundle(trust_lists=[registry.publish(now=NOW)], status_lists=[], now=NOW)
     snapshot = load_bundle(bundle, pinned_roots=[root.key.public])
-    assert snapshot.root_pinned and "https://lab.example.cn" in snapshot.labs
+    assert "https://lab.example.cn" in snapshot.labs and snapshot.sequence == 1
     root.set_member_status(registry.id, "withdrawn", since=NOW)
     with pytest.raises(InputError):
         root.set_member_status("https://nobody.example", "withdrawn", since=NOW)

@@ -19,7 +19,6 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from testkit import NOW, World
-from yilu.protocol.bundle import Bundle
 from yilu.protocol.encoding import b64url_decode, b64url_encode
 from yilu.protocol.errors import YiluError
 from yilu.protocol.jws import parse_compact
@@ -93,8 +92,9 @@ def sign_bundle(
     world: World, federation: str, trust_lists: tuple[str, ...], status_lists: tuple[str, ...]
 ) -> str:
     """A bundle signed by the genuine root around whatever lists it is given."""
-    body = Bundle(CREATED_AT, (dict(world.root.public.jwk),), federation, trust_lists, status_lists)
-    return body.sign(world.root, world.root.public.kid)
+    return world.bundle(
+        federation=federation, trust_lists=trust_lists, status_lists=status_lists, created_at=CREATED_AT
+    )
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class Fed:
     bundle: str
     orig_federation: FederationList
     orig_trust: dict[str, TrustList]  # registry id -> parsed original
-    orig_status: dict[str, dict[str, Any]]  # url -> status_content of the original
+    orig_status: dict[tuple[str, str], dict[str, Any]]  # (lab id, url) -> content of the original
     certs: dict[str, str]  # lab name -> genuine certificate
 
     def sign(self, federation: str, trust_lists: tuple[str, ...], status_lists: tuple[str, ...]) -> str:
@@ -140,7 +140,7 @@ def fed() -> Fed:
     orig_status = {}
     for token in status_lists:
         sl = StatusList.from_credential(parse_compact(token).payload_json())
-        orig_status[sl.url] = status_content(sl)
+        orig_status[(sl.issuer, sl.url)] = status_content(sl)
     return Fed(
         world,
         federation,
@@ -175,8 +175,8 @@ def assert_only_original_data(fed: Fed, snap: Snapshot) -> None:
     assert snap.federation == fed.orig_federation
     for registry, tl in snap.trust_lists.items():
         assert tl == fed.orig_trust.get(registry), registry
-    for url, sl in snap.status_lists.items():
-        assert status_content(sl) == fed.orig_status.get(url), url
+    for key, sl in snap.status_lists.items():
+        assert status_content(sl) == fed.orig_status.get(key), key
     for lab_id, entry in snap.labs.items():
         assert entry.trust_list == fed.orig_trust.get(entry.member.id), lab_id
         assert entry.lab in entry.trust_list.labs

@@ -207,7 +207,7 @@ def test_not_yet_valid_names_the_device_clock(world: World) -> None:
 
 def test_clock_skew_tolerated(world: World) -> None:
     assert verify(world, world.issue(valid_from=NOW + timedelta(minutes=4))).accepted
-    snapshot = load_bundle(world.bundle())
+    snapshot = load_bundle(world.bundle(), pinned_roots=[world.root.public])
     strict = Verifier(snapshot, country="KZ", clock_skew=timedelta(0))
     assert R.NOT_YET_VALID in strict.verify(world.issue(valid_from=NOW + timedelta(minutes=4)), at=NOW).codes
 
@@ -242,10 +242,16 @@ def test_key_superseded_keeps_earlier_certificates(world: World) -> None:
 def test_status_list_signed_with_superseded_key_is_not_used(world: World) -> None:
     spec = world.labs["cn-food"]
     spec.revoked_at, spec.revocation_reason = NOW - timedelta(hours=3), "superseded"
-    snapshot = load_bundle(world.bundle())
-    assert snapshot.skipped and "revoked key" in snapshot.skipped[0]
+    snapshot = load_bundle(world.bundle(), pinned_roots=[world.root.public])
+    assert [s.part for s in snapshot.skipped] == [
+        "status list https://qdtc.example.cn/status/revocation",
+        "status list https://qdtc.example.cn/status/suspension",
+    ]
+    assert "revoked (superseded)" in snapshot.skipped[0].reason
     result = Verifier(snapshot, country="KZ").verify(world.issue(valid_from=NOW - timedelta(days=5)), at=NOW)
-    assert codes(result) == {R.STATUS_UNAVAILABLE}
+    assert result.codes == (R.STATUS_UNAVAILABLE, R.STATUS_UNAVAILABLE)
+    assert result.verdict == "unverifiable"
+    assert "revoked (superseded)" in result.reasons[0].message()
 
 
 # -- accreditation, membership, recognition -----------------------------------------------------
@@ -312,10 +318,18 @@ def test_status_unavailable_when_list_missing_or_expired(world: World) -> None:
             ]
         }
     )
-    assert codes(verify(world, token)) == {R.STATUS_UNAVAILABLE}
-    assert codes(verify(world, world.issue(overrides={"credentialStatus": []}))) == {R.STATUS_UNAVAILABLE}
+    missing = verify(world, token)
+    assert missing.codes == (R.STATUS_UNAVAILABLE,) and missing.verdict == "unverifiable"
     world.labs["cn-food"].status_valid_until = NOW - timedelta(minutes=1)
-    assert codes(verify(world, world.issue())) == {R.STATUS_UNAVAILABLE}
+    expired = verify(world, world.issue())
+    assert expired.codes == (R.STATUS_UNAVAILABLE, R.STATUS_UNAVAILABLE)
+    assert expired.verdict == "unverifiable" and "republish" in expired.reasons[0].message()
+
+
+def test_no_status_entry_is_a_final_reject(world: World) -> None:
+    """A certificate with no revocation entry could never be revoked: the entry is at fault."""
+    result = verify(world, world.issue(overrides={"credentialStatus": []}))
+    assert result.codes == (R.STATUS_ENTRY_INVALID,) and result.verdict == "reject"
 
 
 # -- trust data ---------------------------------------------------------------------------------
@@ -341,13 +355,13 @@ def test_tampered_bundle_is_refused(world: World) -> None:
 
 def test_bundle_from_another_root_is_refused_when_pinned(world: World) -> None:
     other = World()
-    with pytest.raises(TrustDataError):
+    with pytest.raises(TrustDataError, match="belongs to another federation"):
         load_bundle(other.bundle(), pinned_roots=[world.root.public])
-    assert load_bundle(other.bundle()).root_pinned is False
 
 
-def test_tampered_inner_list_is_refused(world: World) -> None:
-    """A trust list whose signature breaks inside a validly signed bundle."""
+def test_tampered_inner_list_is_dropped_and_its_labs_cannot_be_verified(world: World) -> None:
+    """A trust list whose signature breaks inside a validly signed bundle: that list alone is
+    dropped and reported; its labs' certificates cannot be verified, the others still can."""
     good = world.trust_list("CN")
     head, payload, sig = good.split(".")
     body = json.loads(b64url_decode(payload))
@@ -355,23 +369,41 @@ def test_tampered_inner_list_is_refused(world: World) -> None:
     world_tl = ".".join((head, b64url_encode(json.dumps(body).encode()), sig))
     from yilu.protocol.bundle import Bundle
 
-    bundle = Bundle(NOW, (dict(world.root.public.jwk),), world.federation(), (world_tl,), ())
-    with pytest.raises(TrustDataError):
-        load_bundle(bundle.sign(world.root, world.root.public.kid))
+    bundle = Bundle(
+        "https://federation.example",
+        1,
+        NOW,
+        (dict(world.root.public.jwk),),
+        world.federation(),
+        (world_tl, world.trust_list("RU")),
+        tuple(t for spec in world.labs.values() for t in world.status_lists(spec)),
+    )
+    snapshot = load_bundle(bundle.sign(world.root, world.root.public.kid), pinned_roots=[world.root.public])
+    assert str(snapshot.skipped[0]) == (
+        f"trust list of {world.reg_id('CN')}: its signature does not verify with the member's keys"
+    )
+    cn = Verifier(snapshot, country="KZ").verify(world.issue(), at=NOW)
+    assert cn.codes == (R.TRUST_DATA_INVALID,) and cn.verdict == "unverifiable"
+    assert Verifier(snapshot, country="CN").verify(world.issue("ru-food"), at=NOW).accepted
 
 
 @pytest.mark.parametrize("garbage", [b"", b"not a bundle", b"a.b.c", b"\xff\xfe" * 10])
 def test_garbage_bundle_is_trust_data_error(garbage: bytes) -> None:
     with pytest.raises(TrustDataError):
-        load_bundle(garbage)
+        load_bundle(garbage, pinned_roots=[SigningKey.generate().public])
 
 
 def test_raising_twin(world: World) -> None:
-    snapshot = load_bundle(world.bundle())
+    snapshot = load_bundle(world.bundle(), pinned_roots=[world.root.public])
     verifier = Verifier(snapshot, country="UZ")
     with pytest.raises(VerificationError) as info:
         verifier.verify_or_raise(world.issue(), at=NOW)
     assert info.value.codes == (R.NOT_RECOGNISED,)
+    # Cannot verify is not a reject: its twin raises the trust-data error, not VerificationError.
+    with pytest.raises(TrustDataError) as unverifiable:
+        verifier.verify_or_raise(world.issue(), at=NOW + timedelta(days=40))
+    assert unverifiable.value.codes[-2:] == (R.TRUST_DATA_STALE, R.TRUST_DATA_STALE)
+    assert not isinstance(unverifiable.value, VerificationError)
 
 
 def test_every_reason_has_three_languages() -> None:
@@ -393,26 +425,26 @@ def test_unsupported_key_in_signed_federation_list_is_trust_data_error(world: Wo
     fed = sign_compact(
         dumps_compact(body), world.root, kid=world.root.public.kid, typ="yilu-federation-list+jwt"
     )
-    bundle = Bundle(NOW, (dict(world.root.public.jwk),), fed, (), ())
+    bundle = Bundle("https://federation.example", 1, NOW, (dict(world.root.public.jwk),), fed, (), ())
     with pytest.raises(TrustDataError, match="federation list"):
-        load_bundle(bundle.sign(world.root, world.root.public.kid))
+        load_bundle(bundle.sign(world.root, world.root.public.kid), pinned_roots=[world.root.public])
 
 
-def test_readable_output_says_when_the_root_is_not_pinned(world: World) -> None:
-    from yilu.verifier.render import render_text
-
-    token = world.issue()
-    unpinned = Verifier(load_bundle(world.bundle()), country="KZ").verify(token, at=NOW)
-    pinned = verify(world, token)
-    assert "not pinned" in render_text(unpinned) and "not pinned" not in render_text(pinned)
-    assert "未固定" in render_text(unpinned, "zh")
+def test_no_pinned_root_no_snapshot(world: World) -> None:
+    """Without a pinned root nothing is verified: the pin is required, and an empty one refused."""
+    with pytest.raises(TypeError):
+        load_bundle(world.bundle())  # type: ignore[call-arg]
+    with pytest.raises(TrustDataError) as info:
+        load_bundle(world.bundle(), pinned_roots=[])
+    assert info.value.code == R.TRUST_DATA_MISSING
 
 
 def test_skipped_lists_are_reported_in_the_trust_summary(world: World) -> None:
     spec = world.labs["cn-food"]
     spec.revoked_at, spec.revocation_reason = NOW - timedelta(hours=3), "superseded"
-    result = Verifier(load_bundle(world.bundle()), country="KZ").verify(world.issue(), at=NOW)
-    assert result.trust is not None and any("revoked key" in s for s in result.trust["skipped"])
+    snapshot = load_bundle(world.bundle(), pinned_roots=[world.root.public])
+    result = Verifier(snapshot, country="KZ").verify(world.issue(), at=NOW)
+    assert result.trust is not None and any("revoked (superseded)" in s for s in result.trust["skipped"])
     clean = verify(World(), World().issue())
     assert clean.trust is not None and "skipped" not in clean.trust
 

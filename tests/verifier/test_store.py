@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit import NOW, World
+from testkit import FEDERATION, NOW, World
 from yilu.protocol.bundle import Bundle
 from yilu.protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
 from yilu.verifier.store import SnapshotStore
@@ -18,8 +18,8 @@ def test_install_newer_replaces_older(world: World, tmp_path: Path) -> None:
     assert store.current() is None
     store.install(world.bundle().encode(), now=NOW)
     world.sequence = 2
-    snap = store.install(world.bundle().encode(), now=NOW)
-    assert snap.federation.sequence == 2
+    installed = store.install(world.bundle().encode(), now=NOW)
+    assert installed.changed and installed.snapshot.federation.sequence == 2
     current = store.current()
     assert current is not None and current.federation.sequence == 2
 
@@ -36,14 +36,20 @@ def test_rollback_refused_and_store_untouched(world: World, tmp_path: Path) -> N
 
 
 def test_trust_list_rollback_refused(world: World, tmp_path: Path) -> None:
-    store = SnapshotStore(tmp_path)
+    store = SnapshotStore(tmp_path, pinned_roots=[world.root.public])
     world.sequence = 3
     store.install(world.bundle().encode(), now=NOW)
     # The same federation list (sequence 3) with older trust lists (sequence 2): still a rollback.
     fed = world.federation()
     world.sequence = 2
     b = Bundle(
-        NOW, (dict(world.root.public.jwk),), fed, tuple(world.trust_list(cc) for cc in world.reg_keys), ()
+        FEDERATION,
+        4,
+        NOW,
+        (dict(world.root.public.jwk),),
+        fed,
+        tuple(world.trust_list(cc) for cc in world.reg_keys),
+        tuple(t for spec in world.labs.values() for t in world.status_lists(spec)),
     )
     with pytest.raises(RollbackError, match="trust list"):
         store.install(b.sign(world.root, world.root.public.kid).encode(), now=NOW)
@@ -52,7 +58,7 @@ def test_trust_list_rollback_refused(world: World, tmp_path: Path) -> None:
 def test_expired_bundle_refused(world: World, tmp_path: Path) -> None:
     world.federation_expires = NOW - timedelta(seconds=1)
     with pytest.raises(StaleTrustDataError):
-        SnapshotStore(tmp_path).install(world.bundle().encode(), now=NOW)
+        SnapshotStore(tmp_path, pinned_roots=[world.root.public]).install(world.bundle().encode(), now=NOW)
     assert not (tmp_path / "bundle.jwt").exists()
 
 

@@ -5,12 +5,19 @@ Layout of a lab directory (docs/architecture.md, "Lab directory"):
     lab.json            identity, status-list URLs, key id (no secrets)
     key.pem             the signing key, encrypted PKCS#8
     public.json         the public key record to hand to the lab's registry
-    certificates.json   id -> report number, status index, revoked/suspended flags
+    certificates.json   id -> report number, report digest, status index, revoked/suspended flags
+    certificates/*.jwt  each issued certificate's VC-JWT, so that it can be shown again
     status/revocation.jwt, status/suspension.jwt   the signed status lists
+
+Issuance is all or nothing and idempotent (docs/issuing.md): the certificate file is
+written before the register records it, both atomically, so an interruption leaves either
+no certificate or a complete one; issuing the same report again returns the same
+certificate, byte for byte.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,12 +25,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from yilu.protocol import yl1
-from yilu.protocol.credential import build_credential, certificate_id, status_entry
-from yilu.protocol.encoding import dumps_compact, format_time
+from yilu.protocol.credential import build_credential, certificate_id, status_entry, validate_report
+from yilu.protocol.encoding import dumps_compact, format_time, shift
 from yilu.protocol.errors import InputError, MalformedInputError
-from yilu.protocol.jws import TYP_VC, sign_compact
+from yilu.protocol.jws import TYP_VC, parse_compact, sign_compact
 from yilu.protocol.keys import Alg, SigningKey
 from yilu.protocol.lists import KeyRecord
+from yilu.protocol.names import check_lab_id
 from yilu.protocol.status_list import MIN_BITS, Bitstring, StatusList
 from yilu.protocol.storage import (
     exclusive,
@@ -38,6 +46,8 @@ from yilu.protocol.vocabulary import SCOPES, STATUS_PURPOSES
 
 #: How long a signed status list stays valid; labs re-sign well before (docs/formats.md).
 STATUS_LIST_VALIDITY: Final = timedelta(days=30)
+#: ``yilu lab republish`` re-signs the lists when they expire within this (docs/issuing.md).
+REPUBLISH_MARGIN: Final = timedelta(days=10)
 #: Held while the register changes, so concurrent ``yilu issue`` runs never lose a record.
 LOCK_FILE: Final = ".lock"
 
@@ -51,6 +61,8 @@ class IssuedCertificate:
     qr: str
     status_list_index: int
     credential: dict[str, Any]
+    #: True when ``issue`` returned a certificate issued earlier for the same report.
+    existing: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +103,7 @@ class LabIssuer:
         ``scopes``, if given, are the categories the lab is accredited for: ``issue``
         then refuses reports of other scopes, which every verifier would reject.
         """
+        check_lab_id(lab_id)
         unknown = [s for s in scopes if s not in SCOPES]
         if unknown:
             raise InputError(f"unknown scopes {', '.join(unknown)}; use one of {', '.join(SCOPES)}")
@@ -141,7 +154,9 @@ class LabIssuer:
         """Sign ``report`` as a TestCertificateCredential; record it in the register.
 
         The certificate id is the lab URI + ``/certificates/`` + the report number, so
-        a report is certified once (docs/formats.md, "Credential").
+        a report is certified once (docs/formats.md, "Credential"). Issuing the same
+        report again returns the certificate already issued for it; a different report
+        under a number already used is refused.
         """
         with exclusive(self.directory / LOCK_FILE):
             register = self._register()
@@ -149,8 +164,15 @@ class LabIssuer:
             if not isinstance(number, str) or not number:
                 raise MalformedInputError("report invalid at reportNumber: a report needs a report number")
             cert_id = certificate_id(self.id, number)
+            validate_report(report)
+            digest = _report_digest(report)
             if cert_id in register:
-                raise InputError(f"report {number} has already been certified as {cert_id}")
+                if register[cert_id].get("reportDigest") != digest:
+                    raise InputError(
+                        f"report {number} was already certified as {cert_id} with different content; "
+                        "a changed report needs a new report number (and the old certificate revoked)"
+                    )
+                return self._stored(cert_id, register[cert_id], existing=True)
             index = self._free_index(register)
             lists = self.config["statusLists"]
             credential = build_credential(
@@ -173,8 +195,12 @@ class LabIssuer:
                     f"report {number} needs {len(qr)} QR characters; a QR code at ECC M holds at most "
                     f"{yl1.MAX_ISSUED_CHARS}: split it into several certificates"
                 )
+            # The certificate first, then the register entry that points at it: an
+            # interruption between the two leaves an orphan file that the next issue overwrites.
+            write_atomic(self._certificate_path(cert_id), jws + "\n")
             register[cert_id] = {
                 "reportNumber": number,
+                "reportDigest": digest,
                 "statusListIndex": index,
                 "issuedAt": format_time(now),
                 "revocation": False,
@@ -182,6 +208,33 @@ class LabIssuer:
             }
             write_json(self.directory / "certificates.json", register)
             return IssuedCertificate(cert_id, jws, qr, index, credential)
+
+    def show(self, cert_id: str) -> IssuedCertificate:
+        """An issued certificate again, by id or report number (``yilu lab show``)."""
+        register = self._register()
+        found = self._find(register, cert_id)
+        return self._stored(found, register[found])
+
+    @staticmethod
+    def _find(register: dict[str, dict[str, Any]], cert_id: str) -> str:
+        if cert_id in register:
+            return cert_id
+        for key, entry in register.items():
+            if entry.get("reportNumber") == cert_id:
+                return key
+        raise InputError(f"this lab has issued no certificate {cert_id!r}")
+
+    def _certificate_path(self, cert_id: str) -> Path:
+        return self.directory / "certificates" / f"{hashlib.sha256(cert_id.encode()).hexdigest()[:32]}.jwt"
+
+    def _stored(self, cert_id: str, entry: dict[str, Any], *, existing: bool = False) -> IssuedCertificate:
+        try:
+            jws = self._certificate_path(cert_id).read_text().strip()
+        except OSError as exc:
+            raise InputError(f"the certificate file of {cert_id} is missing from {self.directory}") from exc
+        credential = parse_compact(jws, expected_typ=TYP_VC).payload_json()
+        index = int(entry["statusListIndex"])
+        return IssuedCertificate(cert_id, jws, yl1.encode(jws), index, credential, existing)
 
     def _free_index(self, register: dict[str, dict[str, Any]]) -> int:
         """A random unused index: random allocation gives herd privacy (Bitstring Status List §6.1)."""
@@ -202,20 +255,47 @@ class LabIssuer:
             raise InputError(f"unknown status purpose {purpose!r}")
         with exclusive(self.directory / LOCK_FILE):
             register = self._register()
-            entry = register.get(cert_id) or next(
-                (c for c in register.values() if c["reportNumber"] == cert_id), None
-            )
-            if entry is None:
-                raise InputError(f"this lab has issued no certificate {cert_id!r}")
+            entry = register[self._find(register, cert_id)]
             if purpose == "revocation" and not value and entry["revocation"]:
                 raise InputError("a revocation is final and cannot be undone")
             entry[purpose] = value
             write_json(self.directory / "certificates.json", register)
-            self.publish_status_lists(now=now)
+            self._publish(register, now=now)
 
     def publish_status_lists(self, *, now: datetime) -> dict[str, str]:
         """Re-sign both status lists from the register; write them under ``status/``."""
-        register = self._register()
+        with exclusive(self.directory / LOCK_FILE):
+            return self._publish(self._register(), now=now)
+
+    def republish(self, *, now: datetime, margin: timedelta = REPUBLISH_MARGIN) -> datetime | None:
+        """Re-sign the status lists if either expires within ``margin`` (or is missing).
+
+        Returns the new expiry, or None when nothing needed doing. A lab runs this daily
+        (``yilu lab republish``), so that lists never lapse even when nothing is revoked
+        (docs/issuing.md, "Keeping status lists fresh").
+        """
+        expiries = self.status_list_expiries()
+        if len(expiries) == len(STATUS_PURPOSES) and min(expiries.values()) > shift(now, margin):
+            return None
+        self.publish_status_lists(now=now)
+        return min(self.status_list_expiries().values())
+
+    def status_list_expiries(self) -> dict[str, datetime]:
+        """purpose -> ``validUntil`` of the published status lists (missing ones left out)."""
+        out: dict[str, datetime] = {}
+        for purpose in STATUS_PURPOSES:
+            status_list = self._published(purpose)
+            if status_list is not None and status_list.valid_until is not None:
+                out[purpose] = status_list.valid_until
+        return out
+
+    def _published(self, purpose: str) -> StatusList | None:
+        path = self.directory / "status" / f"{purpose}.jwt"
+        if not path.exists():
+            return None
+        return StatusList.from_credential(parse_compact(path.read_text().strip()).payload_json())
+
+    def _publish(self, register: dict[str, dict[str, Any]], *, now: datetime) -> dict[str, str]:
         size = int(self.config["statusListBits"])
         out: dict[str, str] = {}
         for purpose in STATUS_PURPOSES:
@@ -223,13 +303,19 @@ class LabIssuer:
             for cert in register.values():
                 if cert[purpose]:
                     bits.set(int(cert["statusListIndex"]), True)
+            # Each list's validFrom strictly increases: verifiers keep the newest list of
+            # a URL by validFrom, and two lists signed in the same second would tie.
+            previous = self._published(purpose)
+            issued = now.replace(microsecond=0)
+            if previous is not None and issued <= previous.valid_from:
+                issued = previous.valid_from + timedelta(seconds=1)
             status_list = StatusList(
                 self.config["statusLists"][purpose],
                 self.id,
                 purpose,
                 bits,
-                now,
-                now + STATUS_LIST_VALIDITY,
+                issued,
+                shift(issued, STATUS_LIST_VALIDITY),
             )
             token = status_list.sign(self.key, self.kid)
             write_atomic(self.directory / "status" / f"{purpose}.jwt", token)
@@ -239,3 +325,16 @@ class LabIssuer:
     def status_list_tokens(self) -> list[str]:
         """The lab's currently published signed status lists."""
         return [(self.directory / "status" / f"{p}.jwt").read_text().strip() for p in STATUS_PURPOSES]
+
+
+def _report_digest(report: dict[str, Any]) -> str:
+    """Identifies a report's content (member order aside), to tell a repeat from a change."""
+    return hashlib.sha256(dumps_compact(_sorted(report))).hexdigest()
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value

@@ -1,7 +1,9 @@
 """The offline bundle: one signed file holding a whole trust snapshot.
 
-Payload (docs/formats.md, "Bundle"): the federation root's public keys, the signed
-federation list, every member's signed trust list and every lab's signed status
+Payload (docs/formats.md, "Bundle"): the federation it belongs to, its own ``sequence``
+(one more for every bundle the root builds: a verifier never installs a lower one), the
+federation root's public keys (informative only: verifiers use their pinned keys), the
+signed federation list, every member's signed trust list and every lab's signed status
 lists, each kept exactly as published. The bundle is signed by a root key; each list
 inside stays verifiable on its own, so the bundle adds integrity of the whole set.
 """
@@ -24,6 +26,8 @@ MAX_BUNDLE_BYTES: Final = 512 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Bundle:
+    federation: str
+    sequence: int
     created_at: datetime
     root_keys: tuple[dict[str, str], ...]
     federation_list: str
@@ -34,6 +38,8 @@ class Bundle:
         return {
             "type": "YiluBundle",
             "version": 1,
+            "federation": self.federation,
+            "sequence": self.sequence,
             "createdAt": format_time(self.created_at),
             "rootKeys": list(self.root_keys),
             "federationList": self.federation_list,
@@ -48,6 +54,9 @@ class Bundle:
     def from_json(cls, obj: dict[str, Any]) -> Bundle:
         if obj.get("type") != "YiluBundle" or not is_version(obj, 1):
             raise MalformedInputError("not a version 1 Yilu bundle")
+        federation, sequence = obj.get("federation"), obj.get("sequence")
+        if not isinstance(federation, str) or type(sequence) is not int or sequence < 0:
+            raise MalformedInputError("bundle lacks its federation or a whole-number sequence")
         roots, fed = obj.get("rootKeys"), obj.get("federationList")
         trust, status = obj.get("trustLists"), obj.get("statusLists")
         if (
@@ -60,6 +69,8 @@ class Bundle:
         ):
             raise MalformedInputError("bundle members have the wrong types")
         return cls(
+            federation,
+            sequence,
             parse_time(obj.get("createdAt"), "bundle.createdAt"),
             tuple(roots),
             fed,

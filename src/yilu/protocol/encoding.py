@@ -9,7 +9,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from yilu.protocol.errors import MalformedInputError
@@ -106,11 +106,22 @@ def loads_json_object(data: bytes, what: str) -> dict[str, Any]:
     return value
 
 
+#: The instants Yilu represents: every time it reads or computes lies in this range, so that
+#: adding a clock skew or a list's validity can never overflow (docs/formats.md, "Conventions").
+MIN_TIME: Final = datetime(1, 1, 2, tzinfo=UTC)
+MAX_TIME: Final = datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC)
+
+
 def format_time(value: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` and whole seconds, the only form Yilu writes."""
+    """RFC 3339 in UTC with a ``Z`` and whole seconds, the only form Yilu writes.
+
+    The year is always four digits (``strftime("%Y")`` drops leading zeros on some C
+    libraries, which would write a time Yilu itself could not read back).
+    """
     if value.tzinfo is None:
         raise ValueError("naive datetime: Yilu only handles aware UTC times")
-    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t = value.astimezone(UTC)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
 _RFC3339: Final = re.compile(
@@ -119,7 +130,12 @@ _RFC3339: Final = re.compile(
 
 
 def parse_time(value: object, what: str) -> datetime:
-    """Parse an RFC 3339 date-time (or a plain full-date, as midnight UTC); nothing else."""
+    """Parse an RFC 3339 date-time (or a plain full-date, as midnight UTC); nothing else.
+
+    Only instants between :data:`MIN_TIME` and :data:`MAX_TIME` are accepted; every other
+    input, including one whose offset moves it outside the calendar, is a
+    :class:`MalformedInputError` and never an ``OverflowError``.
+    """
     if not isinstance(value, str) or not value:
         raise MalformedInputError(f"{what} is not a date-time string")
     if not _RFC3339.fullmatch(value):
@@ -127,10 +143,23 @@ def parse_time(value: object, what: str) -> datetime:
     text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
+        if parsed.tzinfo is None:
+            if len(value) != 10:
+                raise MalformedInputError(f"{what} has no time zone: {value!r}")
+            parsed = parsed.replace(tzinfo=UTC)  # a bare date such as "2027-05-20"
+        utc = parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise MalformedInputError(f"{what} is not an RFC 3339 date-time: {value!r}") from exc
-    if parsed.tzinfo is None:
-        if len(value) == 10:  # a bare date such as "2027-05-20"
-            return parsed.replace(tzinfo=UTC)
-        raise MalformedInputError(f"{what} has no time zone: {value!r}")
-    return parsed.astimezone(UTC)
+    if not MIN_TIME <= utc <= MAX_TIME:
+        raise MalformedInputError(
+            f"{what} is outside the supported range {format_time(MIN_TIME)} to {format_time(MAX_TIME)}"
+        )
+    return utc
+
+
+def shift(value: datetime, delta: timedelta) -> datetime:
+    """``value + delta``, saturating at the ends of the calendar instead of overflowing."""
+    try:
+        return value + delta
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC) if delta > timedelta(0) else datetime.min.replace(tzinfo=UTC)

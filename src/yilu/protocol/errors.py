@@ -53,7 +53,20 @@ class SignatureError(VerificationError):
 
 
 class TrustDataError(YiluError):
-    """Signed trust data (lists, bundles) is invalid, stale, rolled back or inconsistent."""
+    """Signed trust data (lists, bundles) is missing, invalid, stale, rolled back or foreign.
+
+    Nothing is known about a certificate checked against such data: a verifier reports
+    it as *cannot verify*, never as a reject (docs/verifying.md, "Three outcomes").
+    ``code`` is the reason code that says so (TRUST_DATA_INVALID unless set);
+    ``codes`` lists every reason when this is the raising twin of an unverifiable result.
+    """
+
+    def __init__(
+        self, message: str, *, code: ReasonCode | None = None, codes: tuple[ReasonCode, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.codes = codes
 
 
 class StaleTrustDataError(TrustDataError):

@@ -7,7 +7,6 @@ Signatures are checked by pyjwt with an allow-list of exactly the key's algorith
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import jwt
@@ -37,15 +36,39 @@ class Signer(Protocol):
     def sign(self, signing_input: bytes) -> bytes: ...
 
 
-@dataclass(frozen=True, slots=True)
 class ParsedJWS:
-    """A compact JWS split into its parts; nothing in it is verified yet."""
+    """A compact JWS split into its parts; nothing in it is verified yet.
 
-    compact: str
-    header_bytes: bytes
-    payload_bytes: bytes
-    signature: bytes
-    header: dict[str, Any]
+    The payload may be left encoded (``parse_compact(..., decode_payload=False)``) so that
+    a large signed object is not decoded, let alone parsed, before its signature is
+    checked (docs/verifying.md, "Trust data"); it is decoded on first use.
+    """
+
+    __slots__ = ("_payload", "compact", "header", "header_bytes", "signature")
+
+    def __init__(
+        self,
+        compact: str,
+        header_bytes: bytes,
+        payload_bytes: bytes | None,
+        signature: bytes,
+        header: dict[str, Any],
+    ) -> None:
+        self.compact = compact
+        self.header_bytes = header_bytes
+        self._payload = payload_bytes
+        self.signature = signature
+        self.header = header
+
+    @property
+    def payload_bytes(self) -> bytes:
+        if self._payload is None:
+            part = self.compact[self.compact.index(".") + 1 : self.compact.rindex(".")]
+            try:
+                self._payload = b64url_decode(part)
+            except MalformedInputError as exc:
+                raise MalformedInputError(f"JWS payload: {exc}", code=ReasonCode.MALFORMED) from exc
+        return self._payload
 
     @property
     def alg(self) -> str:
@@ -57,8 +80,7 @@ class ParsedJWS:
 
     @property
     def signing_input(self) -> bytes:
-        head, payload, _ = self.compact.split(".")
-        return f"{head}.{payload}".encode("ascii")
+        return self.compact[: self.compact.rindex(".")].encode("ascii")
 
     def payload_json(self) -> dict[str, Any]:
         """The payload as a JSON object (raises MalformedInputError otherwise)."""
@@ -93,22 +115,32 @@ def assemble_compact(header_bytes: bytes, payload_bytes: bytes, signature: bytes
 
 
 def parse_compact(
-    token: str, *, expected_typ: str | None = None, max_chars: int = MAX_JWS_CHARS
+    token: str,
+    *,
+    expected_typ: str | None = None,
+    max_chars: int = MAX_JWS_CHARS,
+    decode_payload: bool = True,
 ) -> ParsedJWS:
     """Split and decode a compact JWS, checking its header against the allow-list.
+
+    With ``decode_payload=False`` the payload stays encoded until first used (for signed
+    objects whose signature must be checked before their bulk is touched).
 
     Raises :class:`MalformedInputError` (code MALFORMED), :class:`InputTooLargeError`,
     or :class:`UnsupportedFormatError` with code UNSUPPORTED_ALG or UNSUPPORTED_FORMAT.
     """
     if len(token) > max_chars:
         raise InputTooLargeError(f"JWS longer than {max_chars} characters", code=ReasonCode.MALFORMED)
+    if not token.isascii():
+        raise MalformedInputError("a compact JWS is ASCII text", code=ReasonCode.MALFORMED)
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedInputError(
             "a compact JWS has exactly three dot-separated parts", code=ReasonCode.MALFORMED
         )
     try:
-        header_bytes, payload_bytes, signature = (b64url_decode(p) for p in parts)
+        header_bytes, signature = b64url_decode(parts[0]), b64url_decode(parts[2])
+        payload_bytes = b64url_decode(parts[1]) if decode_payload else None
         header = loads_json_object(header_bytes, "JWS header")
     except MalformedInputError as exc:
         raise MalformedInputError(str(exc), code=ReasonCode.MALFORMED) from exc
@@ -127,6 +159,16 @@ def parse_compact(
             code=ReasonCode.UNSUPPORTED_FORMAT,
         )
     return ParsedJWS(token, header_bytes, payload_bytes, signature, header)
+
+
+def verify_raw(parsed: ParsedJWS, key: VerifyKey) -> bool:
+    """Check the signature of ``parsed`` with ``key`` directly (no JOSE library).
+
+    Used for trust data, whose size rules out a library that re-decodes the whole token:
+    the header was parsed strictly by :func:`parse_compact`, the algorithm must be the
+    key's own, and the signature is checked over the exact signing input.
+    """
+    return parsed.alg == key.alg and key.verify(parsed.signature, parsed.signing_input)
 
 
 _PYJWS: Final = jwt.PyJWS(algorithms=sorted(ALLOWED_ALGS))

@@ -17,6 +17,7 @@ from yilu.protocol.encoding import dumps_compact, format_time, parse_time
 from yilu.protocol.errors import MalformedInputError, TrustDataError
 from yilu.protocol.jws import Signer, sign_compact
 from yilu.protocol.keys import VerifyKey
+from yilu.protocol.names import NamePattern, parse_patterns
 from yilu.protocol.vocabulary import (
     ACCREDITATION_STATUSES,
     KEY_REVOCATION_REASONS,
@@ -61,13 +62,22 @@ def _list(obj: Mapping[str, Any], name: str, where: str) -> list[Any]:
 
 @dataclass(frozen=True, slots=True)
 class StatusEvent:
-    """One entry of a status history: from ``since`` on, the party is ``status``."""
+    """One entry of a status history: from ``since`` on, the party is ``status``.
+
+    A lab's ``withdrawn`` event may be **for cause** (``forCause: true``): the registry
+    no longer trusts anything the lab signed, whatever date it bears, as with a key
+    compromise (docs/verifying.md, "Back-dating").
+    """
 
     status: str
     since: datetime
+    for_cause: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "since": format_time(self.since)}
+        out: dict[str, Any] = {"status": self.status, "since": format_time(self.since)}
+        if self.for_cause:
+            out["forCause"] = True
+        return out
 
     @classmethod
     def from_json(cls, obj: Any, where: str, allowed: Sequence[str]) -> StatusEvent:
@@ -75,7 +85,10 @@ class StatusEvent:
         status = _get(o, "status", str, where)
         if status not in allowed:
             raise MalformedInputError(f"{where}.status {status!r} is not one of {list(allowed)}")
-        return cls(status, parse_time(o.get("since"), f"{where}.since"))
+        for_cause = o.get("forCause", False)
+        if for_cause is not False and (for_cause is not True or status != "withdrawn"):
+            raise MalformedInputError(f"{where}.forCause may only be true, on a withdrawal")
+        return cls(status, parse_time(o.get("since"), f"{where}.since"), for_cause)
 
 
 def status_at(history: Iterable[StatusEvent], when: datetime) -> str | None:
@@ -104,6 +117,21 @@ class KeyRecord:
     def valid_at(self, when: datetime) -> bool:
         """Inside its validity window at ``when`` (revocation is checked separately)."""
         return self.valid_from <= when and (self.valid_until is None or when <= self.valid_until)
+
+    def revoked_for(self, when: datetime) -> bool:
+        """True if the revocation voids what claims to be signed at ``when``: always after a
+        ``keyCompromise``, otherwise from ``revokedAt`` on (docs/formats.md, "Keys")."""
+        return self.revoked_at is not None and (
+            self.revocation_reason == "keyCompromise" or self.revoked_at <= when
+        )
+
+    def unusable_at(self, when: datetime) -> str | None:
+        """Why this key may not have signed something dated ``when``, or None if it may."""
+        if not self.valid_at(when):
+            return f"signed with key {self.kid} outside its validity"
+        if self.revoked_for(when):
+            return f"signed with key {self.kid}, which was revoked ({self.revocation_reason})"
+        return None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -261,7 +289,8 @@ class TrustList:
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """A registry admitted to the federation, with its keys and status history."""
+    """A registry admitted to the federation, with its keys, status history and the lab
+    ids it may list (``permittedLabIds``, its name constraints: protocol/names.py)."""
 
     id: str
     country: str
@@ -269,6 +298,7 @@ class Member:
     publication_url: str
     keys: tuple[KeyRecord, ...]
     status: tuple[StatusEvent, ...]
+    permitted_lab_ids: tuple[NamePattern, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -276,6 +306,7 @@ class Member:
             "country": self.country,
             "accreditationBody": self.accreditation_body,
             "publicationUrl": self.publication_url,
+            "permittedLabIds": [p.text for p in self.permitted_lab_ids],
             "keys": [k.to_json() for k in self.keys],
             "status": [e.to_json() for e in self.status],
         }
@@ -295,6 +326,7 @@ class Member:
                 StatusEvent.from_json(s, f"{where}.status[{i}]", MEMBER_STATUSES)
                 for i, s in enumerate(_list(o, "status", where))
             ),
+            permitted_lab_ids=parse_patterns(_list(o, "permittedLabIds", where), f"{where}.permittedLabIds"),
         )
 
 

@@ -2,8 +2,9 @@
 
 Registry directory: ``registry.json`` (identity, labs, own keys, sequence), ``key.pem``
 (encrypted), ``published/trust-list.jwt`` and ``published/status/*.jwt`` (the labs'
-status lists it mirrors). Root directory: ``root.json`` (members, agreements, keys,
-sequence), ``key.pem``, ``published/federation-list.jwt``. Formats: docs/formats.md.
+status lists it mirrors, one file per list URL, each verified before it is kept).
+Root directory: ``root.json`` (members with the lab ids each may list, agreements,
+keys, sequences), ``key.pem``, ``published/federation-list.jwt``. Formats: docs/formats.md.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from yilu.protocol.bundle import Bundle
-from yilu.protocol.encoding import format_time
+from yilu.protocol.encoding import format_time, shift
 from yilu.protocol.errors import InputError, MalformedInputError
+from yilu.protocol.jws import TYP_VC, parse_compact, verify_raw
 from yilu.protocol.keys import SigningKey
 from yilu.protocol.lists import (
     Agreement,
@@ -28,6 +30,8 @@ from yilu.protocol.lists import (
     StatusEvent,
     TrustList,
 )
+from yilu.protocol.names import NamePattern, check_lab_id, is_under
+from yilu.protocol.status_list import StatusList
 from yilu.protocol.storage import (
     load_key,
     passphrase,
@@ -117,8 +121,12 @@ class Registry(_Party):
         state, key = cls._load(directory)
         return cls(directory, state, key)
 
-    def member_record(self, *, since: datetime) -> Member:
-        """How the federation root lists this registry (keys, status active from ``since``)."""
+    def member_record(self, *, since: datetime, permitted_lab_ids: Iterable[str]) -> Member:
+        """How the federation root lists this registry: its keys, an active status from
+        ``since`` and the lab ids it may list (its name constraints, docs/formats.md)."""
+        patterns = tuple(NamePattern(p) for p in permitted_lab_ids)
+        if not patterns:
+            raise InputError("a member registry needs at least one lab id pattern (--lab-ids)")
         return Member(
             self.id,
             self.state["country"],
@@ -126,6 +134,7 @@ class Registry(_Party):
             self.state["publicationUrl"],
             tuple(KeyRecord.from_json(k, "key") for k in self.state["keys"]),
             (StatusEvent("active", since),),
+            patterns,
         )
 
     def _lab(self, lab_id: str) -> dict[str, Any]:
@@ -151,6 +160,7 @@ class Registry(_Party):
         accredited_since: datetime,
     ) -> Lab:
         """Accredit a lab: record its scopes, an active status from ``accredited_since`` and its key."""
+        check_lab_id(lab_id)
         if any(x["id"] == lab_id for x in self.state["labs"]):
             raise InputError(f"lab {lab_id!r} is already in registry {self.id}")
         scope_list = list(scopes)
@@ -170,10 +180,18 @@ class Registry(_Party):
         self.save()
         return lab
 
-    def set_lab_status(self, lab_id: str, status: str, *, since: datetime) -> None:
-        """Append an accreditation status change (active / suspended / withdrawn)."""
+    def set_lab_status(self, lab_id: str, status: str, *, since: datetime, for_cause: bool = False) -> None:
+        """Append an accreditation status change (active / suspended / withdrawn).
+
+        A withdrawal ``for_cause`` voids everything the lab ever signed, whatever its date
+        (docs/verifying.md, "Back-dating"); it is final.
+        """
+        if for_cause and status != "withdrawn":
+            raise InputError("only a withdrawal can be for cause")
         lab = self._lab(lab_id)
-        lab["status"] = [*lab["status"], StatusEvent(status, since).to_json()]
+        if any(e.get("forCause") for e in lab["status"]):
+            raise InputError(f"lab {lab_id} was withdrawn for cause; that is final")
+        lab["status"] = [*lab["status"], StatusEvent(status, since, for_cause).to_json()]
         self._put_lab(lab)
 
     def set_lab_scopes(self, lab_id: str, scopes: Iterable[Scope]) -> None:
@@ -201,17 +219,59 @@ class Registry(_Party):
             raise InputError(f"lab {lab_id!r} has no key {kid!r}")
         self._put_lab(lab)
 
-    def mirror_status_lists(self, tokens: Iterable[str]) -> None:
-        """Keep copies of labs' signed status lists so verifiers sync everything from here."""
+    def mirror_status_lists(self, tokens: Iterable[str]) -> list[str]:
+        """Keep copies of this registry's labs' signed status lists, so that verifiers sync
+        everything from here. Each list is checked first (all or nothing): its issuer must
+        be a lab of this registry, its signature a current key of that lab, its URL inside
+        the lab's id, and it must not be older than the copy already kept. Returns the URLs
+        whose copy changed."""
+        accepted: dict[str, str] = {}
         for token in tokens:
-            name = hashlib.sha256(token.split(".")[1].encode()).hexdigest()[:16]
-            write_atomic(self.directory / "published" / "status" / f"{name}.jwt", token)
+            url, status_list = self._check_status_list(token)
+            kept = self._mirrored(url)
+            if kept is not None and kept.valid_from > status_list.valid_from:
+                raise InputError(
+                    f"the status list {url} given is older ({format_time(status_list.valid_from)}) than "
+                    f"the copy already mirrored ({format_time(kept.valid_from)})"
+                )
+            accepted[url] = token
+        changed = []
+        for url, token in accepted.items():
+            path = self._mirror_path(url)
+            if not path.exists() or path.read_text().strip() != token:
+                write_atomic(path, token)
+                changed.append(url)
+        return changed
 
-    def clear_status_mirror(self) -> None:
-        folder = self.directory / "published" / "status"
-        if folder.is_dir():
-            for path in folder.glob("*.jwt"):
-                path.unlink()
+    def _check_status_list(self, token: str) -> tuple[str, StatusList]:
+        try:
+            parsed = parse_compact(token.strip(), expected_typ=TYP_VC)
+            status_list = StatusList.from_credential(parsed.payload_json())
+        except InputError as exc:
+            raise InputError(f"not a signed status list: {exc}") from exc
+        what = f"status list {status_list.url[:120]}"
+        lab = next((x for x in self.state["labs"] if x["id"] == status_list.issuer), None)
+        if lab is None:
+            raise InputError(
+                f"{what}: its issuer {status_list.issuer[:120]} is not a lab of registry {self.id}"
+            )
+        if not is_under(status_list.url, status_list.issuer):
+            raise InputError(f"{what}: its URL is not inside its lab's id {status_list.issuer}")
+        for record in Lab.from_json(lab, "lab").keys:
+            if record.unusable_at(status_list.valid_from) is None and verify_raw(parsed, record.key):
+                return status_list.url, status_list
+        raise InputError(f"{what}: not signed by a current key of {status_list.issuer}")
+
+    def _mirror_path(self, url: str) -> Path:
+        return (
+            self.directory / "published" / "status" / f"{hashlib.sha256(url.encode()).hexdigest()[:24]}.jwt"
+        )
+
+    def _mirrored(self, url: str) -> StatusList | None:
+        path = self._mirror_path(url)
+        if not path.exists():
+            return None
+        return StatusList.from_credential(parse_compact(path.read_text().strip()).payload_json())
 
     def status_list_tokens(self) -> list[str]:
         folder = self.directory / "published" / "status"
@@ -225,7 +285,7 @@ class Registry(_Party):
             self.state["accreditationBody"],
             self._next_sequence(),
             now,
-            now + validity,
+            shift(now, validity),
             tuple(Lab.from_json(x, "lab") for x in self.state["labs"]),
         )
         token = trust_list.sign(self.key, self.key.public.kid)
@@ -281,8 +341,20 @@ class FederationRoot(_Party):
         return [dict(k["jwk"]) for k in self.state["keys"]]
 
     def admit(self, member: Member) -> None:
+        """Admit a registry; its lab id patterns may not overlap any other member's, so that
+        every lab id belongs to at most one registry (docs/formats.md, "Lab ids and name
+        constraints")."""
         if any(r["id"] == member.id for r in self.state["registries"]):
             raise InputError(f"registry {member.id} is already a member")
+        for other in self.state["registries"]:
+            theirs = Member.from_json(other, "member")
+            for mine in member.permitted_lab_ids:
+                clash = next((p for p in theirs.permitted_lab_ids if p.overlaps(mine)), None)
+                if clash is not None:
+                    raise InputError(
+                        f"lab ids {mine.text} overlap {clash.text} of {theirs.accreditation_body} "
+                        f"({theirs.id}): every lab id must belong to one registry"
+                    )
         self.state["registries"].append(member.to_json())
         self.save()
 
@@ -313,7 +385,7 @@ class FederationRoot(_Party):
             self.id,
             self._next_sequence(),
             now,
-            now + validity,
+            shift(now, validity),
             tuple(Member.from_json(r, "member") for r in self.state["registries"]),
             tuple(Agreement.from_json(a, "agreement") for a in self.state["agreements"]),
         )
@@ -329,7 +401,11 @@ class FederationRoot(_Party):
         path = self.directory / "published" / "federation-list.jwt"
         if not path.exists():
             raise InputError("publish the federation list before building a bundle")
+        self.state["bundleSequence"] = int(self.state.get("bundleSequence", 0)) + 1
+        self.save()
         bundle = Bundle(
+            self.id,
+            int(self.state["bundleSequence"]),
             now,
             tuple(self.root_jwks()),
             path.read_text().strip(),

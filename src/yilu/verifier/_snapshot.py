@@ -1,21 +1,36 @@
 """Load a bundle into an in-memory snapshot, verifying every signature up to the root.
 
-Chain (docs/verifying.md, "Trust data"): pinned root key(s) -> bundle and federation
-list -> each member's trust list (signed by a key the federation list gives that
-member) -> each lab's status lists (signed by a key its trust list gives that lab).
-Keys are parsed once here and indexed by kid, so verification does no parsing of
-trust data at all.
+One object through which all trust data passes, in a fixed order, as python-tuf's
+trusted metadata set (docs/verifying.md, "Trust data"):
+
+1. the bundle: size, then its signature by a **pinned** root key, before its payload is
+   decoded or parsed;
+2. the federation list: signed by a pinned root key; it names the member registries,
+   their keys and the lab ids each may list (``permittedLabIds``);
+3. trust lists: each signer is found by kid among the members' keys and the signature
+   checked before the payload is parsed; only the newest list of each registry is kept;
+4. the binding rule: a lab listing is used only if its id lies in the names of exactly
+   one member, the one that lists it (docs/formats.md, "Lab ids and name constraints");
+5. status lists: signed by a key of the lab they name as issuer, at a URL inside that
+   lab's id; only the newest list at each URL is kept.
+
+A part that fails is **dropped and reported** (:attr:`Snapshot.skipped`); only a
+failure of the bundle or the federation list, which everything hangs on, fails the
+whole load. Keys are parsed once and indexed by kid, so verification parses no trust data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Final, Literal
 
 from yilu.protocol.bundle import MAX_BUNDLE_BYTES, TYP_BUNDLE, Bundle
-from yilu.protocol.errors import InputError, SignatureError, TrustDataError
-from yilu.protocol.jws import MAX_JWS_CHARS, TYP_VC, ParsedJWS, parse_compact, verify_with_any
+from yilu.protocol.encoding import format_time
+from yilu.protocol.errors import InputError, TrustDataError
+from yilu.protocol.jws import MAX_JWS_CHARS, TYP_VC, ParsedJWS, parse_compact, verify_raw
 from yilu.protocol.keys import VerifyKey
 from yilu.protocol.lists import (
     TYP_FEDERATION_LIST,
@@ -26,7 +41,37 @@ from yilu.protocol.lists import (
     Member,
     TrustList,
 )
+from yilu.protocol.names import is_lab_id, is_under, within
+from yilu.protocol.reasons import ReasonCode
 from yilu.protocol.status_list import StatusList
+
+#: What a ``typ`` header says a file is, for plain messages when the wrong file is given.
+_KIND_OF_TYP: Final = {
+    TYP_BUNDLE: "a bundle",
+    TYP_FEDERATION_LIST: "a federation list",
+    TYP_TRUST_LIST: "a trust list",
+    TYP_VC: "a certificate or status list",
+}
+
+SkipKind = Literal["invalid", "conflict"]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A part of the bundle that was dropped, and why.
+
+    ``invalid``: the part cannot be trusted (bad or revoked signature, malformed, two
+    versions at once); certificates that depend on it **cannot be verified**.
+    ``conflict``: a party spoke beyond its rights (a registry listing a lab outside its
+    names, a lab signing another's list); its claim is ignored.
+    """
+
+    part: str
+    reason: str
+    kind: SkipKind = "invalid"
+
+    def __str__(self) -> str:
+        return f"{self.part}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,139 +91,473 @@ class KeyEntry:
     owner: LabEntry
 
 
+@dataclass(frozen=True, slots=True)
+class PartVersion:
+    """The version of one part of a snapshot: a number that only grows, and a digest
+    that tells two different contents at the same number apart (equivocation)."""
+
+    version: str
+    digest: str
+    owner: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        out = {"version": self.version, "digest": self.digest}
+        if self.owner:
+            out["owner"] = self.owner
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """Every part's version: what rollback protection compares (docs/verifying.md, "Rollback").
+
+    Like TUF's snapshot role, it lists the version of each piece, so that no piece can
+    go back, be removed, or be swapped for another at the same version.
+    """
+
+    federation: str
+    bundle: int
+    bundle_digest: str
+    federation_list: int
+    federation_digest: str
+    trust_lists: dict[str, PartVersion]
+    status_lists: dict[str, PartVersion]
+
+    @classmethod
+    def empty(cls) -> Versions:
+        return cls("", -1, "", -1, "", {}, {})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "federation": self.federation,
+            "bundle": {"sequence": self.bundle, "digest": self.bundle_digest},
+            "federationList": {"sequence": self.federation_list, "digest": self.federation_digest},
+            "trustLists": {k: v.to_json() for k, v in sorted(self.trust_lists.items())},
+            "statusLists": {k: v.to_json() for k, v in sorted(self.status_lists.items())},
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Versions:
+        """Read back :meth:`to_json` (the store's own file); TrustDataError if damaged."""
+        try:
+            fed, bundle = obj["federationList"], obj["bundle"]
+
+            def parts(name: str) -> dict[str, PartVersion]:
+                return {
+                    str(k): PartVersion(str(v["version"]), str(v["digest"]), str(v.get("owner", "")))
+                    for k, v in obj[name].items()
+                }
+
+            return cls(
+                str(obj["federation"]),
+                int(bundle["sequence"]),
+                str(bundle["digest"]),
+                int(fed["sequence"]),
+                str(fed["digest"]),
+                parts("trustLists"),
+                parts("statusLists"),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise TrustDataError("the stored version record is damaged") from exc
+
+
 @dataclass(slots=True)
 class Snapshot:
     """Verified trust data, ready for offline verification."""
 
-    created_at: datetime
+    bundle: Bundle
     root_keys: tuple[VerifyKey, ...]
-    root_pinned: bool
     federation: FederationList
     trust_lists: dict[str, TrustList] = field(default_factory=dict)
     labs: dict[str, LabEntry] = field(default_factory=dict)
     keys_by_kid: dict[str, list[KeyEntry]] = field(default_factory=dict)
-    status_lists: dict[str, StatusList] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
+    #: Status lists by (issuer lab id, list URL).
+    status_lists: dict[tuple[str, str], StatusList] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    #: kid -> the dropped part that listed it: a certificate signed with it cannot be
+    #: verified (``invalid``) or is signed by a key no registry may vouch for (``conflict``).
+    dropped_kids: dict[str, Skipped] = field(default_factory=dict)
+    #: (lab id, list URL) -> why the lab's list at that URL was dropped.
+    dropped_status: dict[tuple[str, str], Skipped] = field(default_factory=dict)
+    #: Registry ids and status list URLs whose part is in the bundle but was dropped: for
+    #: rollback protection they are present (an unusable part may not lower a version, and
+    #: its installed version is carried over), not missing.
+    dropped_parts: set[str] = field(default_factory=set)
+    versions: Versions = field(default_factory=Versions.empty)
+
+    @property
+    def created_at(self) -> datetime:
+        return self.bundle.created_at
+
+    @property
+    def sequence(self) -> int:
+        return self.bundle.sequence
+
+    def status_list(self, issuer: str, url: str) -> StatusList | None:
+        return self.status_lists.get((issuer, url))
+
+    def expires_at(self) -> datetime:
+        """The earliest expiry of the federation list and every trust list."""
+        times = [self.federation.expires_at, *(tl.expires_at for tl in self.trust_lists.values())]
+        return min(times)
+
+
+def _digest(parsed: ParsedJWS) -> str:
+    """A digest of what is signed (header and payload), independent of signature randomness."""
+    return hashlib.sha256(parsed.signing_input).hexdigest()[:32]
 
 
 def _parse(token: str, typ: str, what: str, *, max_chars: int = MAX_JWS_CHARS) -> ParsedJWS:
-    """Split a signed list once; every later step works on this parse."""
+    """Split a signed object once, leaving its payload encoded until its signature is checked."""
     try:
-        return parse_compact(token, expected_typ=typ, max_chars=max_chars)
+        return parse_compact(token, expected_typ=typ, max_chars=max_chars, decode_payload=False)
     except InputError as exc:
         raise TrustDataError(f"{what} is malformed: {exc}") from exc
 
 
-def _signer(parsed: ParsedJWS, what: str, keys: Iterable[VerifyKey]) -> VerifyKey:
-    """The key among ``keys`` whose signature ``parsed`` carries, or TrustDataError."""
-    candidates = [k for k in keys if k.kid == parsed.kid]
-    if not candidates:
-        raise TrustDataError(f"{what} is signed by an unknown key {parsed.kid!r}")
+def _signed_by(parsed: ParsedJWS, keys: Iterable[VerifyKey]) -> VerifyKey | None:
+    """The key among ``keys`` (matched by kid, each tried) whose signature ``parsed`` carries."""
+    for key in keys:
+        if key.kid == parsed.kid and verify_raw(parsed, key):
+            return key
+    return None
+
+
+def _payload(parsed: ParsedJWS, what: str) -> dict[str, Any]:
     try:
-        return verify_with_any(parsed, candidates)
-    except SignatureError as exc:
-        raise TrustDataError(f"{what} has an invalid signature") from exc
+        return parsed.payload_json()
+    except InputError as exc:
+        raise TrustDataError(f"{what} is malformed: {exc}") from exc
 
 
-def _signing_record(records: Iterable[KeyRecord], key: VerifyKey, when: datetime, what: str) -> KeyRecord:
-    for record in records:
-        if record.key.kid == key.kid and record.key.jwk == key.jwk:
-            if not record.valid_at(when):
-                raise TrustDataError(f"{what} was signed with a key outside its validity")
-            if record.revoked_at is not None and (
-                record.revocation_reason == "keyCompromise" or record.revoked_at <= when
-            ):
-                raise TrustDataError(f"{what} was signed with a revoked key")
-            return record
-    raise TrustDataError(f"{what} was signed with a key its issuer does not hold")
+def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey]) -> Snapshot:
+    """Verify and index a bundle against the pinned federation root key(s).
 
-
-def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey] | None = None) -> Snapshot:
-    """Verify and index a bundle; raise :class:`TrustDataError` for anything wrong in it.
-
-    With ``pinned_roots`` only those keys are trusted as roots, whatever the bundle
-    embeds; without, the bundle's embedded root keys are used and the snapshot says
-    so (``root_pinned=False``).
+    Raises :class:`TrustDataError` when the bundle or its federation list cannot be used
+    (with ``code`` TRUST_DATA_MISSING when no root is pinned); any other bad part is
+    dropped and reported in :attr:`Snapshot.skipped`.
     """
+    roots = tuple(pinned_roots)
+    if not roots:
+        raise TrustDataError(
+            "no federation root key is pinned: a bundle proves nothing without one",
+            code=ReasonCode.TRUST_DATA_MISSING,
+        )
     if len(data) > MAX_BUNDLE_BYTES:
-        raise TrustDataError("bundle is larger than the accepted maximum")
+        raise TrustDataError(f"this file is larger than any bundle ({MAX_BUNDLE_BYTES} bytes at most)")
     try:
         text = data.decode("ascii").strip() if isinstance(data, bytes) else data.strip()
     except UnicodeDecodeError as exc:
-        raise TrustDataError("bundle is not a compact JWS") from exc
-    parsed = _parse(text, TYP_BUNDLE, "bundle", max_chars=MAX_BUNDLE_BYTES)
+        raise TrustDataError("this file is not a Yilu bundle (it is not text)") from exc
+    parsed = _parse_bundle(text)
+    if _signed_by(parsed, roots) is None:
+        pinned = ", ".join(sorted({k.kid for k in roots}))
+        if parsed.kid not in {k.kid for k in roots}:
+            raise TrustDataError(
+                f"this bundle is signed by root key {parsed.kid!r}, not by your pinned federation root "
+                f"({pinned}): it belongs to another federation, or the pinned root is wrong"
+            )
+        raise TrustDataError("the bundle's signature does not verify: the file was damaged or altered")
     try:
-        bundle = Bundle.from_json(parsed.payload_json())
-        embedded = tuple(VerifyKey.from_jwk(jwk) for jwk in bundle.root_keys)
+        bundle = Bundle.from_json(_payload(parsed, "the bundle"))
     except InputError as exc:
-        raise TrustDataError(f"bundle is malformed: {exc}") from exc
-    pinned = tuple(pinned_roots) if pinned_roots is not None else None
-    roots = pinned if pinned is not None else embedded
-    _signer(parsed, "bundle", roots)
-
-    parsed_fed = _parse(bundle.federation_list, TYP_FEDERATION_LIST, "federation list")
-    _signer(parsed_fed, "federation list", roots)
-    try:
-        federation = FederationList.from_json(parsed_fed.payload_json())
-    except InputError as exc:
-        raise TrustDataError(f"federation list is malformed: {exc}") from exc
-    snap = Snapshot(bundle.created_at, roots, pinned is not None, federation)
-
-    members = {m.id: m for m in federation.registries}
-    for i, token in enumerate(bundle.trust_lists):
-        _add_trust_list(snap, members, token, f"trust list #{i + 1}")
-    for i, token in enumerate(bundle.status_lists):
-        _add_status_list(snap, token, f"status list #{i + 1}")
+        raise TrustDataError(f"the bundle is malformed: {exc}") from exc
+    federation, fed_digest = _load_federation(bundle, roots)
+    snap = Snapshot(bundle, roots, federation)
+    trust_versions = _load_trust_lists(snap, bundle.trust_lists)
+    _bind_labs(snap)
+    status_versions = _load_status_lists(snap, bundle.status_lists)
+    snap.versions = Versions(
+        federation.federation,
+        bundle.sequence,
+        _digest(parsed),
+        federation.sequence,
+        fed_digest,
+        trust_versions,
+        status_versions,
+    )
     return snap
 
 
-def _add_trust_list(snap: Snapshot, members: dict[str, Member], token: str, what: str) -> None:
-    parsed = _parse(token, TYP_TRUST_LIST, what)
+def _parse_bundle(text: str) -> ParsedJWS:
     try:
-        unverified = TrustList.from_json(parsed.payload_json())
+        parsed = parse_compact(text, max_chars=MAX_BUNDLE_BYTES, decode_payload=False)
     except InputError as exc:
-        raise TrustDataError(f"{what} is malformed: {exc}") from exc
-    member = members.get(unverified.registry)
-    if member is None:
-        snap.skipped.append(f"{what}: registry {unverified.registry} is not a federation member")
-        return
-    what = f"trust list of {member.accreditation_body}"
-    key = _signer(parsed, what, (r.key for r in member.keys))
-    _signing_record(member.keys, key, unverified.issued_at, what)
-    if unverified.country != member.country:
+        raise TrustDataError(f"this file is not a Yilu bundle ({exc})") from exc
+    found = parsed.header.get("typ")
+    if found != TYP_BUNDLE:
+        kind = _KIND_OF_TYP.get(found) if isinstance(found, str) else None
         raise TrustDataError(
-            f"{what} claims country {unverified.country}, the federation says {member.country}"
+            f"this file is {kind}, not a bundle" if kind else "this file is not a Yilu bundle (wrong typ)"
         )
-    previous = snap.trust_lists.get(member.id)
-    if previous is not None and previous.sequence >= unverified.sequence:
-        return
-    snap.trust_lists[member.id] = unverified
-    for lab in unverified.labs:
-        entry = LabEntry(lab, member, unverified)
-        snap.labs[lab.id] = entry
-        for record in lab.keys:
-            snap.keys_by_kid.setdefault(record.kid, []).append(KeyEntry(record, entry))
+    return parsed
 
 
-def _add_status_list(snap: Snapshot, token: str, what: str) -> None:
-    parsed = _parse(token, TYP_VC, what)
+def _load_federation(bundle: Bundle, roots: Sequence[VerifyKey]) -> tuple[FederationList, str]:
+    parsed = _parse(bundle.federation_list, TYP_FEDERATION_LIST, "the federation list")
+    if _signed_by(parsed, roots) is None:
+        raise TrustDataError("the federation list is not signed by a pinned root key")
     try:
-        unverified = StatusList.from_credential(parsed.payload_json())
+        federation = FederationList.from_json(_payload(parsed, "the federation list"))
     except InputError as exc:
-        raise TrustDataError(f"{what} is malformed: {exc}") from exc
-    owner = snap.labs.get(unverified.issuer)
-    if owner is None:
-        snap.skipped.append(f"{what}: issuer {unverified.issuer} is not a listed lab")
-        return
-    what = f"status list {unverified.url}"
-    key = _signer(parsed, what, (r.key for r in owner.lab.keys))
+        raise TrustDataError(f"the federation list is malformed: {exc}") from exc
+    if federation.federation != bundle.federation:
+        raise TrustDataError(
+            f"the bundle says federation {bundle.federation!r} "
+            f"but holds the list of {federation.federation!r}"
+        )
+    ids = [m.id for m in federation.registries]
+    if len(set(ids)) != len(ids):
+        raise TrustDataError("the federation list names a member registry twice")
+    return federation, _digest(parsed)
+
+
+# -- trust lists -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Candidate:
+    trust_list: TrustList
+    digest: str
+
+
+def _load_trust_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVersion]:
+    """Verify every trust list; keep the newest of each member (docs/verifying.md, "Trust data")."""
+    members = snap.federation.registries
+    by_member: dict[str, list[_Candidate]] = {}
+    for i, token in enumerate(tokens):
+        what = f"trust list #{i + 1}"
+        try:
+            parsed = _parse(token, TYP_TRUST_LIST, what)
+        except TrustDataError as exc:
+            snap.skipped.append(Skipped(what, str(exc)))
+            continue
+        signer = next(
+            (
+                (m, record)
+                for m in members
+                for record in m.keys
+                if record.kid == parsed.kid and verify_raw(parsed, record.key)
+            ),
+            None,
+        )
+        if signer is None:
+            _drop_unverified_trust_list(snap, parsed, what)
+            continue
+        member, record = signer
+        what = f"trust list of {member.accreditation_body} ({member.id})"
+        try:
+            trust_list = TrustList.from_json(_payload(parsed, what))
+        except (InputError, TrustDataError) as exc:
+            snap.skipped.append(Skipped(what, f"malformed: {exc}"))
+            continue
+        problem = record.unusable_at(trust_list.issued_at)
+        if trust_list.registry != member.id:
+            snap.skipped.append(
+                Skipped(
+                    what,
+                    f"signed by {member.id} but claims to be the list of {trust_list.registry}",
+                    "conflict",
+                )
+            )
+            continue
+        if problem is None and trust_list.country != member.country:
+            problem = f"claims country {trust_list.country}, the federation list says {member.country}"
+        if problem is not None:
+            skip = Skipped(what, problem)
+            snap.skipped.append(skip)
+            _drop_kids(snap, trust_list.labs, skip)
+            snap.dropped_parts.add(member.id)
+            continue
+        by_member.setdefault(member.id, []).append(_Candidate(trust_list, _digest(parsed)))
+
+    versions: dict[str, PartVersion] = {}
+    for member_id, candidates in by_member.items():
+        newest = max(c.trust_list.sequence for c in candidates)
+        top = {c.digest: c for c in candidates if c.trust_list.sequence == newest}
+        chosen = next(iter(top.values()))
+        if len(top) > 1:
+            skip = Skipped(
+                f"trust list of {chosen.trust_list.accreditation_body} ({member_id})",
+                f"two different lists with sequence {newest}: the registry must publish one",
+            )
+            snap.skipped.append(skip)
+            snap.dropped_parts.add(member_id)
+            for c in top.values():
+                _drop_kids(snap, c.trust_list.labs, skip)
+            continue
+        snap.trust_lists[member_id] = chosen.trust_list
+        versions[member_id] = PartVersion(str(newest), chosen.digest)
+    return versions
+
+
+def _drop_unverified_trust_list(snap: Snapshot, parsed: ParsedJWS, what: str) -> None:
+    """Report a trust list no member key verifies; note its keys so that their certificates
+    are reported as unverifiable rather than as unknown (never as accepted)."""
     try:
-        _signing_record(owner.lab.keys, key, unverified.valid_from, what)
-    except TrustDataError as exc:
-        # A lab whose key was revoked keeps its place in the snapshot; its certificates
-        # then fail on KEY_REVOKED and STATUS_UNAVAILABLE rather than the whole bundle.
-        snap.skipped.append(str(exc))
+        claimed = TrustList.from_json(parsed.payload_json())
+    except InputError:
+        snap.skipped.append(Skipped(what, "not signed by a key of any member registry"))
         return
-    previous = snap.status_lists.get(unverified.url)
-    if previous is None or previous.valid_from <= unverified.valid_from:
-        snap.status_lists[unverified.url] = unverified
+    known = any(m.id == claimed.registry for m in snap.federation.registries)
+    if not known:
+        snap.skipped.append(
+            Skipped(what, f"registry {claimed.registry} is not a federation member", "conflict")
+        )
+        return
+    skip = Skipped(
+        f"trust list of {claimed.registry}", "its signature does not verify with the member's keys"
+    )
+    snap.skipped.append(skip)
+    snap.dropped_parts.add(claimed.registry)
+    _drop_kids(snap, claimed.labs, skip)
+
+
+def _drop_kids(snap: Snapshot, labs: Iterable[Lab], skip: Skipped) -> None:
+    for lab in labs:
+        for record in lab.keys:
+            snap.dropped_kids.setdefault(record.kid, skip)
+
+
+def _bind_labs(snap: Snapshot) -> None:
+    """Apply the binding rule: each lab id belongs to exactly one member (its names)."""
+    members = snap.federation.registries
+    for member_id, trust_list in snap.trust_lists.items():
+        member = next(m for m in members if m.id == member_id)
+        counts: dict[str, int] = {}
+        for lab in trust_list.labs:
+            counts[lab.id] = counts.get(lab.id, 0) + 1
+        for lab in trust_list.labs:
+            part = f"listing of lab {lab.id[:120]} by {member.accreditation_body}"
+            owners = [m for m in members if is_lab_id(lab.id) and within(lab.id, m.permitted_lab_ids)]
+            skip: Skipped | None = None
+            if not is_lab_id(lab.id):
+                skip = Skipped(part, "the lab id is not a canonical https URI", "conflict")
+            elif member not in owners:
+                skip = Skipped(
+                    part,
+                    f"{member.accreditation_body} may not list this lab: it is outside the lab ids the "
+                    "federation list permits that registry",
+                    "conflict",
+                )
+            elif len(owners) > 1:
+                skip = Skipped(
+                    part,
+                    "the lab id lies within the names of several registries "
+                    f"({', '.join(m.accreditation_body for m in owners)}): "
+                    "the federation list must give it to one",
+                )
+            elif counts[lab.id] > 1:
+                skip = Skipped(part, "the trust list names this lab more than once")
+            if skip is not None:
+                snap.skipped.append(skip)
+                _drop_kids(snap, (lab,), skip)
+                continue
+            entry = LabEntry(lab, member, trust_list)
+            snap.labs[lab.id] = entry
+            for record in lab.keys:
+                snap.keys_by_kid.setdefault(record.kid, []).append(KeyEntry(record, entry))
+    # A kid that is usable somewhere is not "dropped" (a shared kid: the usable key is tried).
+    for kid in list(snap.dropped_kids):
+        if kid in snap.keys_by_kid:
+            del snap.dropped_kids[kid]
+
+
+# -- status lists ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _StatusCandidate:
+    status_list: StatusList
+    digest: str
+
+
+def _load_status_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVersion]:
+    by_url: dict[tuple[str, str], list[_StatusCandidate]] = {}
+    for i, token in enumerate(tokens):
+        what = f"status list #{i + 1}"
+        try:
+            parsed = _parse(token, TYP_VC, what)
+        except TrustDataError as exc:
+            snap.skipped.append(Skipped(what, str(exc)))
+            continue
+        # The signature first: only a list that some listed lab key verifies is parsed.
+        candidates = [c for c in snap.keys_by_kid.get(parsed.kid, []) if verify_raw(parsed, c.record.key)]
+        if not candidates:
+            _drop_unverified_status_list(snap, parsed, what)
+            continue
+        try:
+            status_list = StatusList.from_credential(parsed.payload_json())
+        except InputError as exc:
+            snap.skipped.append(Skipped(what, f"malformed: {exc}"))
+            continue
+        key = (status_list.issuer, status_list.url)
+        what = f"status list {status_list.url[:160]}"
+        records = [c.record for c in candidates if c.owner.lab.id == status_list.issuer]
+        if not records:
+            signer = candidates[0].owner.lab
+            snap.skipped.append(
+                Skipped(
+                    what,
+                    f"signed by a key of {signer.id} but names the issuer {status_list.issuer[:120]}",
+                    "conflict",
+                )
+            )
+            continue
+        if not is_under(status_list.url, status_list.issuer):
+            snap.skipped.append(
+                Skipped(what, f"its URL is not inside its lab's id {status_list.issuer}", "conflict")
+            )
+            continue
+        problems = [r.unusable_at(status_list.valid_from) for r in records]
+        if all(p is not None for p in problems):
+            _drop_status(snap, key, Skipped(what, str(problems[0])))
+            continue
+        if status_list.valid_until is not None and status_list.valid_until < status_list.valid_from:
+            _drop_status(snap, key, Skipped(what, "its validUntil is before its validFrom"))
+            continue
+        by_url.setdefault(key, []).append(_StatusCandidate(status_list, _digest(parsed)))
+
+    versions: dict[str, PartVersion] = {}
+    for key, found in by_url.items():
+        newest = max(c.status_list.valid_from for c in found)
+        top = {c.digest: c for c in found if c.status_list.valid_from == newest}
+        if len(top) > 1:
+            _drop_status(
+                snap,
+                key,
+                Skipped(
+                    f"status list {key[1][:160]}",
+                    f"two different lists issued at {format_time(newest)}: the lab must publish one",
+                ),
+            )
+            continue
+        chosen = next(iter(top.values()))
+        snap.status_lists[key] = chosen.status_list
+        snap.dropped_status.pop(key, None)
+        snap.dropped_parts.discard(key[1])
+        versions[key[1]] = PartVersion(format_time(newest), chosen.digest, key[0])
+    return versions
+
+
+def _drop_unverified_status_list(snap: Snapshot, parsed: ParsedJWS, what: str) -> None:
+    """Report a status list no listed lab key verifies. The lab it names (read, not trusted,
+    from its JSON; its bits are never decoded) then shows STATUS_UNAVAILABLE with the reason."""
+    try:
+        claimed = parsed.payload_json()
+    except InputError:
+        claimed = {}
+    issuer, url = claimed.get("issuer"), claimed.get("id")
+    owner = snap.labs.get(issuer) if isinstance(issuer, str) else None
+    if owner is None or not isinstance(url, str) or not is_under(url, owner.lab.id):
+        snap.skipped.append(Skipped(what, f"not signed by a key of any listed lab (kid {parsed.kid[:20]!r})"))
+        return
+    _drop_status(
+        snap, (owner.lab.id, url), Skipped(f"status list {url}", f"not signed by a key of {owner.lab.id}")
+    )
+
+
+def _drop_status(snap: Snapshot, key: tuple[str, str], skip: Skipped) -> None:
+    snap.skipped.append(skip)
+    snap.dropped_status.setdefault(key, skip)
+    snap.dropped_parts.add(key[1])

@@ -4,21 +4,25 @@ Decode -> key by kid -> alg allow-list and signature -> validity window -> key v
 at issuance and not revoked -> lab accredited at issuance -> scope -> registry in good
 standing -> status bits -> recognition by the verifier's country -> snapshot freshness.
 Decoding and signature problems stop the check (nothing after them could be trusted);
-every later check runs, so a reject lists all of its reasons.
+every later check runs, so a result lists all of its reasons. The verdict follows from
+the reasons: accept, reject, or unverifiable when the trust data is at fault
+(docs/verifying.md, "Three outcomes").
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from yilu.protocol import yl1
-from yilu.protocol.encoding import format_time, parse_time
+from yilu.protocol.encoding import format_time, loads_json_object, parse_time, shift
 from yilu.protocol.errors import InputError, MalformedInputError, SignatureError
 from yilu.protocol.jws import TYP_VC, ParsedJWS, looks_like_compact, parse_compact, verify_with_any
 from yilu.protocol.lists import status_at
+from yilu.protocol.names import is_under
 from yilu.protocol.reasons import ReasonCode
-from yilu.protocol.vocabulary import CREDENTIAL_TYPE
+from yilu.protocol.vocabulary import CREDENTIAL_TYPE, STATUS_PURPOSES
 from yilu.verifier._snapshot import KeyEntry, Snapshot
 from yilu.verifier.result import Reason, VerificationResult
 
@@ -26,10 +30,15 @@ DEFAULT_CLOCK_SKEW: Final = timedelta(minutes=5)
 _IMAGE_MAGIC: Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 #: Largest plain-text input (a compact VC-JWT): far above any real certificate.
 MAX_TEXT_INPUT: Final = 256 * 1024
+#: A status list index as Bitstring Status List writes it: a decimal string, no sign,
+#: no leading zeros, at most 10 digits (docs/formats.md, "Status lists").
+_INDEX: Final = re.compile(r"0|[1-9][0-9]{0,9}", re.ASCII)
 
 
-def _decode_input(data: str | bytes) -> ParsedJWS:
-    """Turn QR text, a compact JWS or a PNG/JPEG photo into a parsed (unverified) JWS."""
+def _decode_input(data: str | bytes) -> tuple[ParsedJWS, dict[str, Any]]:
+    """Turn QR text, a compact JWS or a PNG/JPEG photo into a parsed (unverified) JWS and
+    its payload object. A payload that is not a JSON object can be no certificate at all
+    (a ``YL1:`` text made with another dictionary, say): MALFORMED, before any key is tried."""
     is_image = isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
     if not is_image and len(data) > MAX_TEXT_INPUT:
         raise MalformedInputError("input is too large to be a certificate", code=ReasonCode.MALFORMED)
@@ -47,13 +56,20 @@ def _decode_input(data: str | bytes) -> ParsedJWS:
                 "input is neither text nor a PNG/JPEG image", code=ReasonCode.UNSUPPORTED_FORMAT
             ) from exc
     text = text.strip()
-    if text.startswith(yl1.PREFIX):
+    from_qr = text.startswith(yl1.PREFIX)
+    if from_qr:
         text = yl1.decode(text)
     elif not looks_like_compact(text):
         raise MalformedInputError(
             "input is neither YL1: text nor a compact VC-JWT", code=ReasonCode.UNSUPPORTED_FORMAT
         )
-    return parse_compact(text, expected_typ=TYP_VC)
+    parsed = parse_compact(text, expected_typ=TYP_VC)
+    try:
+        payload = loads_json_object(parsed.payload_bytes, "the certificate")
+    except MalformedInputError as exc:
+        hint = " (a YL1 code made with another dictionary, or a damaged one)" if from_qr else ""
+        raise MalformedInputError(f"{exc}{hint}", code=ReasonCode.MALFORMED) from exc
+    return parsed, payload
 
 
 class Verifier:
@@ -68,106 +84,130 @@ class Verifier:
         # What every result says about the snapshot, apart from its age: computed once,
         # not on each verification (the hot path, docs/verifying.md).
         self._trust_summary: dict[str, Any] = {
+            "sequence": snapshot.sequence,
             "createdAt": format_time(snapshot.created_at),
             "federation": snapshot.federation.federation,
-            "rootPinned": snapshot.root_pinned,
+            "federationSequence": snapshot.federation.sequence,
             "trustLists": {registry: tl.sequence for registry, tl in snapshot.trust_lists.items()},
         }
         if snapshot.skipped:
-            self._trust_summary["skipped"] = list(snapshot.skipped)
+            self._trust_summary["skipped"] = [str(s) for s in snapshot.skipped]
 
     def verify(self, data: str | bytes, *, at: datetime) -> VerificationResult:
         """Verify ``data`` (``YL1:`` text, a compact VC-JWT, or PNG/JPEG bytes) as of ``at``."""
+        expiry = self.snapshot.federation.expires_at
         try:
-            parsed = _decode_input(data)
+            parsed, cred = _decode_input(data)
         except InputError as exc:
             code = exc.code or ReasonCode.MALFORMED
-            return self._finish(VerificationResult.reject(code, detail=str(exc)), at)
+            return self._finish(VerificationResult.reject(code, detail=str(exc)), at, expiry)
 
         candidates = self.snapshot.keys_by_kid.get(parsed.kid, [])
         if not candidates:
-            return self._finish(VerificationResult.reject(ReasonCode.UNKNOWN_KEY, kid=parsed.kid), at)
+            return self._finish(self._unknown_key(parsed.kid, at), at, expiry)
         try:
             key = verify_with_any(parsed, [c.record.key for c in candidates])
         except SignatureError as exc:
             code = exc.codes[0] if exc.codes else ReasonCode.SIGNATURE_INVALID
-            return self._finish(VerificationResult.reject(code, alg=parsed.alg, detail=str(exc)), at)
+            return self._finish(VerificationResult.reject(code, alg=parsed.alg, detail=str(exc)), at, expiry)
         # The same public key may be listed for more than one lab: every listing of the
         # key that verified is a possible signer; the credential's issuer picks among them.
         owners = [c for c in candidates if c.record.key.jwk == key.jwk]
-        return self._finish(self._check_credential(parsed, owners, at), at)
+        result, expiry = self._check_credential(cred, owners, at)
+        return self._finish(result, at, expiry)
 
     def verify_or_raise(self, data: str | bytes, *, at: datetime) -> VerificationResult:
-        """Raising twin of :meth:`verify`: returns an accept, raises VerificationError otherwise."""
+        """Raising twin of :meth:`verify`: returns an accept; raises VerificationError for a
+        reject and TrustDataError when the trust data did not allow a verdict."""
         return self.verify(data, at=at).raise_for_verdict()
+
+    def _unknown_key(self, kid: str, at: datetime) -> VerificationResult:
+        """No usable key has this kid. If a dropped part of the trust data listed it, say so:
+        an invalid part means we cannot tell (unverifiable), a conflict that no registry may
+        vouch for it (reject)."""
+        reasons = [Reason(ReasonCode.UNKNOWN_KEY, {"kid": kid})]
+        dropped = self.snapshot.dropped_kids.get(kid)
+        if dropped is not None and dropped.kind == "invalid":
+            reasons = [Reason(ReasonCode.TRUST_DATA_INVALID, {"detail": str(dropped)})]
+        elif dropped is not None:
+            reasons[0] = Reason(ReasonCode.UNKNOWN_KEY, {"kid": kid, "detail": str(dropped)})
+        if self.snapshot.federation.expires_at < at:
+            # A key newer than stale trust data is the likely story: cannot verify.
+            reasons.append(self._stale("federation list", self.snapshot.federation.expires_at))
+        return VerificationResult.of(reasons)
+
+    @staticmethod
+    def _stale(name: str, expired: datetime) -> Reason:
+        return Reason(ReasonCode.TRUST_DATA_STALE, {"detail": f"the {name} expired {format_time(expired)}"})
 
     # -- after the signature: every check runs and contributes its reasons --------------
 
     def _check_credential(
-        self, parsed: ParsedJWS, owners: list[KeyEntry], at: datetime
-    ) -> VerificationResult:
+        self, cred: dict[str, Any], owners: list[KeyEntry], at: datetime
+    ) -> tuple[VerificationResult, datetime]:
+        expiry = self.snapshot.federation.expires_at
         try:
-            cred = parsed.payload_json()
             types = cred.get("type")
             if not isinstance(types, list) or CREDENTIAL_TYPE not in types:
                 raise MalformedInputError(f"not a {CREDENTIAL_TYPE}")
             valid_from = parse_time(cred.get("validFrom"), "validFrom")
             valid_until = parse_time(cred.get("validUntil"), "validUntil")
+            if valid_until < valid_from:
+                raise MalformedInputError("its validUntil is before its validFrom")
             subject = cred.get("credentialSubject")
             if not isinstance(subject, dict) or not isinstance(subject.get("scope"), str):
                 raise MalformedInputError("credentialSubject has no scope")
         except MalformedInputError as exc:
-            return VerificationResult.reject(ReasonCode.MALFORMED, detail=str(exc))
+            return VerificationResult.reject(ReasonCode.MALFORMED, detail=str(exc)), expiry
 
         entry = next((o for o in owners if o.owner.lab.id == cred.get("issuer")), owners[0])
         lab, member, trust_list = entry.owner.lab, entry.owner.member, entry.owner.trust_list
         issuer = self._issuer_info(entry)
         if cred.get("issuer") != lab.id:
-            return VerificationResult(
-                "reject",
-                (
-                    Reason(
-                        ReasonCode.SIGNATURE_INVALID,
-                        {"detail": f"signed by a key of {lab.id}, but claims issuer {cred.get('issuer')!r}"},
-                    ),
-                ),
-                cred,
-                issuer,
+            detail = f"signed by a key of {lab.id}, but claims issuer {cred.get('issuer')!r}"
+            result = VerificationResult.of(
+                (Reason(ReasonCode.SIGNATURE_INVALID, {"detail": detail}),), cred, issuer
             )
+            return result, expiry
 
         reasons: list[Reason] = []
         scope: str = subject["scope"]
         fmt_from = format_time(valid_from)
-        # Validity window, with skew (docs/verifying.md, "Time").
-        if valid_from > at + self.clock_skew:
+        # Validity window, with skew (docs/verifying.md, "Time"); saturating, never overflowing.
+        if valid_from > shift(at, self.clock_skew):
             reasons.append(Reason(ReasonCode.NOT_YET_VALID, {"validFrom": fmt_from}))
-        if valid_until < at - self.clock_skew:
+        if valid_until < shift(at, -self.clock_skew):
             reasons.append(Reason(ReasonCode.EXPIRED, {"validUntil": format_time(valid_until)}))
         # The key at issuance; a key revoked for compromise taints everything it signed.
         record = entry.record
         if not record.valid_at(valid_from):
             reasons.append(Reason(ReasonCode.KEY_NOT_VALID_AT_ISSUANCE, {"validFrom": fmt_from}))
-        if record.revoked_at is not None and (
-            record.revocation_reason == "keyCompromise" or record.revoked_at <= valid_from
-        ):
+        if record.revoked_at is not None and record.revoked_for(valid_from):
             reasons.append(
                 Reason(
                     ReasonCode.KEY_REVOKED,
-                    {
-                        "reason": record.revocation_reason,
-                        "revokedAt": format_time(record.revoked_at),
-                    },
+                    {"reason": record.revocation_reason, "revokedAt": format_time(record.revoked_at)},
                 )
             )
-        # Accreditation at issuance, and for this scope.
-        lab_status = status_at(lab.status, valid_from)
-        if lab_status != "active":
+        # Accreditation at issuance, and for this scope. A withdrawal for cause voids
+        # whatever the lab signed, whatever date it bears (docs/verifying.md, "Back-dating").
+        for_cause = next((e for e in lab.status if e.for_cause), None)
+        if for_cause is not None:
             reasons.append(
                 Reason(
-                    ReasonCode.LAB_NOT_ACCREDITED,
-                    {"lab": lab.name(), "status": lab_status or "not yet accredited"},
+                    ReasonCode.LAB_WITHDRAWN_FOR_CAUSE,
+                    {"lab": lab.name(), "since": format_time(for_cause.since)},
                 )
             )
+        else:
+            lab_status = status_at(lab.status, valid_from)
+            if lab_status != "active":
+                reasons.append(
+                    Reason(
+                        ReasonCode.LAB_NOT_ACCREDITED,
+                        {"lab": lab.name(), "status": lab_status or "not yet accredited"},
+                    )
+                )
         if scope not in {s.category for s in lab.scopes}:
             reasons.append(Reason(ReasonCode.SCOPE_NOT_ACCREDITED, {"lab": lab.name(), "scope": scope}))
         # The registry: a member in good standing when the certificate was issued and now.
@@ -184,7 +224,8 @@ class Verifier:
                     )
                 )
                 break
-        reasons.extend(self._status_reasons(cred, lab.id, at))
+        status_reasons, status_expiry = self._status_reasons(cred, lab.id, lab.name(), at)
+        reasons.extend(status_reasons)
         # Recognition: own registry always; otherwise an agreement covering it.
         if member.country != self.country and not any(
             a.country == self.country and a.covers(member.id, scope, valid_from)
@@ -206,61 +247,91 @@ class Verifier:
             (f"{member.accreditation_body} trust list", trust_list.expires_at),
         ):
             if expires < at:
-                reasons.append(
-                    Reason(
-                        ReasonCode.TRUST_DATA_STALE,
-                        {"detail": f"{name} expired {format_time(expires)}"},
-                    )
-                )
-        if reasons:
-            return VerificationResult("reject", tuple(reasons), cred, issuer)
-        return VerificationResult(
-            "accept", (Reason(ReasonCode.ACCEPTED, {"country": self.country}),), cred, issuer
-        )
+                reasons.append(self._stale(name, expires))
+        expiry = min(expiry, trust_list.expires_at, *status_expiry)
+        if not reasons:
+            reasons.append(Reason(ReasonCode.ACCEPTED, {"country": self.country}))
+        return VerificationResult.of(reasons, cred, issuer), expiry
 
-    def _status_reasons(self, cred: dict[str, Any], issuer: str, at: datetime) -> list[Reason]:
-        entries = cred.get("credentialStatus")
-        if isinstance(entries, dict):
-            entries = [entries]
+    def _status_reasons(
+        self, cred: dict[str, Any], issuer: str, lab_name: str, at: datetime
+    ) -> tuple[list[Reason], list[datetime]]:
+        """Check every ``credentialStatus`` entry (docs/verifying.md, "Status").
+
+        A certificate must carry exactly one entry per purpose, revocation among them, each
+        pointing at a list inside its lab's id. Problems of the entry itself are final
+        (STATUS_ENTRY_INVALID); a list missing from, or expired in, the trust data is not
+        the certificate's fault (STATUS_UNAVAILABLE: cannot verify)."""
+        raw = cred.get("credentialStatus")
+        entries = [raw] if isinstance(raw, dict) else raw
+        invalid = ReasonCode.STATUS_ENTRY_INVALID
         if not isinstance(entries, list) or not entries:
-            return [Reason(ReasonCode.STATUS_UNAVAILABLE, {"detail": "the certificate has no status entry"})]
+            return [Reason(invalid, {"detail": "the certificate has no status entry"})], []
+        purposes = [e.get("statusPurpose") if isinstance(e, dict) else None for e in entries]
+        if "revocation" not in purposes:
+            return [Reason(invalid, {"detail": "the certificate has no revocation entry"})], []
         reasons: list[Reason] = []
-        for item in entries:
-            if not isinstance(item, dict):
-                reasons.append(Reason(ReasonCode.STATUS_UNAVAILABLE, {"detail": "malformed status entry"}))
+        expiries: list[datetime] = []
+        for item, purpose in zip(entries, purposes, strict=True):
+            if not isinstance(item, dict) or purpose not in STATUS_PURPOSES:
+                reasons.append(Reason(invalid, {"detail": f"unsupported status entry (purpose {purpose!r})"}))
                 continue
-            url, purpose = item.get("statusListCredential"), item.get("statusPurpose")
-            status_list = self.snapshot.status_lists.get(url) if isinstance(url, str) else None
-            try:
-                index = int(str(item.get("statusListIndex")))
-            except ValueError:
-                index = -1
-            if status_list is None or status_list.issuer != issuer or status_list.purpose != purpose:
+            if purposes.count(purpose) > 1:
+                reasons.append(Reason(invalid, {"detail": f"more than one {purpose} entry"}))
+                break
+            url, raw_index = item.get("statusListCredential"), item.get("statusListIndex")
+            if not isinstance(raw_index, str) or not _INDEX.fullmatch(raw_index):
+                shown = raw_index if isinstance(raw_index, str | int) else type(raw_index).__name__
+                reasons.append(
+                    Reason(invalid, {"detail": f"the {purpose} index {shown!r} is not a decimal number"})
+                )
+                continue
+            if not isinstance(url, str) or not is_under(url, issuer):
+                reasons.append(
+                    Reason(invalid, {"detail": f"the {purpose} list is not one of the lab's own lists"})
+                )
+                continue
+            index = int(raw_index)
+            status_list = self.snapshot.status_list(issuer, url)
+            if status_list is None or status_list.purpose != purpose:
+                dropped = self.snapshot.dropped_status.get((issuer, url))
+                why = (
+                    f"the lab's {purpose} list is unusable ({dropped.reason})"
+                    if dropped is not None
+                    else f"the trust data holds no {purpose} list {url} of {lab_name}"
+                )
+                reasons.append(Reason(ReasonCode.STATUS_UNAVAILABLE, {"detail": why}))
+                continue
+            if not 0 <= index < len(status_list.bits):
+                reasons.append(
+                    Reason(
+                        invalid,
+                        {
+                            "detail": f"index {index} is outside the {purpose} list "
+                            f"({len(status_list.bits)} entries)"
+                        },
+                    )
+                )
+                continue
+            bit = status_list.bits.get(index)
+            expired = status_list.valid_until is not None and status_list.valid_until < at
+            if bit and purpose == "revocation":
+                reasons.append(Reason(ReasonCode.REVOKED))  # final, even in an expired list
+            elif expired and status_list.valid_until is not None:
                 reasons.append(
                     Reason(
                         ReasonCode.STATUS_UNAVAILABLE,
-                        {"detail": f"no {purpose} list {url} in the trust data"},
+                        {
+                            "detail": f"the {purpose} list of {lab_name} expired "
+                            f"{format_time(status_list.valid_until)}: the lab must republish it"
+                        },
                     )
                 )
-            elif status_list.valid_until is not None and status_list.valid_until < at:
-                reasons.append(
-                    Reason(
-                        ReasonCode.STATUS_UNAVAILABLE,
-                        {"detail": f"the {purpose} list expired {format_time(status_list.valid_until)}"},
-                    )
-                )
-            elif not 0 <= index < len(status_list.bits):
-                reasons.append(
-                    Reason(
-                        ReasonCode.STATUS_UNAVAILABLE,
-                        {"detail": f"index {index} is outside the {purpose} list"},
-                    )
-                )
-            elif status_list.bits.get(index):
-                reasons.append(
-                    Reason(ReasonCode.REVOKED if purpose == "revocation" else ReasonCode.SUSPENDED)
-                )
-        return reasons
+            elif bit:
+                reasons.append(Reason(ReasonCode.SUSPENDED))
+            if status_list.valid_until is not None:
+                expiries.append(status_list.valid_until)
+        return reasons, expiries
 
     def _issuer_info(self, entry: KeyEntry) -> dict[str, Any]:
         lab, member = entry.owner.lab, entry.owner.member
@@ -278,12 +349,10 @@ class Verifier:
             },
         }
 
-    def _finish(self, result: VerificationResult, at: datetime) -> VerificationResult:
-        snap = self.snapshot
+    def _finish(self, result: VerificationResult, at: datetime, expires: datetime) -> VerificationResult:
         trust: dict[str, Any] = {
-            "sequence": snap.federation.sequence,
-            "createdAt": self._trust_summary["createdAt"],
-            "ageSeconds": int((at - snap.created_at).total_seconds()),
             **self._trust_summary,
+            "ageSeconds": int((at - self.snapshot.created_at).total_seconds()),
+            "expiresAt": format_time(expires),
         }
         return VerificationResult(result.verdict, result.reasons, result.credential, result.issuer, trust)

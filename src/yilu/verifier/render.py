@@ -1,30 +1,56 @@
-"""Readable rendering of a verification result for inspectors, in en / zh / ru."""
+"""Readable rendering of a verification result for inspectors, in en / zh / ru.
+
+Everything shown that comes from outside this program (the certificate, the trust data,
+a key id from an unsigned header) goes through :func:`yilu.protocol.reasons.safe_text`:
+one line, control and bidirectional characters escaped, length bounded, so that no
+input can draw a verdict of its own (docs/security.md, "Display injection").
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Final
 
-from yilu.protocol.reasons import Lang
+from yilu.protocol.encoding import parse_time
+from yilu.protocol.errors import MalformedInputError
+from yilu.protocol.reasons import Lang, safe_text
 from yilu.verifier.result import VerificationResult
 
 _LABELS: Final[dict[str, dict[Lang, str]]] = {
     "accept": {"en": "ACCEPT", "zh": "通过", "ru": "ПРИНЯТ"},
     "reject": {"en": "REJECT", "zh": "拒绝", "ru": "ОТКЛОНЁН"},
+    "unverifiable": {
+        "en": "CANNOT VERIFY — fix the trust data; this says nothing against the certificate",
+        "zh": "无法验证 — 请修复信任数据；这并不表明证书有问题",
+        "ru": "ПРОВЕРКА НЕВОЗМОЖНА — исправьте данные доверия; это ничего не говорит против сертификата",
+    },
     "certificate": {"en": "Certificate", "zh": "证书", "ru": "Сертификат"},
     "product": {"en": "Product", "zh": "产品", "ru": "Продукция"},
+    "consignment": {"en": "Batch / quantity", "zh": "批号 / 数量", "ru": "Партия / количество"},
     "issuer": {"en": "Issued by", "zh": "签发机构", "ru": "Выдан"},
     "valid": {"en": "Valid", "zh": "有效期", "ru": "Действителен"},
     "conclusion": {"en": "Conclusion", "zh": "结论", "ru": "Заключение"},
     "trust": {"en": "Trust data", "zh": "信任数据", "ru": "Данные доверия"},
     "sequence": {"en": "sequence", "zh": "序号", "ru": "версия"},
     "age": {"en": "old", "zh": "前", "ru": "назад"},
+    "until": {"en": "valid until", "zh": "有效至", "ru": "действительны до"},
+    "expired": {"en": "EXPIRED", "zh": "已过期", "ru": "ИСТЕКЛИ"},
+    "soon": {
+        "en": "expires soon: install a current bundle",
+        "zh": "即将过期：请安装最新信任包",
+        "ru": "скоро истекают: установите актуальный пакет",
+    },
     "results": {"en": "results", "zh": "项结果", "ru": "результатов"},
-    "unpinned": {
-        "en": "root key not pinned (use --root)",
-        "zh": "根密钥未固定（请使用 --root）",
-        "ru": "корневой ключ не закреплён (используйте --root)",
+    "advice": {"en": "What to do", "zh": "处理建议", "ru": "Что делать"},
+    "skipped": {
+        "en": "parts of the trust data were dropped",
+        "zh": "部分信任数据已被剔除",
+        "ru": "часть данных доверия отброшена",
     },
 }
+_MARKS: Final = {"accept": "✔", "reject": "✘", "unverifiable": "?"}
+#: Warn when the trust data used expires within this many seconds (3 days).
+_SOON: Final = 3 * 86400
 
 
 def _label(name: str, lang: Lang) -> str:
@@ -41,45 +67,77 @@ def _age(seconds: int) -> str:
     return f"{seconds // 86400} d"
 
 
-def render_text(result: VerificationResult, lang: Lang = "en") -> str:
-    """A few aligned lines: verdict and reasons first, then what was checked."""
-    mark = "✔" if result.accepted else "✘"
-    lines = [f"{mark} {_label(result.verdict, lang)}"]
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _s(value: Any, limit: int = 120) -> str:
+    return safe_text("?" if value is None else value, limit)
+
+
+def render_text(result: VerificationResult, lang: Lang = "en", *, now: datetime | None = None) -> str:
+    """A few aligned lines: verdict and reasons first, then what was checked.
+
+    ``now`` (the verification time) lets the trust line say how long the data stays valid.
+    """
+    lines = [f"{_MARKS[result.verdict]} {_label(result.verdict, lang)}"]
     lines += [f"  - [{r.code}] {r.message(lang)}" for r in result.reasons]
-    cred: Any = result.credential or {}
-    subject: Any = cred.get("credentialSubject") if isinstance(cred, dict) else None
-    if isinstance(subject, dict):
-        product: Any = subject.get("product") if isinstance(subject.get("product"), dict) else {}
-        local: Any = product.get("nameLocal") if isinstance(product.get("nameLocal"), dict) else {}
-        name = local.get(lang) or product.get("name", "?")
-        results: Any = subject.get("results") if isinstance(subject.get("results"), list) else []
-        number, scope = subject.get("reportNumber", "?"), subject.get("scope", "?")
-        lines.append(f"  {_label('certificate', lang)}: {number} · {scope}")
+    advice = list(dict.fromkeys(r.advice(lang) for r in result.reasons))
+    lines += [f"  {_label('advice', lang)}: {a}" for a in advice]
+    cred = _obj(result.credential)
+    subject = _obj(cred.get("credentialSubject"))
+    if subject:
+        product = _obj(subject.get("product"))
+        local = _obj(product.get("nameLocal"))
+        quantity = _obj(product.get("quantity"))
+        results: Any = subject.get("results")
+        results = results if isinstance(results, list) else []
         lines.append(
-            f"  {_label('product', lang)}: {name} · HS {product.get('hsCode', '?')} · "
-            f"{product.get('origin', '?')} → {product.get('destination', '?')}"
+            f"  {_label('certificate', lang)}: {_s(subject.get('reportNumber'))} · {_s(subject.get('scope'))}"
         )
         lines.append(
-            f"  {_label('conclusion', lang)}: {subject.get('conclusion', '?')} "
+            f"  {_label('product', lang)}: {_s(local.get(lang) or product.get('name'))} · "
+            f"HS {_s(product.get('hsCode'))} · {_s(product.get('origin'))} → {_s(product.get('destination'))}"
+        )
+        lines.append(
+            f"  {_label('consignment', lang)}: {_s(product.get('batch'))} · "
+            f"{_s(quantity.get('value'))} {_s(quantity.get('unit'), 20) if quantity else ''}".rstrip()
+        )
+        lines.append(
+            f"  {_label('conclusion', lang)}: {_s(subject.get('conclusion'))} "
             f"({len(results)} {_label('results', lang)})"
         )
-        lines.append(
-            f"  {_label('valid', lang)}: {cred.get('validFrom', '?')} → {cred.get('validUntil', '?')}"
-        )
+        lines.append(f"  {_label('valid', lang)}: {_s(cred.get('validFrom'))} → {_s(cred.get('validUntil'))}")
     if result.issuer:
         issuer = result.issuer
-        names = issuer.get("names") or {}
-        registry = issuer.get("registry") or {}
+        names = _obj(issuer.get("names"))
+        registry = _obj(issuer.get("registry"))
         lines.append(
-            f"  {_label('issuer', lang)}: {names.get(lang) or issuer.get('name')} "
-            f"({issuer.get('country')}, {issuer.get('accreditationNumber')}, "
-            f"{registry.get('accreditationBody')})"
+            f"  {_label('issuer', lang)}: {_s(names.get(lang) or issuer.get('name'))} "
+            f"({_s(issuer.get('country'))}, {_s(issuer.get('accreditationNumber'))}, "
+            f"{_s(registry.get('accreditationBody'))})"
         )
     if result.trust:
-        trust = result.trust
-        pinned = "" if trust.get("rootPinned") else f" · {_label('unpinned', lang)}"
-        lines.append(
-            f"  {_label('trust', lang)}: {_label('sequence', lang)} {trust.get('sequence')}, "
-            f"{_age(max(0, int(trust.get('ageSeconds', 0))))} {_label('age', lang)}{pinned}"
-        )
+        lines.append(_trust_line(result.trust, lang, now))
+        if result.trust.get("skipped"):
+            lines.append(f"  ! {_label('skipped', lang)}: {len(result.trust['skipped'])} (--json)")
     return "\n".join(lines) + "\n"
+
+
+def _trust_line(trust: Any, lang: Lang, now: datetime | None) -> str:
+    line = (
+        f"  {_label('trust', lang)}: {_label('sequence', lang)} {_s(trust.get('sequence'))}, "
+        f"{_age(max(0, int(trust.get('ageSeconds', 0))))} {_label('age', lang)}"
+    )
+    try:
+        expires = parse_time(trust.get("expiresAt"), "expiresAt")
+    except MalformedInputError:
+        return line
+    line += f", {_label('until', lang)} {_s(trust.get('expiresAt'))}"
+    if now is not None:
+        left = (expires - now).total_seconds()
+        if left < 0:
+            line += f" — {_label('expired', lang)}"
+        elif left < _SOON:
+            line += f" — {_label('soon', lang)}"
+    return line

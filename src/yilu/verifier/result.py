@@ -1,19 +1,18 @@
 """The structured verification result: verdict, reasons, certificate, issuer, snapshot.
 
 Shape of :meth:`VerificationResult.to_json` is the CLI contract of ``yilu verify
---json`` (DESIGN.md, "Command line contract"; docs/verifying.md).
+--json`` (DESIGN.md, "Command line contract"; docs/verifying.md). The verdict is one of
+three (docs/verifying.md, "Three outcomes") and always follows from the reasons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from yilu.protocol.errors import VerificationError
-from yilu.protocol.reasons import Lang, ReasonCode, message
-
-Verdict = Literal["accept", "reject"]
+from yilu.protocol.errors import TrustDataError, VerificationError
+from yilu.protocol.reasons import Lang, ReasonCode, Verdict, advice, message, verdict_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +25,17 @@ class Reason:
     def message(self, lang: Lang = "en") -> str:
         return message(self.code, lang, self.details)
 
+    def advice(self, lang: Lang = "en") -> str:
+        return advice(self.code, lang)
+
     def to_json(self, lang: Lang = "en") -> dict[str, Any]:
-        out: dict[str, Any] = {"code": str(self.code), "message": self.message(lang)}
+        out: dict[str, Any] = {
+            "code": str(self.code),
+            "message": self.message(lang),
+            "advice": self.advice(lang),
+        }
         if self.details:
-            out["details"] = {k: v for k, v in self.details.items()}
+            out["details"] = dict(self.details)
         return out
 
 
@@ -42,6 +48,23 @@ class VerificationResult:
     credential: Mapping[str, Any] | None = None
     issuer: Mapping[str, Any] | None = None
     trust: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        reasons: Iterable[Reason],
+        credential: Mapping[str, Any] | None = None,
+        issuer: Mapping[str, Any] | None = None,
+        trust: Mapping[str, Any] | None = None,
+    ) -> VerificationResult:
+        """A result whose verdict follows from ``reasons`` (none at all: accept)."""
+        found = tuple(reasons)
+        return cls(verdict_for(r.code for r in found), found, credential, issuer, trust)
+
+    @classmethod
+    def reject(cls, code: ReasonCode, **details: Any) -> VerificationResult:
+        """A result with the single reason ``code`` (its verdict follows from the code)."""
+        return cls.of((Reason(code, details),))
 
     @property
     def accepted(self) -> bool:
@@ -61,12 +84,11 @@ class VerificationResult:
         }
 
     def raise_for_verdict(self) -> VerificationResult:
-        """Return ``self`` if accepted, else raise :class:`VerificationError` with the codes."""
-        if not self.accepted:
-            text = "; ".join(r.message("en") for r in self.reasons)
-            raise VerificationError(text, codes=self.codes)
-        return self
-
-    @classmethod
-    def reject(cls, code: ReasonCode, **details: Any) -> VerificationResult:
-        return cls("reject", (Reason(code, details),))
+        """Return ``self`` if accepted; raise :class:`VerificationError` for a reject and
+        :class:`TrustDataError` when the certificate could not be verified."""
+        if self.accepted:
+            return self
+        text = "; ".join(r.message("en") for r in self.reasons)
+        if self.verdict == "unverifiable":
+            raise TrustDataError(text, code=self.codes[0], codes=self.codes)
+        raise VerificationError(text, codes=self.codes)

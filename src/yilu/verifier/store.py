@@ -1,71 +1,261 @@
-"""The verifier's last accepted snapshot, kept on disk and replaced only by newer data.
+"""The verifier's pinned root and last accepted snapshot, kept on disk.
 
-TUF-style protections (docs/verifying.md, "Trust data"): a bundle whose federation list
-or any member's trust list has a lower ``sequence`` than the stored one is a rollback
-and is refused; a bundle whose federation list has already expired is refused (freeze);
-the stored bundle is swapped atomically, so a crash leaves the old one or the new one.
+A store is a directory (``$YILU_DATA_DIR/trust`` for the command line) holding:
+
+``root-keys.json``  the federation root public keys, pinned once (``yilu trust install --root``);
+``versions.json``   the version of every part of the installed snapshot (the rollback record);
+``bundle.jwt``      the installed bundle, verified again from the pin whenever it is loaded.
+
+TUF-style protections (docs/verifying.md, "Rollback and freeze"): a bundle is installed
+only if it verifies from the pinned root, its federation list has not expired (freeze),
+and no part of it is older than the installed one: the bundle's own sequence, the
+federation list, every registry's trust list and every lab's status list (rollback).
+A part may not vanish while its owner is still in the federation, and two different
+contents may not share one version. Files are replaced atomically, the version record
+first, so an interrupted install never lowers what the store will accept next.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-from yilu.protocol.encoding import format_time
-from yilu.protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
+from yilu.protocol.encoding import format_time, parse_time
+from yilu.protocol.errors import InputError, RollbackError, StaleTrustDataError, TrustDataError
 from yilu.protocol.keys import VerifyKey
-from yilu.protocol.storage import write_atomic
-from yilu.verifier._snapshot import Snapshot, load_bundle
+from yilu.protocol.reasons import ReasonCode
+from yilu.protocol.storage import read_json, write_atomic, write_json
+from yilu.verifier._snapshot import PartVersion, Snapshot, Versions, load_bundle
 
+ROOT_FILE: Final = "root-keys.json"
 BUNDLE_FILE: Final = "bundle.jwt"
+VERSIONS_FILE: Final = "versions.json"
+
+
+def read_root_keys(path: Path) -> tuple[VerifyKey, ...]:
+    """Read a JSON list of root public JWKs (``yilu root init`` writes ``root-keys.json``)."""
+    try:
+        jwks = read_json(path)
+        if not isinstance(jwks, list) or not jwks:
+            raise InputError(f"{path} must hold a JSON list of the federation root's public keys")
+        return tuple(VerifyKey.from_jwk(j) for j in jwks)
+    except InputError as exc:
+        raise TrustDataError(str(exc), code=ReasonCode.TRUST_DATA_MISSING) from exc
+
+
+def _jwks(keys: Iterable[VerifyKey]) -> list[dict[str, str]]:
+    return sorted((dict(k.jwk) for k in keys), key=lambda j: json.dumps(j, sort_keys=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Installed:
+    """What :meth:`SnapshotStore.install` did."""
+
+    snapshot: Snapshot
+    changed: bool
 
 
 class SnapshotStore:
-    """A directory holding the one bundle this verifier trusts right now."""
+    """A directory holding the one bundle this verifier trusts right now, and its pin."""
 
     def __init__(self, directory: Path, *, pinned_roots: Iterable[VerifyKey] | None = None) -> None:
         self.directory = directory
-        self.pinned_roots = tuple(pinned_roots) if pinned_roots is not None else None
+        self._given = tuple(pinned_roots) if pinned_roots is not None else None
 
     @property
     def path(self) -> Path:
         return self.directory / BUNDLE_FILE
 
+    @property
+    def root_path(self) -> Path:
+        return self.directory / ROOT_FILE
+
+    @property
+    def versions_path(self) -> Path:
+        return self.directory / VERSIONS_FILE
+
+    def stored_roots(self) -> tuple[VerifyKey, ...] | None:
+        """The root keys pinned in this store, or None if none are pinned yet."""
+        return read_root_keys(self.root_path) if self.root_path.exists() else None
+
+    def roots(self) -> tuple[VerifyKey, ...]:
+        """The keys to verify with: those given to the store, else the stored pin.
+
+        Given keys that differ from a stored pin are refused: re-pinning another
+        federation must be a deliberate act (a new store), never a side effect.
+        """
+        stored = self.stored_roots()
+        if self._given is not None:
+            if stored is not None and _jwks(stored) != _jwks(self._given):
+                raise TrustDataError(
+                    f"{self.directory} already pins another federation root; use a new data directory "
+                    "(YILU_DATA_DIR) to verify for another federation"
+                )
+            return self._given
+        if stored is None:
+            raise TrustDataError(
+                "no federation root is pinned: install a bundle once with --root KEYS "
+                "(the root public keys your agency gave you)",
+                code=ReasonCode.TRUST_DATA_MISSING,
+            )
+        return stored
+
     def current(self) -> Snapshot | None:
-        """The stored snapshot, verified again on load; ``None`` if nothing is stored yet."""
+        """The installed snapshot, verified again from the pin; None if nothing is installed."""
         if not self.path.exists():
             return None
-        return load_bundle(self.path.read_bytes(), pinned_roots=self.pinned_roots)
+        snapshot = load_bundle(self.path.read_bytes(), pinned_roots=self.roots())
+        record = self.stored_versions()
+        if record is not None and record.bundle > snapshot.versions.bundle:
+            raise TrustDataError(
+                f"the installed bundle (sequence {snapshot.versions.bundle}) is older than the last one "
+                f"accepted ({record.bundle}): an install was interrupted; install the newest bundle again"
+            )
+        return snapshot
 
-    def install(self, bundle: bytes, *, now: datetime) -> Snapshot:
-        """Verify ``bundle`` and make it current, unless it is stale or older than what is stored.
+    def stored_versions(self) -> Versions | None:
+        if not self.versions_path.exists():
+            return None
+        try:
+            return Versions.from_json(read_json(self.versions_path))
+        except InputError as exc:
+            raise TrustDataError(f"{self.versions_path} is damaged") from exc
 
-        Raises :class:`RollbackError`, :class:`StaleTrustDataError` or :class:`TrustDataError`;
-        on any error the stored snapshot is left untouched.
+    def installed_at(self) -> datetime | None:
+        try:
+            value = read_json(self.versions_path).get("installedAt")
+            return parse_time(value, "installedAt")
+        except (InputError, AttributeError):
+            return None
+
+    def check(self, new: Snapshot, *, now: datetime) -> bool:
+        """Raise unless ``new`` may replace what is installed; True if it changes anything.
+
+        Raises :class:`StaleTrustDataError` (freeze), :class:`RollbackError` (a part older
+        than installed, missing, or different at the same version) or TrustDataError.
         """
-        new = load_bundle(bundle, pinned_roots=self.pinned_roots)
         if new.federation.expires_at < now:
             raise StaleTrustDataError(
-                f"the bundle's federation list expired {format_time(new.federation.expires_at)}"
+                f"the bundle's federation list expired {format_time(new.federation.expires_at)}: "
+                "ask your agency for a current bundle",
+                code=ReasonCode.TRUST_DATA_STALE,
             )
-        try:
-            old = self.current()
-        except TrustDataError:
-            old = None  # a damaged stored bundle must not block installing a good one
+        old = self.stored_versions()
+        if old is None:
+            return True
+        return _compare(old, new)
+
+    def check_not_older(self, new: Snapshot) -> None:
+        """Raise :class:`RollbackError` if any part of ``new`` is older than what is installed
+        (``yilu verify --bundle`` runs this when a snapshot is installed)."""
+        old = self.stored_versions()
         if old is not None:
-            if new.federation.sequence < old.federation.sequence:
-                raise RollbackError(
-                    f"federation list sequence {new.federation.sequence} is older than the stored "
-                    f"{old.federation.sequence}"
-                )
-            for registry, stored in old.trust_lists.items():
-                incoming = new.trust_lists.get(registry)
-                if incoming is not None and incoming.sequence < stored.sequence:
-                    raise RollbackError(
-                        f"trust list of {stored.accreditation_body} has sequence {incoming.sequence}, "
-                        f"older than the stored {stored.sequence}"
-                    )
+            _compare(old, new)
+
+    def install(self, bundle: bytes, *, now: datetime) -> Installed:
+        """Verify ``bundle`` and make it current, unless it is stale or older than what is installed.
+
+        The first install pins the given root keys. On any error the store is untouched.
+        """
+        roots = self.roots()
+        new = load_bundle(bundle, pinned_roots=roots)
+        changed = self.check(new, now=now)
+        if self.stored_roots() is None:
+            write_json(self.root_path, _jwks(roots))
+        write_json(self.versions_path, _record(self.stored_versions(), new, now))
         write_atomic(self.path, bundle)
-        return new
+        return Installed(new, changed)
+
+
+def _newer(kind: str, name: str, old: PartVersion, new: PartVersion, *, numeric: bool) -> bool:
+    """Compare one part; raise on a rollback or an equivocation; True if it moved forward."""
+    if numeric:
+        a: Any = int(old.version)
+        b: Any = int(new.version)
+    else:
+        a, b = parse_time(old.version, "version"), parse_time(new.version, "version")
+    if b < a:
+        raise RollbackError(
+            f"the {kind} {name} in this bundle ({new.version}) is older than the installed one "
+            f"({old.version}): refusing a rollback",
+            code=ReasonCode.TRUST_DATA_INVALID,
+        )
+    if b == a and new.digest != old.digest:
+        raise RollbackError(
+            f"the {kind} {name} in this bundle differs from the installed one at the same version "
+            f"{new.version}: refusing two versions of one list",
+            code=ReasonCode.TRUST_DATA_INVALID,
+        )
+    return bool(b > a)
+
+
+def _compare(old: Versions, snap: Snapshot) -> bool:
+    """Raise unless every part of ``snap`` is at least as new as in ``old``; True if the
+    bundle moved forward (an equal sequence with an equal digest is the same bundle)."""
+    new = snap.versions
+    if new.federation != old.federation:
+        raise TrustDataError(
+            f"this bundle belongs to federation {new.federation}, the installed data to {old.federation}"
+        )
+    changed = _newer(
+        "bundle",
+        "sequence",
+        PartVersion(str(old.bundle), old.bundle_digest),
+        PartVersion(str(new.bundle), new.bundle_digest),
+        numeric=True,
+    )
+    _newer(
+        "federation list",
+        "sequence",
+        PartVersion(str(old.federation_list), old.federation_digest),
+        PartVersion(str(new.federation_list), new.federation_digest),
+        numeric=True,
+    )
+    members = {m.id for m in snap.federation.registries}
+    for registry, before in old.trust_lists.items():
+        after = new.trust_lists.get(registry)
+        if after is None:
+            if registry in members and registry not in snap.dropped_parts:
+                raise RollbackError(
+                    f"this bundle lacks the trust list of {registry} (installed: sequence {before.version}): "
+                    "refusing to lose it",
+                    code=ReasonCode.TRUST_DATA_INVALID,
+                )
+            continue
+        _newer("trust list of", registry, before, after, numeric=True)
+    for url, before in old.status_lists.items():
+        after = new.status_lists.get(url)
+        if after is None:
+            if before.owner in snap.labs and url not in snap.dropped_parts:
+                raise RollbackError(
+                    f"this bundle lacks the status list {url} (installed: issued {before.version}): "
+                    "refusing to lose it",
+                    code=ReasonCode.TRUST_DATA_INVALID,
+                )
+            continue
+        _newer("status list", url, before, after, numeric=False)
+    return changed
+
+
+def _record(old: Versions | None, snap: Snapshot, now: datetime) -> dict[str, Any]:
+    """The version record to keep: the new snapshot's versions, plus the installed version
+    of every part that is in the new bundle but was dropped (its high-water mark stays)."""
+    new = snap.versions
+    if old is not None:
+        for registry, version in old.trust_lists.items():
+            if registry in snap.dropped_parts and registry not in new.trust_lists:
+                new.trust_lists[registry] = version
+        for url, version in old.status_lists.items():
+            if url in snap.dropped_parts and url not in new.status_lists:
+                new.status_lists[url] = version
+    return {**new.to_json(), "installedAt": format_time(now)}
+
+
+def bundle_digest(data: bytes) -> str:
+    """A short digest of a bundle file, for messages and ``yilu trust show``."""
+    return hashlib.sha256(data.strip()).hexdigest()[:16]
