@@ -7,6 +7,9 @@ REPORT=${REPORT:-../shared/reference/green-tea-8.json}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 rm -rf "$DEMO"
+# The inspector's device keeps its pinned root and installed trust data here (not in ./yilu-data).
+export YILU_DATA_DIR="$DEMO/inspector"
+
 step "1. Build a demo federation: a root, registries for CN, RU and KZ, three labs, agreements"
 yilu demo init "$DEMO"
 
@@ -18,18 +21,31 @@ echo "certificate id: $ID"
 python -c 'import json, sys; q = json.load(open(sys.argv[1]))["qr"]; print(f"QR text ({len(q)} characters): {q[:100]} ...")' "$DEMO/certificate.json"
 echo "QR image: $DEMO/certificate.png"
 
-step "3. A Kazakh border inspector photographs the QR: read it back from the image and verify offline"
-yilu verify "$DEMO/certificate.png" --bundle "$DEMO/bundle.jwt" --root "$DEMO/root/root-keys.json" --country KZ
+step "3. A Kazakh border inspector installs the agency's bundle once, pinning the federation root"
+yilu trust install "$DEMO/bundle.jwt" --root "$DEMO/root/root-keys.json"
 
-step "4. The lab revokes the certificate (e.g. the batch was found contaminated)"
+step "4. The inspector photographs the QR: read it back from the image and verify offline"
+yilu verify "$DEMO/certificate.png" --country KZ
+
+step "5. The lab revokes the certificate (e.g. the batch was found contaminated)"
+cp "$DEMO/bundle.jwt" "$DEMO/bundle-before-revocation.jwt"
 yilu revoke "$ID" --lab "$DEMO/labs/cn-food"
 
-step "5. The registries and the root republish their lists; the inspector's bundle is rebuilt"
+step "6. The registries and the root republish their lists; the inspector installs the new bundle"
 yilu demo refresh "$DEMO"
+yilu trust install "$DEMO/bundle.jwt"
 
-step "6. The same QR, verified again by the Kazakh inspector: it must now be rejected"
-if yilu verify "$DEMO/certificate.png" --bundle "$DEMO/bundle.jwt" --root "$DEMO/root/root-keys.json" --country KZ; then
+step "7. The same QR, verified again by the Kazakh inspector: it must now be rejected"
+if yilu verify "$DEMO/certificate.png" --country KZ; then
   echo "unexpected: the revoked certificate was accepted" >&2; exit 1
 fi
+
+step "8. Someone hands the inspector the old bundle, from before the revocation: it is refused"
+if yilu trust install "$DEMO/bundle-before-revocation.jwt"; then
+  echo "unexpected: an older bundle was installed over a newer one" >&2; exit 1
+fi
+yilu trust show
+
 echo
-echo "Done: accepted while valid, rejected (REVOKED) once the lab revoked it."
+echo "Done: accepted while valid, rejected (REVOKED) once the lab revoked it, and the revocation"
+echo "cannot be rolled back by replaying an older bundle."

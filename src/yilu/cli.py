@@ -234,10 +234,26 @@ def cmd_registry(args: argparse.Namespace) -> int:
     elif args.action == "mirror":
         changed = reg.mirror_status_lists([Path(p).read_text().strip() for p in args.files])
         _err(f"mirrored {len(args.files)} status lists ({len(changed)} changed)")
-    elif args.action == "publish":
-        reg.publish(now=now)
-        _err(f"published {directory / 'published' / 'trust-list.jwt'} (sequence {reg.state['sequence']})")
+    elif args.action in ("publish", "republish"):
+        _publish(reg, args, now, "trust list")
     return EXIT_OK
+
+
+def _publish(party: Any, args: argparse.Namespace, now: datetime, what: str) -> None:
+    """``publish`` always signs a new list; ``republish`` only when the last one expires within
+    10 days (for a daily job: docs/operating.md)."""
+    from yilu.protocol.encoding import format_time
+
+    path = party.directory / "published" / party.published_file
+    if args.action == "republish" and not args.force:
+        if party.republish(now=now) is None:
+            until = format_time(party.published_expiry())
+            _err(f"the {what} {path} is valid until {until}; nothing to do (--force signs one now)")
+            return
+    else:
+        party.publish(now=now)
+    until = format_time(party.published_expiry())
+    _err(f"published {path} (sequence {party.state['sequence']}, valid until {until})")
 
 
 def cmd_root(args: argparse.Namespace) -> int:
@@ -259,11 +275,8 @@ def cmd_root(args: argparse.Namespace) -> int:
         root.set_member_status(args.registry_id, args.status, since=now)
     elif args.action == "agree":
         root.agree(country=args.country, accepts=args.accepts, scopes=args.scope, since=now)
-    elif args.action == "publish":
-        root.publish(now=now)
-        _err(
-            f"published {directory / 'published' / 'federation-list.jwt'} (sequence {root.state['sequence']})"
-        )
+    elif args.action in ("publish", "republish"):
+        _publish(root, args, now, "federation list")
     elif args.action == "bundle":
         regs = [Registry.open(Path(r)) for r in args.registry]
         token = root.build_bundle(
@@ -506,7 +519,7 @@ def _trust_lines(summary: dict[str, Any]) -> list[str]:
     ]
     lines += [
         f"  {t['accreditationBody']} ({t['country']}): trust list sequence {t['sequence']}, "
-        f"{t['labs']} labs, expires {t['expiresAt']}"
+        f"labs: {t['labs']}, expires {t['expiresAt']}"
         for t in summary["trustLists"]
     ]
     lines.append(f"{status['count']} status lists, the first to expire on {status['expiresAt'] or '-'}")
@@ -648,8 +661,13 @@ def build_parser() -> argparse.ArgumentParser:
     a = reg_sub.add_parser("mirror", help="mirror labs' signed status lists")
     a.add_argument("dir")
     a.add_argument("files", nargs="+")
-    a = reg_sub.add_parser("publish")
+    a = reg_sub.add_parser("publish", help="sign the trust list with the next sequence")
     a.add_argument("dir")
+    a.add_argument("--at", help=argparse.SUPPRESS)
+    a = reg_sub.add_parser("republish", help="sign the trust list again if it expires within 10 days (daily)")
+    a.add_argument("dir")
+    a.add_argument("--force", action="store_true", help="sign one now, however long the last stays valid")
+    a.add_argument("--at", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_registry)
 
     s = sub.add_parser("root", help="federation root administration")
@@ -676,8 +694,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--country", required=True)
     a.add_argument("--accepts", action="append", required=True, help="registry id")
     a.add_argument("--scope", action="append", required=True)
-    a = root_sub.add_parser("publish")
+    a = root_sub.add_parser("publish", help="sign the federation list with the next sequence")
     a.add_argument("dir")
+    a.add_argument("--at", help=argparse.SUPPRESS)
+    a = root_sub.add_parser(
+        "republish", help="sign the federation list again if it expires within 10 days (daily)"
+    )
+    a.add_argument("dir")
+    a.add_argument("--force", action="store_true", help="sign one now, however long the last stays valid")
+    a.add_argument("--at", help=argparse.SUPPRESS)
     a = root_sub.add_parser("bundle")
     a.add_argument("dir")
     a.add_argument("--registry", action="append", required=True, help="registry directory")

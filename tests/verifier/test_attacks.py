@@ -284,7 +284,7 @@ def test_store_refuses_rollback_of_status_lists(world: World, tmp_path: Path) ->
     store.install(before, now=NOW)
     store.install(after, now=NOW)
     stored = store.path.read_bytes()
-    with pytest.raises(RollbackError, match="bundle sequence"):
+    with pytest.raises(RollbackError, match=r"this bundle \(sequence 1\) is older"):
         store.install(before, now=NOW)
     # A newer bundle (sequence 3) that carries the old, unrevoked status lists: still refused.
     world.sequence = 3

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from yilu.protocol.bundle import Bundle
-from yilu.protocol.encoding import format_time, shift
+from yilu.protocol.encoding import format_time, parse_time, shift
 from yilu.protocol.errors import InputError, MalformedInputError
 from yilu.protocol.jws import TYP_VC, parse_compact, verify_raw
 from yilu.protocol.keys import SigningKey
@@ -44,12 +44,15 @@ from yilu.protocol.vocabulary import SCOPES
 
 #: How long a published list stays valid; publish again before then (docs/formats.md).
 LIST_VALIDITY: Final = timedelta(days=30)
+#: ``republish`` signs a new list when the published one expires within this (docs/operating.md).
+REPUBLISH_MARGIN: Final = timedelta(days=10)
 
 
 class _Party:
     """Shared plumbing of a registry and the root: a JSON state file and an encrypted key."""
 
     state_file: str = ""
+    published_file: str = ""
 
     def __init__(self, directory: Path, state: dict[str, Any], key: SigningKey) -> None:
         self.directory = directory
@@ -80,11 +83,34 @@ class _Party:
         self.state["sequence"] = int(self.state.get("sequence", 0)) + 1
         return int(self.state["sequence"])
 
+    def publish(self, *, now: datetime, validity: timedelta = LIST_VALIDITY) -> str:
+        raise NotImplementedError
+
+    def published_expiry(self) -> datetime | None:
+        """``expiresAt`` of the list last published, or None if there is none yet."""
+        path = self.directory / "published" / self.published_file
+        if not path.exists():
+            return None
+        return parse_time(
+            parse_compact(path.read_text().strip()).payload_json().get("expiresAt"), "expiresAt"
+        )
+
+    def republish(
+        self, *, now: datetime, margin: timedelta = REPUBLISH_MARGIN, validity: timedelta = LIST_VALIDITY
+    ) -> str | None:
+        """Publish again if the published list expires within ``margin`` (or none exists yet);
+        None when nothing needed doing. Run daily, so lists never lapse (docs/operating.md)."""
+        expires = self.published_expiry()
+        if expires is not None and expires > shift(now, margin):
+            return None
+        return self.publish(now=now, validity=validity)
+
 
 class Registry(_Party):
     """One accreditation body's registry: its labs, their scopes, status and keys."""
 
     state_file = "registry.json"
+    published_file = "trust-list.jwt"
 
     @classmethod
     def create(
@@ -304,6 +330,7 @@ class FederationRoot(_Party):
     """The alliance secretariat: admits registries and records recognition agreements."""
 
     state_file = "root.json"
+    published_file = "federation-list.jwt"
 
     @classmethod
     def create(

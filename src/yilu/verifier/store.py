@@ -172,8 +172,11 @@ class SnapshotStore:
         return Installed(new, changed)
 
 
-def _newer(kind: str, name: str, old: PartVersion, new: PartVersion, *, numeric: bool) -> bool:
-    """Compare one part; raise on a rollback or an equivocation; True if it moved forward."""
+def _newer(what: str, label: str, old: PartVersion, new: PartVersion, *, numeric: bool) -> bool:
+    """Compare one part; raise on a rollback or an equivocation; True if it moved forward.
+
+    ``what`` names the part ("this bundle", "its trust list of X"), ``label`` its version
+    ("sequence", "issued")."""
     if numeric:
         a: Any = int(old.version)
         b: Any = int(new.version)
@@ -181,14 +184,14 @@ def _newer(kind: str, name: str, old: PartVersion, new: PartVersion, *, numeric:
         a, b = parse_time(old.version, "version"), parse_time(new.version, "version")
     if b < a:
         raise RollbackError(
-            f"the {kind} {name} in this bundle ({new.version}) is older than the installed one "
-            f"({old.version}): refusing a rollback",
+            f"refusing a rollback: {what} ({label} {new.version}) is older than the "
+            f"installed one ({label} {old.version}); installing it could undo revocations",
             code=ReasonCode.TRUST_DATA_INVALID,
         )
     if b == a and new.digest != old.digest:
         raise RollbackError(
-            f"the {kind} {name} in this bundle differs from the installed one at the same version "
-            f"{new.version}: refusing two versions of one list",
+            f"refusing {what}: it differs from the installed one at the same "
+            f"{label} {new.version}, and one version cannot have two contents",
             code=ReasonCode.TRUST_DATA_INVALID,
         )
     return bool(b > a)
@@ -203,14 +206,14 @@ def _compare(old: Versions, snap: Snapshot) -> bool:
             f"this bundle belongs to federation {new.federation}, the installed data to {old.federation}"
         )
     changed = _newer(
-        "bundle",
+        "this bundle",
         "sequence",
         PartVersion(str(old.bundle), old.bundle_digest),
         PartVersion(str(new.bundle), new.bundle_digest),
         numeric=True,
     )
     _newer(
-        "federation list",
+        "its federation list",
         "sequence",
         PartVersion(str(old.federation_list), old.federation_digest),
         PartVersion(str(new.federation_list), new.federation_digest),
@@ -227,7 +230,7 @@ def _compare(old: Versions, snap: Snapshot) -> bool:
                     code=ReasonCode.TRUST_DATA_INVALID,
                 )
             continue
-        _newer("trust list of", registry, before, after, numeric=True)
+        _newer(f"its trust list of {registry}", "sequence", before, after, numeric=True)
     for url, before in old.status_lists.items():
         after = new.status_lists.get(url)
         if after is None:
@@ -238,7 +241,7 @@ def _compare(old: Versions, snap: Snapshot) -> bool:
                     code=ReasonCode.TRUST_DATA_INVALID,
                 )
             continue
-        _newer("status list", url, before, after, numeric=False)
+        _newer(f"its status list {url}", "issued", before, after, numeric=False)
     return changed
 
 
