@@ -9,7 +9,7 @@ Layout of a lab directory (docs/architecture.md, "Lab directory"):
     certificates/*.jwt  each issued certificate's VC-JWT, so that it can be shown again
     status/revocation.jwt, status/suspension.jwt   the signed status lists
 
-Issuance is all or nothing and idempotent (docs/issuing.md): the certificate file is
+Issuance is all or nothing and idempotent (docs/operating.md, "Issuing"): the certificate file is
 written before the register records it, both atomically, so an interruption leaves either
 no certificate or a complete one; issuing the same report again returns the same
 certificate, byte for byte.
@@ -46,7 +46,7 @@ from yilu.protocol.vocabulary import SCOPES, STATUS_PURPOSES
 
 #: How long a signed status list stays valid; labs re-sign well before (docs/formats.md).
 STATUS_LIST_VALIDITY: Final = timedelta(days=30)
-#: ``yilu lab republish`` re-signs the lists when they expire within this (docs/issuing.md).
+#: ``yilu lab republish`` re-signs the lists when they expire within this (docs/operating.md).
 REPUBLISH_MARGIN: Final = timedelta(days=10)
 #: Held while the register changes, so concurrent ``yilu issue`` runs never lose a record.
 LOCK_FILE: Final = ".lock"
@@ -272,7 +272,7 @@ class LabIssuer:
 
         Returns the new expiry, or None when nothing needed doing. A lab runs this daily
         (``yilu lab republish``), so that lists never lapse even when nothing is revoked
-        (docs/issuing.md, "Keeping status lists fresh").
+        (docs/operating.md, "The daily routine").
         """
         expiries = self.status_list_expiries()
         if len(expiries) == len(STATUS_PURPOSES) and min(expiries.values()) > shift(now, margin):
