@@ -41,7 +41,7 @@ from yilu.protocol.lists import (
     Member,
     TrustList,
 )
-from yilu.protocol.names import is_lab_id, is_under, within
+from yilu.protocol.names import NameIndex, is_lab_id, is_under
 from yilu.protocol.reasons import ReasonCode
 from yilu.protocol.status_list import StatusList
 
@@ -422,6 +422,7 @@ def _drop_kids(snap: Snapshot, labs: Iterable[Lab], skip: Skipped) -> None:
 def _bind_labs(snap: Snapshot) -> None:
     """Apply the binding rule: each lab id belongs to exactly one member (its names)."""
     members = snap.federation.registries
+    index = NameIndex((m, m.permitted_lab_ids) for m in members)
     for member_id, trust_list in snap.trust_lists.items():
         member = next(m for m in members if m.id == member_id)
         counts: dict[str, int] = {}
@@ -429,7 +430,7 @@ def _bind_labs(snap: Snapshot) -> None:
             counts[lab.id] = counts.get(lab.id, 0) + 1
         for lab in trust_list.labs:
             part = f"listing of lab {lab.id[:120]} by {member.accreditation_body}"
-            owners = [m for m in members if is_lab_id(lab.id) and within(lab.id, m.permitted_lab_ids)]
+            owners = index.owners(lab.id)
             skip: Skipped | None = None
             if not is_lab_id(lab.id):
                 skip = Skipped(part, "the lab id is not a canonical https URI", "conflict")

@@ -17,10 +17,9 @@ first, so an interrupted install never lowers what the store will accept next.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -249,16 +248,11 @@ def _record(old: Versions | None, snap: Snapshot, now: datetime) -> dict[str, An
     """The version record to keep: the new snapshot's versions, plus the installed version
     of every part that is in the new bundle but was dropped (its high-water mark stays)."""
     new = snap.versions
+    trust, status = dict(new.trust_lists), dict(new.status_lists)
     if old is not None:
-        for registry, version in old.trust_lists.items():
-            if registry in snap.dropped_parts and registry not in new.trust_lists:
-                new.trust_lists[registry] = version
-        for url, version in old.status_lists.items():
-            if url in snap.dropped_parts and url not in new.status_lists:
-                new.status_lists[url] = version
-    return {**new.to_json(), "installedAt": format_time(now)}
-
-
-def bundle_digest(data: bytes) -> str:
-    """A short digest of a bundle file, for messages and ``yilu trust show``."""
-    return hashlib.sha256(data.strip()).hexdigest()[:16]
+        for kept, before in ((trust, old.trust_lists), (status, old.status_lists)):
+            for name, version in before.items():
+                if name in snap.dropped_parts and name not in kept:
+                    kept[name] = version
+    record = replace(new, trust_lists=trust, status_lists=status)
+    return {**record.to_json(), "installedAt": format_time(now)}
