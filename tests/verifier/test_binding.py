@@ -1,0 +1,455 @@
+"""The binding rule and status entries, through load_bundle and Verifier (testkit World).
+
+A listing is used only if its lab id lies in the names (``permittedLabIds``) of exactly
+the one member that lists it; status lists sit under their lab's id; a certificate's
+status entries are final facts about it. Reason codes are pinned exactly, in order.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from testkit import NOW, LabSpec, World
+from yilu.protocol.encoding import format_time
+from yilu.protocol.keys import SigningKey
+from yilu.protocol.lists import StatusEvent
+from yilu.protocol.names import NamePattern
+from yilu.protocol.reasons import ReasonCode as R
+from yilu.protocol.status_list import Bitstring, StatusList
+from yilu.verifier import Snapshot, VerificationResult, Verifier, load_bundle
+
+CN_FOOD = "https://qdtc.example.cn"
+CN_METALS = "https://sdmt.example.cn"
+RU_FOOD = "https://nftc.example.ru"
+PURPOSES = ("revocation", "suspension")
+
+
+def load(world: World, bundle: str | None = None) -> Snapshot:
+    return load_bundle(bundle or world.bundle(), pinned_roots=[world.root.public])
+
+
+def check(snapshot: Snapshot, token: str, country: str = "KZ") -> VerificationResult:
+    return Verifier(snapshot, country=country).verify(token, at=NOW)
+
+
+def skipped(snapshot: Snapshot, text: str) -> list[tuple[str, str]]:
+    """(kind, text) of every dropped part whose description mentions ``text``."""
+    return [(s.kind, str(s)) for s in snapshot.skipped if text in str(s)]
+
+
+def signed_list(
+    spec: LabSpec,
+    purpose: str,
+    *,
+    bits: tuple[int, ...] = (),
+    valid_from: Any = NOW - timedelta(hours=1),
+    valid_until: Any = NOW + timedelta(days=30),
+    url: str | None = None,
+) -> str:
+    bitstring = Bitstring()
+    for i in bits:
+        bitstring.set(i, True)
+    sl = StatusList(url or spec.url(purpose), spec.id, purpose, bitstring, valid_from, valid_until)
+    return sl.sign(spec.key, spec.key.public.kid)
+
+
+def other_labs_lists(world: World, *names: str) -> list[str]:
+    return [t for name in names for t in world.status_lists(world.labs[name])]
+
+
+def entries(*items: tuple[Any, Any, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": purpose,
+            "statusListIndex": index,
+            "statusListCredential": url,
+        }
+        for purpose, index, url in items
+    ]
+
+
+def assert_others_unaffected(world: World, snapshot: Snapshot) -> None:
+    assert check(snapshot, world.issue("cn-metals")).codes == (R.ACCEPTED,)
+    assert check(snapshot, world.issue("ru-food"), "CN").codes == (R.ACCEPTED,)
+
+
+# -- a registry listing a lab outside its names ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "lab_id",
+    ["https://almaty.example.cn", "https://lab.elsewhere.org"],
+    ids=["inside-another-members-names", "inside-no-members-names"],
+)
+def test_listing_outside_the_registrys_names_is_a_dropped_conflict(world: World, lab_id: str) -> None:
+    world.labs["kz-rogue"] = LabSpec(lab_id, "KZ", ("food",), SigningKey.generate())
+    snapshot = load(world)
+    found = skipped(snapshot, f"listing of lab {lab_id}")
+    assert [kind for kind, _ in found] == ["conflict"], snapshot.skipped
+    assert "AB-KZ" in found[0][1]
+    assert lab_id not in snapshot.labs
+    assert not [key for key in snapshot.status_lists if key[0] == lab_id]
+    result = check(snapshot, world.issue("kz-rogue"), "KZ")
+    assert result.verdict == "reject"
+    assert result.codes == (R.UNKNOWN_KEY,)
+    details = result.reasons[0].details
+    assert details["kid"] == world.labs["kz-rogue"].key.public.kid
+    assert f"listing of lab {lab_id}" in details["detail"] and "AB-KZ" in details["detail"]
+    assert check(snapshot, world.issue("cn-food")).codes == (R.ACCEPTED,)
+    assert_others_unaffected(world, snapshot)
+
+
+def test_listing_by_the_right_registry_is_kept(world: World) -> None:
+    world.labs["kz-food"] = LabSpec("https://almaty.example.kz", "KZ", ("food",), SigningKey.generate())
+    snapshot = load(world)
+    assert snapshot.skipped == []
+    assert snapshot.labs["https://almaty.example.kz"].member.country == "KZ"
+    assert check(snapshot, world.issue("kz-food"), "KZ").codes == (R.ACCEPTED,)
+
+
+# -- two members whose names overlap ------------------------------------------------------------
+
+
+class OverlappingKZ(World):
+    """KZ may list ``https://qdtc.example.cn``, which also lies in CN's ``https://*.example.cn``."""
+
+    @staticmethod
+    def lab_ids(cc: str) -> tuple[NamePattern, ...]:
+        if cc == "KZ":
+            return (NamePattern("https://qdtc.example.cn"),)
+        return (NamePattern(f"https://*.example.{cc.lower()}"),)
+
+
+def test_lab_inside_two_members_names_is_dropped_as_invalid() -> None:
+    world = OverlappingKZ()
+    snapshot = load(world)
+    found = skipped(snapshot, f"listing of lab {CN_FOOD}")
+    assert [kind for kind, _ in found] == ["invalid"], snapshot.skipped
+    assert "AB-CN" in found[0][1] and "AB-KZ" in found[0][1]
+    assert CN_FOOD not in snapshot.labs
+    for country in ("KZ", "CN"):
+        result = check(snapshot, world.issue("cn-food"), country)
+        assert result.verdict == "unverifiable", result.to_json()
+        assert result.codes == (R.TRUST_DATA_INVALID,)
+        assert f"listing of lab {CN_FOOD}" in result.reasons[0].details["detail"]
+    assert CN_METALS in snapshot.labs
+    assert_others_unaffected(world, snapshot)
+
+
+def test_overlap_found_with_monkeypatched_names(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same rule, the names changed by monkeypatching World.lab_ids: RU may list CN's metals lab."""
+
+    def lab_ids(cc: str) -> tuple[NamePattern, ...]:
+        extra = (NamePattern("https://*.sdmt.example.cn"), NamePattern(CN_METALS)) if cc == "RU" else ()
+        return (NamePattern(f"https://*.example.{cc.lower()}"), *extra)
+
+    monkeypatch.setattr(World, "lab_ids", staticmethod(lab_ids))
+    snapshot = load(world)
+    assert CN_METALS not in snapshot.labs and CN_FOOD in snapshot.labs
+    result = check(snapshot, world.issue("cn-metals"))
+    assert (result.verdict, result.codes) == ("unverifiable", (R.TRUST_DATA_INVALID,))
+    assert check(snapshot, world.issue("cn-food")).codes == (R.ACCEPTED,)
+    assert check(snapshot, world.issue("ru-food"), "CN").codes == (R.ACCEPTED,)
+
+
+# -- malformed listings ---------------------------------------------------------------------------
+
+
+def test_lab_listed_twice_in_one_trust_list_is_dropped(world: World) -> None:
+    world.labs["cn-food-again"] = LabSpec(CN_FOOD, "CN", ("food",), SigningKey.generate())
+    snapshot = load(world)
+    found = skipped(snapshot, f"listing of lab {CN_FOOD}")
+    assert found and {kind for kind, _ in found} == {"invalid"}, snapshot.skipped
+    assert all("more than once" in text for _, text in found)
+    assert CN_FOOD not in snapshot.labs
+    for name in ("cn-food", "cn-food-again"):
+        result = check(snapshot, world.issue(name))
+        assert (result.verdict, result.codes) == ("unverifiable", (R.TRUST_DATA_INVALID,)), name
+    assert_others_unaffected(world, snapshot)
+
+
+@pytest.mark.parametrize(
+    "lab_id",
+    [
+        "https://Upper.example.cn",
+        "https://lab.example.cn/",
+        "https://lab.example.cn:8443",
+        "http://lab.example.cn",
+        "https://lab.example.cn/a/../b",
+    ],
+)
+def test_non_canonical_lab_id_in_a_trust_list_is_dropped(world: World, lab_id: str) -> None:
+    world.labs["odd"] = LabSpec(lab_id, "CN", ("food",), SigningKey.generate())
+    snapshot = load(world)
+    found = skipped(snapshot, f"listing of lab {lab_id}")
+    assert [kind for kind, _ in found] == ["conflict"], snapshot.skipped
+    assert "canonical" in found[0][1]
+    assert lab_id not in snapshot.labs
+    result = check(snapshot, world.issue("odd"))
+    assert (result.verdict, result.codes) == ("reject", (R.UNKNOWN_KEY,))
+    assert check(snapshot, world.issue("cn-food")).codes == (R.ACCEPTED,)
+    assert_others_unaffected(world, snapshot)
+
+
+# -- status lists and status entries ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://qdtc.example.cn.attacker.kz/status/revocation",
+        "https://elsewhere.example.cn/status/revocation",
+        "https://sdmt.example.cn/status/revocation",
+    ],
+)
+def test_status_list_whose_url_is_outside_its_lab_is_dropped(world: World, url: str) -> None:
+    spec = world.labs["cn-food"]
+    outside = signed_list(spec, "revocation", valid_from=NOW - timedelta(minutes=1), url=url)
+    genuine = [signed_list(spec, "revocation", bits=(4242,)), signed_list(spec, "suspension")]
+    lists = [outside, *genuine, *other_labs_lists(world, "cn-metals", "ru-food")]
+    snapshot = load(world, world.bundle(status_lists=lists))
+    found = skipped(snapshot, f"status list {url}")
+    assert [kind for kind, _ in found] == ["conflict"], snapshot.skipped
+    assert (CN_FOOD, url) not in snapshot.status_lists
+    assert check(snapshot, world.issue(index=4242)).codes == (R.REVOKED,)
+    assert check(snapshot, world.issue(index=4243)).codes == (R.ACCEPTED,)
+    assert_others_unaffected(world, snapshot)
+
+
+def test_lab_whose_only_revocation_list_is_outside_it_cannot_be_verified(world: World) -> None:
+    spec = world.labs["cn-food"]
+    outside = signed_list(spec, "revocation", url="https://elsewhere.example.cn/status/revocation")
+    lists = [outside, signed_list(spec, "suspension"), *other_labs_lists(world, "cn-metals", "ru-food")]
+    snapshot = load(world, world.bundle(status_lists=lists))
+    result = check(snapshot, world.issue())
+    assert (result.verdict, result.codes) == ("unverifiable", (R.STATUS_UNAVAILABLE,))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sdmt.example.cn/status/revocation",  # another lab's own list
+        "https://qdtc.example.cn.evil.kz/status/revocation",
+        "https://qdtc.example.cnx/status/revocation",
+        "https://qdtc.example.cn",  # the lab id itself is not under it
+        "https://QDTC.example.cn/status/revocation",
+        "https://qdtc.example.cn/status/../revocation",
+        "https://qdtc.example.cn/status/revocation?x=1",
+        5,
+        None,
+    ],
+)
+def test_status_entry_pointing_outside_its_issuer_is_final(world: World, url: Any) -> None:
+    spec = world.labs["cn-food"]
+    status = entries(("revocation", "4242", url), ("suspension", "4242", spec.url("suspension")))
+    result = check(load(world), world.issue(overrides={"credentialStatus": status}))
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,)), result.to_json()
+    assert "lab's own lists" in result.reasons[0].details["detail"]
+
+
+@pytest.mark.parametrize(
+    "index",
+    ["007", "-1", 5, "99999999999", "", " 1", "1 ", "+1", "1e3", "0x10", "１２", True, None, 1.0],
+    ids=repr,
+)
+def test_status_index_that_is_not_a_canonical_decimal_is_final(world: World, index: Any) -> None:
+    spec = world.labs["cn-food"]
+    status = entries(
+        ("revocation", index, spec.url("revocation")), ("suspension", "1", spec.url("suspension"))
+    )
+    result = check(load(world), world.issue(overrides={"credentialStatus": status}))
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,)), result.to_json()
+    assert "index" in result.reasons[0].details["detail"]
+
+
+@pytest.mark.parametrize(
+    ("index", "codes"),
+    [
+        ("0", (R.ACCEPTED,)),
+        ("131071", (R.ACCEPTED,)),  # the last entry of a 131072-bit list
+        ("131072", (R.STATUS_ENTRY_INVALID,)),
+        ("9999999999", (R.STATUS_ENTRY_INVALID,)),
+    ],
+)
+def test_status_index_bounds(world: World, index: str, codes: tuple[R, ...]) -> None:
+    spec = world.labs["cn-food"]
+    status = entries(
+        ("revocation", index, spec.url("revocation")), ("suspension", "1", spec.url("suspension"))
+    )
+    assert check(load(world), world.issue(overrides={"credentialStatus": status})).codes == codes
+
+
+@pytest.mark.parametrize("purpose", PURPOSES)
+def test_duplicate_status_entries_are_final(world: World, purpose: str) -> None:
+    spec = world.labs["cn-food"]
+    status = entries(
+        ("revocation", "1", spec.url("revocation")),
+        ("suspension", "1", spec.url("suspension")),
+        (purpose, "2", spec.url(purpose)),
+    )
+    result = check(load(world), world.issue(overrides={"credentialStatus": status}))
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,))
+    assert f"more than one {purpose} entry" in result.reasons[0].details["detail"]
+
+
+@pytest.mark.parametrize("purpose", ["refresh", "message", "Revocation", "", None, 1])
+def test_unknown_status_purpose_is_final(world: World, purpose: Any) -> None:
+    spec = world.labs["cn-food"]
+    status = entries(
+        ("revocation", "1", spec.url("revocation")),
+        ("suspension", "1", spec.url("suspension")),
+        (purpose, "1", spec.url("suspension")),
+    )
+    result = check(load(world), world.issue(overrides={"credentialStatus": status}))
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,)), result.to_json()
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        [],
+        "not a list",
+        [{"type": "BitstringStatusListEntry", "statusPurpose": "suspension", "statusListIndex": "1"}],
+        ["revocation"],
+    ],
+    ids=["empty", "string", "suspension-only", "not-an-object"],
+)
+def test_certificate_without_a_revocation_entry_is_final(world: World, status: Any) -> None:
+    result = check(load(world), world.issue(overrides={"credentialStatus": status}))
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,))
+
+
+def test_certificate_with_only_a_revocation_entry_is_accepted(world: World) -> None:
+    spec = world.labs["cn-food"]
+    status = entries(("revocation", "1", spec.url("revocation")))
+    assert check(load(world), world.issue(overrides={"credentialStatus": status})).codes == (R.ACCEPTED,)
+
+
+# -- expired status lists -----------------------------------------------------------------------
+
+
+def _with_lists(world: World, revocation: str, suspension: str) -> Snapshot:
+    lists = [revocation, suspension, *other_labs_lists(world, "cn-metals", "ru-food")]
+    return load(world, world.bundle(status_lists=lists))
+
+
+def test_revoked_bit_in_an_expired_revocation_list_is_still_revoked(world: World) -> None:
+    spec = world.labs["cn-food"]
+    expired = NOW - timedelta(minutes=1)
+    snapshot = _with_lists(
+        world,
+        signed_list(spec, "revocation", bits=(4242,), valid_until=expired),
+        signed_list(spec, "suspension"),
+    )
+    result = check(snapshot, world.issue(index=4242))
+    assert (result.verdict, result.codes) == ("reject", (R.REVOKED,))
+    # A clear bit in the same expired list proves nothing: cannot verify.
+    result = check(snapshot, world.issue(index=4243))
+    assert (result.verdict, result.codes) == ("unverifiable", (R.STATUS_UNAVAILABLE,))
+    assert format_time(expired) in result.reasons[0].details["detail"]
+
+
+def test_suspended_bit_in_an_expired_suspension_list_is_unavailable(world: World) -> None:
+    spec = world.labs["cn-food"]
+    snapshot = _with_lists(
+        world,
+        signed_list(spec, "revocation"),
+        signed_list(spec, "suspension", bits=(4242,), valid_until=NOW - timedelta(minutes=1)),
+    )
+    result = check(snapshot, world.issue(index=4242))
+    assert (result.verdict, result.codes) == ("unverifiable", (R.STATUS_UNAVAILABLE,))
+    assert "suspension" in result.reasons[0].details["detail"]
+
+
+def test_both_lists_expired_with_a_revoked_bit_rejects_listing_both_reasons(world: World) -> None:
+    spec = world.labs["cn-food"]
+    spec.revoked, spec.suspended = {4242}, {4242}
+    spec.status_valid_until = NOW - timedelta(seconds=1)
+    result = check(load(world), world.issue(index=4242))
+    assert (result.verdict, result.codes) == ("reject", (R.REVOKED, R.STATUS_UNAVAILABLE))
+
+
+# -- withdrawal for cause -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("issued_before", [timedelta(days=10), timedelta(hours=1)], ids=["before", "after"])
+def test_withdrawal_for_cause_voids_what_the_lab_signed_whatever_its_date(
+    world: World, issued_before: timedelta
+) -> None:
+    withdrawn_at = NOW - timedelta(hours=2)
+    world.labs["cn-food"].status.append(StatusEvent("withdrawn", withdrawn_at, for_cause=True))
+    snapshot = load(world)
+    result = check(snapshot, world.issue(valid_from=NOW - issued_before))
+    assert (result.verdict, result.codes) == ("reject", (R.LAB_WITHDRAWN_FOR_CAUSE,))
+    assert result.reasons[0].details == {"lab": "Lab cn-food", "since": format_time(withdrawn_at)}
+    assert_others_unaffected(world, snapshot)
+
+
+def test_plain_withdrawal_voids_only_what_was_signed_after_it(world: World) -> None:
+    world.labs["cn-food"].status.append(StatusEvent("withdrawn", NOW - timedelta(hours=2)))
+    snapshot = load(world)
+    assert check(snapshot, world.issue(valid_from=NOW - timedelta(days=10))).codes == (R.ACCEPTED,)
+    result = check(snapshot, world.issue(valid_from=NOW - timedelta(hours=1)))
+    assert (result.verdict, result.codes) == ("reject", (R.LAB_NOT_ACCREDITED,))
+
+
+# -- unknown keys and stale data ------------------------------------------------------------------
+
+
+def test_unknown_key_with_an_expired_federation_list_is_unverifiable(world: World) -> None:
+    world.federation_expires = NOW - timedelta(hours=1)
+    result = check(load(world), world.issue(key=SigningKey.generate()))
+    assert (result.verdict, result.codes) == ("unverifiable", (R.UNKNOWN_KEY, R.TRUST_DATA_STALE))
+    assert format_time(NOW - timedelta(hours=1)) in result.reasons[1].details["detail"]
+
+
+def test_unknown_key_with_current_trust_data_rejects(world: World) -> None:
+    result = check(load(world), world.issue(key=SigningKey.generate()))
+    assert (result.verdict, result.codes) == ("reject", (R.UNKNOWN_KEY,))
+
+
+# -- how long the result's trust data stays valid ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("federation", "trust", "revocation", "suspension", "earliest"),
+    [
+        (1, 5, 9, 9, 1),
+        (9, 2, 5, 5, 2),
+        (9, 5, 3, 9, 3),
+        (9, 5, 9, 4, 4),
+        (9, 5, None, None, 5),
+    ],
+    ids=["federation-list", "trust-list", "revocation-list", "suspension-list", "lists-without-expiry"],
+)
+def test_result_expires_at_the_earliest_of_the_data_it_used(
+    world: World,
+    federation: int,
+    trust: int,
+    revocation: int | None,
+    suspension: int | None,
+    earliest: int,
+) -> None:
+    def days(n: int | None) -> Any:
+        return None if n is None else NOW + timedelta(days=n)
+
+    world.federation_expires, world.trust_expires = days(federation), days(trust)
+    spec = world.labs["cn-food"]
+    world.labs["cn-metals"].status_valid_until = NOW + timedelta(hours=1)  # another lab's: not used
+    lists = [
+        signed_list(spec, "revocation", valid_until=days(revocation)),
+        signed_list(spec, "suspension", valid_until=days(suspension)),
+        *other_labs_lists(world, "cn-metals", "ru-food"),
+    ]
+    snapshot = load(world, world.bundle(status_lists=lists))
+    result = check(snapshot, world.issue())
+    assert result.codes == (R.ACCEPTED,)
+    assert result.trust is not None
+    assert result.trust["expiresAt"] == format_time(NOW + timedelta(days=earliest))
+    metals = check(snapshot, world.issue("cn-metals"))
+    assert metals.trust is not None
+    assert metals.trust["expiresAt"] == format_time(NOW + timedelta(hours=1))
