@@ -75,7 +75,14 @@ def _seconds(value: str) -> int:
 
 
 def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    """JSON on stdout, UTF-8; a value that cannot be UTF-8 (a lone surrogate from an
+    untrusted ``\\ud800`` escape) makes the whole document ASCII with escapes instead."""
+    text = json.dumps(obj, ensure_ascii=False, indent=2)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True, indent=2)
+    sys.stdout.write(text + "\n")
 
 
 def _err(text: str) -> None:

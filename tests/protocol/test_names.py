@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yilu.protocol.errors import MalformedInputError
-from yilu.protocol.names import NamePattern, check_lab_id, is_lab_id, is_under, parse_patterns, within
+from yilu.protocol.names import NameIndex, NamePattern, check_lab_id, is_lab_id, is_under, parse_patterns
 
 LABEL_63 = "a" * 63
 LABEL_64 = "a" * 64
@@ -69,6 +69,9 @@ BAD_IDS = [
     ("fullwidth letter", "https://ｑdtc.example.cn"),
     ("empty", ""),
     ("scheme only", "https://"),
+    ("IPv4 address", "https://1.2.3.4"),
+    ("numeric top-level label", "https://lab.example.123"),
+    ("top-level label starting with a digit", "https://lab.example.1cn"),
 ]
 
 NON_STRINGS = [None, 5, b"https://qdtc.example.cn", ["https://qdtc.example.cn"], object()]
@@ -215,12 +218,13 @@ def test_matches(pattern: str, lab_id: str, expected: bool) -> None:
     assert NamePattern(pattern).matches(lab_id) is expected
 
 
-def test_within_any_of_several_patterns() -> None:
+def test_name_index_with_several_patterns_of_one_owner() -> None:
     patterns = (NamePattern("https://*.example.cn"), NamePattern("https://reg.example.kz/cn"))
-    assert within("https://qdtc.example.cn", patterns)
-    assert within("https://reg.example.kz/cn/l1", patterns)
-    assert not within("https://reg.example.kz/kz/l1", patterns)
-    assert not within("https://qdtc.example.cn", ())
+    index = NameIndex([("owner", patterns)])
+    assert index.owners("https://qdtc.example.cn") == ["owner"]
+    assert index.owners("https://reg.example.kz/cn/l1") == ["owner"]
+    assert index.owners("https://reg.example.kz/kz/l1") == []
+    assert NameIndex([("owner", ())]).owners("https://qdtc.example.cn") == []
 
 
 # -- overlaps -----------------------------------------------------------------------------------
@@ -329,3 +333,25 @@ def test_status_urls_of_a_lab_stay_in_its_pattern(lab_id: str, p: NamePattern) -
     assert not is_under(lab_id, url)
     if p.matches(lab_id):
         assert p.matches(url)
+
+
+def test_name_index_finds_every_owner_once_and_agrees_with_the_patterns() -> None:
+    """The index gives exactly the owners whose patterns match, each once, in admission order."""
+    owned = [
+        ("cn", parse_patterns(["https://*.example.cn", "https://cnas.example.cn/labs"], "cn")),
+        ("kz", parse_patterns(["https://qdtc.example.cn", "https://reg.example.kz"], "kz")),
+        ("deep", parse_patterns(["https://*.a.example.cn"], "deep")),
+    ]
+    index = NameIndex(owned)
+    for lab_id, expected in [
+        ("https://qdtc.example.cn", ["cn", "kz"]),
+        ("https://x.a.example.cn", ["cn", "deep"]),
+        ("https://a.example.cn", ["cn"]),
+        ("https://example.cn", []),
+        ("https://cnas.example.cn/labs/l1", ["cn"]),
+        ("https://reg.example.kz/any/path", ["kz"]),
+        ("https://other.example.kz", []),
+        ("https://QDTC.example.cn", []),
+    ]:
+        assert index.owners(lab_id) == expected, lab_id
+        assert [o for o, ps in owned if any(p.matches(lab_id) for p in ps)] == expected, lab_id

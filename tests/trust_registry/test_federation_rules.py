@@ -271,11 +271,6 @@ def test_mirror_is_all_or_nothing(mirror: tuple[Registry, SigningKey], bad: str)
     assert mirrored(reg) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: mirror_status_lists compares each list only with the copy on disk, so of two lists "
-    "for one URL in one batch the last wins even when it is the older (a revocation can be undone)",
-)
 def test_mirror_never_keeps_the_older_of_two_lists_in_one_batch(mirror: tuple[Registry, SigningKey]) -> None:
     reg, key = mirror
     revoked = status_token(key, "revocation", minutes=10, bits=(3,))

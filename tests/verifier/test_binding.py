@@ -453,3 +453,18 @@ def test_result_expires_at_the_earliest_of_the_data_it_used(
     metals = check(snapshot, world.issue("cn-metals"))
     assert metals.trust is not None
     assert metals.trust["expiresAt"] == format_time(NOW + timedelta(hours=1))
+
+
+def test_entry_pointing_at_the_lab_list_of_the_other_purpose_is_final(world: World) -> None:
+    """A revocation entry naming the lab's suspension list (and the reverse) is the
+    certificate's own fault: the list is there, it is just the wrong one."""
+    spec = world.labs["cn-food"]
+    swapped = entries(
+        ("revocation", "1", spec.url("suspension")), ("suspension", "1", spec.url("revocation"))
+    )
+    result = check(load(world), world.issue(overrides={"credentialStatus": swapped}))
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID, R.STATUS_ENTRY_INVALID))
+    assert [r.details["detail"] for r in result.reasons] == [
+        "the revocation entry points at the lab's suspension list",
+        "the suspension entry points at the lab's revocation list",
+    ]

@@ -6,7 +6,8 @@ and TUF delegations bound the paths a role may sign (docs/formats.md, "Lab ids a
 name constraints"). Everything is compared as plain strings in one canonical form, so
 that an implementation in any language gets the same answer.
 
-A **lab id** is ``https://`` + a lowercase DNS host of two or more labels + an optional
+A **lab id** is ``https://`` + a lowercase DNS host of two or more labels, the last
+starting with a letter (a domain name, not an IP address), + an optional
 path of ``/``-separated segments of ``[A-Za-z0-9._~-]`` (no empty, ``.`` or ``..``
 segment, no trailing ``/``), at most :data:`MAX_ID_CHARS` characters. No port, user,
 query, fragment or percent-encoding.
@@ -28,7 +29,9 @@ from yilu.protocol.errors import MalformedInputError
 
 MAX_ID_CHARS: Final = 200
 _LABEL: Final = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST: Final = rf"{_LABEL}(?:\.{_LABEL})+"
+#: The last label starts with a letter, as every top-level domain does: no IP addresses.
+_TOP: Final = r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST: Final = rf"(?:{_LABEL}\.)+{_TOP}"
 _SEGMENT: Final = r"(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+"
 _LAB_ID: Final = re.compile(rf"https://(?P<host>{_HOST})(?P<path>(?:/{_SEGMENT})*)", re.ASCII)
 _PATTERN: Final = re.compile(rf"https://(?P<wild>\*\.)?(?P<host>{_HOST})(?P<path>(?:/{_SEGMENT})*)", re.ASCII)
@@ -130,11 +133,6 @@ def parse_patterns(values: Iterable[object], what: str) -> tuple[NamePattern, ..
     return tuple(out)
 
 
-def within(lab_id: str, patterns: Iterable[NamePattern]) -> bool:
-    """True if ``lab_id`` matches one of ``patterns``."""
-    return any(p.matches(lab_id) for p in patterns)
-
-
 def is_under(url: str, lab_id: str) -> bool:
     """True if ``url`` (a status list's id) lies in the lab's own namespace: ``{lab_id}/…``."""
     return is_lab_id(url) and url.startswith(lab_id + "/")
@@ -152,26 +150,23 @@ class NameIndex(Generic[Owner]):
     """
 
     def __init__(self, owned: Iterable[tuple[Owner, Iterable[NamePattern]]]) -> None:
-        self._exact: dict[str, list[tuple[Owner, NamePattern]]] = {}
-        self._wild: dict[str, list[tuple[Owner, NamePattern]]] = {}
-        for owner, patterns in owned:
+        self._exact: dict[str, list[tuple[int, Owner, NamePattern]]] = {}
+        self._wild: dict[str, list[tuple[int, Owner, NamePattern]]] = {}
+        for rank, (owner, patterns) in enumerate(owned):
             for pattern in patterns:
                 table = self._wild if pattern.wildcard else self._exact
-                table.setdefault(pattern.host, []).append((owner, pattern))
+                table.setdefault(pattern.host, []).append((rank, owner, pattern))
 
     def owners(self, lab_id: str) -> list[Owner]:
-        """Every owner with a pattern matching ``lab_id`` (each once, in index order); none
+        """Every owner with a pattern matching ``lab_id``, each once, in the order given; none
         for an id that is not canonical."""
         if not is_lab_id(lab_id):
             return []
         host = _host(lab_id)
         path = lab_id[len("https://") + len(host) :]
-        found: list[Owner] = []
         candidates = list(self._exact.get(host, ()))
         labels = host.split(".")
         for i in range(1, len(labels)):
             candidates += self._wild.get(".".join(labels[i:]), ())
-        for owner, pattern in candidates:
-            if _path_within(path, pattern.path) and owner not in found:
-                found.append(owner)
-        return found
+        found = {rank: owner for rank, owner, pattern in candidates if _path_within(path, pattern.path)}
+        return [found[rank] for rank in sorted(found)]

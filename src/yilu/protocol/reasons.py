@@ -394,7 +394,8 @@ def safe_text(value: object, limit: int = MAX_SHOWN_CHARS) -> str:
     """``value`` as one line that is safe to show a person.
 
     Control characters (C0, C1, DEL), line and paragraph separators, bidirectional
-    controls and zero-width characters are written as ``\\uXXXX`` escapes, so that no
+    controls, zero-width characters and lone surrogates (which no terminal can even encode)
+    are written as ``\\uXXXX`` escapes, so that no
     untrusted string can start a new line, reorder text or draw a fake verdict; the
     result is cut to ``limit`` characters with an ellipsis (docs/security.md).
     """
@@ -403,7 +404,7 @@ def safe_text(value: object, limit: int = MAX_SHOWN_CHARS) -> str:
         text = text[: limit * 4]
     out = []
     for ch in text:
-        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") or ch in _INVISIBLE:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") or ch in _INVISIBLE:
             out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)

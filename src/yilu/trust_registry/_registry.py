@@ -251,7 +251,7 @@ class Registry(_Party):
         be a lab of this registry, its signature a current key of that lab, its URL inside
         the lab's id, and it must not be older than the copy already kept. Returns the URLs
         whose copy changed."""
-        accepted: dict[str, str] = {}
+        accepted: dict[str, tuple[StatusList, str]] = {}
         for token in tokens:
             url, status_list = self._check_status_list(token)
             kept = self._mirrored(url)
@@ -260,9 +260,14 @@ class Registry(_Party):
                     f"the status list {url} given is older ({format_time(status_list.valid_from)}) than "
                     f"the copy already mirrored ({format_time(kept.valid_from)})"
                 )
-            accepted[url] = token
+            # Of two lists of one URL in one batch, the newer is kept, whatever their order.
+            other = accepted.get(url)
+            if other is not None and other[0].valid_from == status_list.valid_from and other[1] != token:
+                raise InputError(f"two different status lists {url} issued at the same time were given")
+            if other is None or other[0].valid_from < status_list.valid_from:
+                accepted[url] = (status_list, token.strip())
         changed = []
-        for url, token in accepted.items():
+        for url, (_, token) in accepted.items():
             path = self._mirror_path(url)
             if not path.exists() or path.read_text().strip() != token:
                 write_atomic(path, token)

@@ -98,12 +98,14 @@ class PartVersion:
 
     version: str
     digest: str
+    #: For a status list: the lab that issues it and that lab's registry.
     owner: str = ""
+    registry: str = ""
 
     def to_json(self) -> dict[str, str]:
         out = {"version": self.version, "digest": self.digest}
         if self.owner:
-            out["owner"] = self.owner
+            out["owner"], out["registry"] = self.owner, self.registry
         return out
 
 
@@ -121,6 +123,7 @@ class Versions:
     federation_list: int
     federation_digest: str
     trust_lists: dict[str, PartVersion]
+    #: Keyed by :func:`status_key` (lab id and URL: one URL may lie under two nested lab ids).
     status_lists: dict[str, PartVersion]
 
     @classmethod
@@ -144,7 +147,12 @@ class Versions:
 
             def parts(name: str) -> dict[str, PartVersion]:
                 return {
-                    str(k): PartVersion(str(v["version"]), str(v["digest"]), str(v.get("owner", "")))
+                    str(k): PartVersion(
+                        str(v["version"]),
+                        str(v["digest"]),
+                        str(v.get("owner", "")),
+                        str(v.get("registry", "")),
+                    )
                     for k, v in obj[name].items()
                 }
 
@@ -183,6 +191,8 @@ class Snapshot:
     #: rollback protection they are present (an unusable part may not lower a version, and
     #: its installed version is carried over), not missing.
     dropped_parts: set[str] = field(default_factory=set)
+    #: Lab ids whose listing is in the bundle but was dropped (or whose trust list was).
+    dropped_labs: set[str] = field(default_factory=set)
     versions: Versions = field(default_factory=Versions.empty)
 
     @property
@@ -200,6 +210,11 @@ class Snapshot:
         """The earliest expiry of the federation list and every trust list."""
         times = [self.federation.expires_at, *(tl.expires_at for tl in self.trust_lists.values())]
         return min(times)
+
+
+def status_key(issuer: str, url: str) -> str:
+    """How the version record names a status list: its lab id and URL."""
+    return f"{issuer} {url}"
 
 
 def _digest(parsed: ParsedJWS) -> str:
@@ -366,7 +381,7 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVe
         if problem is not None:
             skip = Skipped(what, problem)
             snap.skipped.append(skip)
-            _drop_kids(snap, trust_list.labs, skip)
+            _drop_labs(snap, trust_list.labs, skip)
             snap.dropped_parts.add(member.id)
             continue
         by_member.setdefault(member.id, []).append(_Candidate(trust_list, _digest(parsed)))
@@ -384,7 +399,7 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVe
             snap.skipped.append(skip)
             snap.dropped_parts.add(member_id)
             for c in top.values():
-                _drop_kids(snap, c.trust_list.labs, skip)
+                _drop_labs(snap, c.trust_list.labs, skip)
             continue
         snap.trust_lists[member_id] = chosen.trust_list
         versions[member_id] = PartVersion(str(newest), chosen.digest)
@@ -410,11 +425,14 @@ def _drop_unverified_trust_list(snap: Snapshot, parsed: ParsedJWS, what: str) ->
     )
     snap.skipped.append(skip)
     snap.dropped_parts.add(claimed.registry)
-    _drop_kids(snap, claimed.labs, skip)
+    _drop_labs(snap, claimed.labs, skip)
 
 
-def _drop_kids(snap: Snapshot, labs: Iterable[Lab], skip: Skipped) -> None:
+def _drop_labs(snap: Snapshot, labs: Iterable[Lab], skip: Skipped) -> None:
+    """Note labs whose listing was dropped: their keys (for an honest UNKNOWN_KEY or
+    unverifiable) and their ids (so that the store keeps their status lists' versions)."""
     for lab in labs:
+        snap.dropped_labs.add(lab.id)
         for record in lab.keys:
             snap.dropped_kids.setdefault(record.kid, skip)
 
@@ -452,7 +470,7 @@ def _bind_labs(snap: Snapshot) -> None:
                 skip = Skipped(part, "the trust list names this lab more than once")
             if skip is not None:
                 snap.skipped.append(skip)
-                _drop_kids(snap, (lab,), skip)
+                _drop_labs(snap, (lab,), skip)
                 continue
             entry = LabEntry(lab, member, trust_list)
             snap.labs[lab.id] = entry
@@ -536,8 +554,9 @@ def _load_status_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartV
         chosen = next(iter(top.values()))
         snap.status_lists[key] = chosen.status_list
         snap.dropped_status.pop(key, None)
-        snap.dropped_parts.discard(key[1])
-        versions[key[1]] = PartVersion(format_time(newest), chosen.digest, key[0])
+        snap.dropped_parts.discard(status_key(*key))
+        owner = snap.labs[key[0]]
+        versions[status_key(*key)] = PartVersion(format_time(newest), chosen.digest, key[0], owner.member.id)
     return versions
 
 
@@ -561,4 +580,4 @@ def _drop_unverified_status_list(snap: Snapshot, parsed: ParsedJWS, what: str) -
 def _drop_status(snap: Snapshot, key: tuple[str, str], skip: Skipped) -> None:
     snap.skipped.append(skip)
     snap.dropped_status.setdefault(key, skip)
-    snap.dropped_parts.add(key[1])
+    snap.dropped_parts.add(status_key(*key))

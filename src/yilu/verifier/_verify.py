@@ -283,7 +283,13 @@ class Verifier:
             if not isinstance(raw_index, str) or not _INDEX.fullmatch(raw_index):
                 shown = raw_index if isinstance(raw_index, str | int) else type(raw_index).__name__
                 reasons.append(
-                    Reason(invalid, {"detail": f"the {purpose} index {shown!r} is not a decimal number"})
+                    Reason(
+                        invalid,
+                        {
+                            "detail": f"the {purpose} index {shown!r} is not a status list index "
+                            "(a decimal string of at most 10 digits, no leading zeros)"
+                        },
+                    )
                 )
                 continue
             if not isinstance(url, str) or not is_under(url, issuer):
@@ -293,7 +299,15 @@ class Verifier:
                 continue
             index = int(raw_index)
             status_list = self.snapshot.status_list(issuer, url)
-            if status_list is None or status_list.purpose != purpose:
+            if status_list is not None and status_list.purpose != purpose:
+                reasons.append(
+                    Reason(
+                        invalid,
+                        {"detail": f"the {purpose} entry points at the lab's {status_list.purpose} list"},
+                    )
+                )
+                continue
+            if status_list is None:
                 dropped = self.snapshot.dropped_status.get((issuer, url))
                 why = (
                     f"the lab's {purpose} list is unusable ({dropped.reason})"

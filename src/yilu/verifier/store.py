@@ -224,19 +224,20 @@ def _compare(old: Versions, snap: Snapshot) -> bool:
         if after is None:
             if registry in members and registry not in snap.dropped_parts:
                 raise RollbackError(
-                    f"this bundle lacks the trust list of {registry} (installed: sequence {before.version}): "
-                    "refusing to lose it",
+                    f"refusing a bundle that lacks the trust list of {registry} (installed: sequence "
+                    f"{before.version}) while that registry is still a member",
                     code=ReasonCode.TRUST_DATA_INVALID,
                 )
             continue
         _newer(f"its trust list of {registry}", "sequence", before, after, numeric=True)
-    for url, before in old.status_lists.items():
-        after = new.status_lists.get(url)
+    for key, before in old.status_lists.items():
+        url = key.split(" ", 1)[-1]
+        after = new.status_lists.get(key)
         if after is None:
-            if before.owner in snap.labs and url not in snap.dropped_parts:
+            if before.owner in snap.labs and key not in snap.dropped_parts:
                 raise RollbackError(
-                    f"this bundle lacks the status list {url} (installed: issued {before.version}): "
-                    "refusing to lose it",
+                    f"refusing a bundle that lacks the status list {url} (installed: issued "
+                    f"{before.version}) while its lab is still listed",
                     code=ReasonCode.TRUST_DATA_INVALID,
                 )
             continue
@@ -244,15 +245,32 @@ def _compare(old: Versions, snap: Snapshot) -> bool:
     return changed
 
 
+def _forgotten(before: PartVersion, snap: Snapshot) -> bool:
+    """True if an installed status list absent from ``snap`` may be forgotten: its lab's
+    registry left the federation, or published a valid trust list that no longer lists the
+    lab. Any other absence (a dropped list, listing or trust list) keeps its version."""
+    if before.registry not in {m.id for m in snap.federation.registries}:
+        return True
+    return (
+        before.registry in snap.trust_lists
+        and before.owner not in snap.labs
+        and before.owner not in snap.dropped_labs
+    )
+
+
 def _record(old: Versions | None, snap: Snapshot, now: datetime) -> dict[str, Any]:
     """The version record to keep: the new snapshot's versions, plus the installed version
-    of every part that is in the new bundle but was dropped (its high-water mark stays)."""
+    of every part the new bundle holds but could not use (its high-water mark stays, so a
+    later bundle cannot bring an older version back once the part is usable again)."""
     new = snap.versions
     trust, status = dict(new.trust_lists), dict(new.status_lists)
     if old is not None:
-        for kept, before in ((trust, old.trust_lists), (status, old.status_lists)):
-            for name, version in before.items():
-                if name in snap.dropped_parts and name not in kept:
-                    kept[name] = version
+        members = {m.id for m in snap.federation.registries}
+        for registry, version in old.trust_lists.items():
+            if registry not in trust and registry in members:
+                trust[registry] = version
+        for key, version in old.status_lists.items():
+            if key not in status and not _forgotten(version, snap):
+                status[key] = version
     record = replace(new, trust_lists=trust, status_lists=status)
     return {**record.to_json(), "installedAt": format_time(now)}
