@@ -89,6 +89,14 @@ def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
+def _shown(value: object) -> str:
+    """An error's text made safe for a terminal: it may quote untrusted data (a list's
+    issuer, a file name), so control characters are escaped and the length bounded."""
+    from yilu.protocol.reasons import safe_text
+
+    return safe_text(value, 600)
+
+
 # -- issuer -------------------------------------------------------------------------------
 
 
@@ -154,6 +162,9 @@ def cmd_lab(args: argparse.Namespace) -> int:
     from yilu.protocol.storage import passphrase
 
     if args.action == "init":
+        from yilu.protocol.names import check_lab_id
+
+        check_lab_id(args.id)  # before asking for the passphrase
         names = {"en": args.name}
         for item in args.local_name or []:
             lang, _, text = item.partition("=")
@@ -214,8 +225,9 @@ def cmd_registry(args: argparse.Namespace) -> int:
             publication_url=args.url,
             passphrase_text=passphrase(),
             now=now,
+            lab_ids=args.lab_ids,
         )
-        _err(f"created registry {reg.id}")
+        _err(f"created registry {reg.id}; it will list lab ids {', '.join(args.lab_ids)}")
         return EXIT_OK
     reg = Registry.open(directory)
     if args.action == "add-lab":
@@ -239,7 +251,7 @@ def cmd_registry(args: argparse.Namespace) -> int:
         reg.revoke_lab_key(args.lab_id, args.kid, at=now, reason=args.reason)
         _err(f"revoked key {args.kid} of {args.lab_id} ({args.reason}); publish to make it known")
     elif args.action == "mirror":
-        changed = reg.mirror_status_lists([Path(p).read_text().strip() for p in args.files])
+        changed = reg.mirror_status_lists([Path(p).read_text().strip() for p in args.files], now=now)
         _err(f"mirrored {len(args.files)} status lists ({len(changed)} changed)")
     elif args.action in ("publish", "republish"):
         _publish(reg, args, now, "trust list")
@@ -276,12 +288,18 @@ def cmd_root(args: argparse.Namespace) -> int:
     root = FederationRoot.open(directory)
     if args.action == "admit":
         reg = Registry.open(Path(args.registry))
-        root.admit(reg.member_record(since=now, permitted_lab_ids=args.lab_ids))
-        _err(f"admitted {reg.id}; it may list lab ids {', '.join(args.lab_ids)}")
+        member = reg.member_record(since=now, permitted_lab_ids=args.lab_ids)
+        root.admit(member)
+        _err(f"admitted {reg.id}; it may list lab ids {', '.join(p.text for p in member.permitted_lab_ids)}")
     elif args.action == "member-status":
         root.set_member_status(args.registry_id, args.status, since=now)
+        _err(f"{args.registry_id} is {args.status} from now; publish to make it known")
     elif args.action == "agree":
         root.agree(country=args.country, accepts=args.accepts, scopes=args.scope, since=now)
+        _err(
+            f"{args.country.upper()} accepts {', '.join(args.accepts)} for {', '.join(args.scope)} from now; "
+            "publish to make it known"
+        )
     elif args.action in ("publish", "republish"):
         _publish(root, args, now, "federation list")
     elif args.action == "bundle":
@@ -440,11 +458,13 @@ def cmd_trust(args: argparse.Namespace) -> int:
         installed = store.install(_read_bundle(args.bundle), now=_now(args.at))
         summary = _trust_summary(store, installed.snapshot, _now(args.at))
         if args.json:
-            _print_json({**summary, "changed": installed.changed})
+            _print_json({**summary, "changed": installed.changed, "warnings": list(installed.warnings)})
         else:
             verb = "installed" if installed.changed else "already installed"
+            for warning in installed.warnings:
+                _err(f"yilu: warning: {_shown(warning)}")
             _err(
-                f"{verb}: bundle sequence {summary['sequence']} of {summary['federation']} "
+                f"{verb}: bundle sequence {summary['sequence']} of {_shown(summary['federation'])} "
                 f"in {store.directory}"
             )
             for line in _trust_lines(summary):
@@ -471,9 +491,9 @@ _SOON_DAYS: Final = 7
 
 def _trust_summary(store: Any, snapshot: Any, now: datetime) -> dict[str, Any]:
     """What is installed and how fresh each part is (``yilu trust show --json``)."""
-    from yilu.protocol.encoding import format_time
+    from yilu.protocol.encoding import format_time, shift
 
-    soon = now + timedelta(days=_SOON_DAYS)
+    soon = shift(now, timedelta(days=_SOON_DAYS))
     status = sorted(snapshot.status_lists.values(), key=lambda s: s.valid_until or now)
     installed = store.installed_at()
     return {
@@ -488,15 +508,17 @@ def _trust_summary(store: Any, snapshot: Any, now: datetime) -> dict[str, Any]:
         "federationList": {
             "sequence": snapshot.federation.sequence,
             "expiresAt": format_time(snapshot.federation.expires_at),
+            "expired": snapshot.federation.expires_at < now,
             "registries": len(snapshot.federation.registries),
         },
         "trustLists": [
             {
                 "registry": tl.registry,
-                "accreditationBody": tl.accreditation_body,
+                "accreditationBody": snapshot.federation.member(tl.registry).accreditation_body,
                 "country": tl.country,
                 "sequence": tl.sequence,
                 "expiresAt": format_time(tl.expires_at),
+                "expired": tl.expires_at < now,
                 "labs": len(tl.labs),
             }
             for tl in snapshot.trust_lists.values()
@@ -512,21 +534,24 @@ def _trust_summary(store: Any, snapshot: Any, now: datetime) -> dict[str, Any]:
 
 
 def _trust_lines(summary: dict[str, Any]) -> list[str]:
+    """``yilu trust show`` as lines; everything that came from trust data is made safe."""
     from yilu.protocol.reasons import safe_text
 
-    status = summary["statusLists"]
+    def expired(part: dict[str, Any]) -> str:
+        return " ! EXPIRED: install a current bundle" if part["expired"] else ""
+
+    status, fed = summary["statusLists"], summary["federationList"]
     lines = [
-        f"federation {summary['federation']} (root keys {', '.join(summary['rootKeys'])})",
+        f"federation {safe_text(summary['federation'])} (root keys {', '.join(summary['rootKeys'])})",
         f"bundle sequence {summary['sequence']}, created {summary['createdAt']}, "
         f"installed {summary['installedAt'] or '-'}",
         f"valid until {summary['expiresAt']} (the earliest expiry of the federation list and trust lists)",
-        f"federation list sequence {summary['federationList']['sequence']}, "
-        f"{summary['federationList']['registries']} registries, "
-        f"expires {summary['federationList']['expiresAt']}",
+        f"federation list sequence {fed['sequence']}, {fed['registries']} registries, "
+        f"expires {fed['expiresAt']}{expired(fed)}",
     ]
     lines += [
-        f"  {t['accreditationBody']} ({t['country']}): trust list sequence {t['sequence']}, "
-        f"labs: {t['labs']}, expires {t['expiresAt']}"
+        f"  {safe_text(t['accreditationBody'], 80)} ({safe_text(t['country'], 8)}): trust list sequence "
+        f"{t['sequence']}, labs: {t['labs']}, expires {t['expiresAt']}{expired(t)}"
         for t in summary["trustLists"]
     ]
     lines.append(f"{status['count']} status lists, the first to expire on {status['expiresAt'] or '-'}")
@@ -644,6 +669,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--country", required=True)
     a.add_argument("--body", required=True, help="accreditation body name, e.g. CNAS")
     a.add_argument("--url", required=True, help="where the registry publishes its lists")
+    a.add_argument(
+        "--lab-ids",
+        action="append",
+        required=True,
+        metavar="PATTERN",
+        help="lab ids it will list, e.g. https://*.example.cn (repeat); the root must admit it with them",
+    )
     a = reg_sub.add_parser("add-lab")
     a.add_argument("dir")
     a.add_argument("--lab", required=True, help="the lab directory (reads lab.json and public.json)")
@@ -688,9 +720,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--lab-ids",
         action="append",
-        required=True,
         metavar="PATTERN",
-        help="lab ids this registry may list, e.g. https://*.example.cn (repeat); no two members may overlap",
+        help="lab ids this registry may list (repeat; default: those of its registry init); "
+        "no two members may overlap",
     )
     a = root_sub.add_parser("member-status")
     a.add_argument("dir")
@@ -754,10 +786,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except (UsageError, YiluError) as exc:
-        _err(f"yilu: error: {exc}")
+        _err(f"yilu: error: {_shown(exc)}")
         return EXIT_USAGE
     except OSError as exc:
-        _err(f"yilu: error: {exc.strerror or exc} ({exc.filename or 'I/O'})")
+        _err(f"yilu: error: {_shown(exc.strerror or exc)} ({_shown(exc.filename or 'I/O')})")
         return EXIT_USAGE
     except KeyboardInterrupt:
         _err("yilu: interrupted")

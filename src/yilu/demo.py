@@ -115,10 +115,11 @@ def init(directory: Path, *, now: datetime) -> dict[str, Any]:
             publication_url=f"{spec.id}/yilu/",
             passphrase_text=secret,
             now=since,
+            lab_ids=spec.lab_ids,
             demo=True,
         )
         registries[spec.key] = reg
-        root.admit(reg.member_record(since=since, permitted_lab_ids=spec.lab_ids))
+        root.admit(reg.member_record(since=since))
     labs = []
     for lab_spec in LABS:
         reg = registries[lab_spec.registry]
@@ -175,7 +176,7 @@ def refresh(directory: Path, *, now: datetime) -> Path:
     for lab_info in manifest["labs"]:
         lab = LabIssuer.open(Path(lab_info["dir"]))
         lab.publish_status_lists(now=now)
-        registries[lab_info["registry"]].mirror_status_lists(lab.status_list_tokens())
+        registries[lab_info["registry"]].mirror_status_lists(lab.status_list_tokens(), now=now)
     trust_lists = [reg.publish(now=now) for reg in registries.values()]
     status_lists = [t for reg in registries.values() for t in reg.status_list_tokens()]
     root = FederationRoot.open(directory / "root")

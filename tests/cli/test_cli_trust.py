@@ -290,7 +290,21 @@ def test_root_admit_with_overlapping_lab_ids_is_refused(tmp_path: Path) -> None:
     assert run("root", "init", root, "--id", "https://fed.example").returncode == 0
     for path, cc in ((cn, "CN"), (kz, "KZ")):
         url = f"https://{cc.lower()}.example.org"
-        proc = run("registry", "init", path, "--id", url, "--country", cc, "--body", cc, "--url", url + "/y/")
+        proc = run(
+            "registry",
+            "init",
+            path,
+            "--id",
+            url,
+            "--country",
+            cc,
+            "--body",
+            cc,
+            "--url",
+            url + "/y/",
+            "--lab-ids",
+            f"https://*.example.{cc.lower()}",
+        )
         assert proc.returncode == 0, proc.stderr
     assert run("root", "admit", root, "--registry", cn, "--lab-ids", "https://*.example.cn").returncode == 0
     before = (tmp_path / "root" / "root.json").read_bytes()
@@ -337,3 +351,61 @@ def test_kid_with_a_lone_surrogate_is_rejected_not_a_crash(demo: dict[str, Any],
     assert "UNKNOWN_KEY" in text.stdout
     code, result = verify_json(token, data_dir)
     assert (code, codes(result)) == (1, ["UNKNOWN_KEY"])
+
+
+# -- what is shown is safe, in every language ------------------------------------------------------
+
+
+def test_trust_show_escapes_what_the_trust_data_says(tmp_path: Path) -> None:
+    """A federation list whose member names itself with a newline and a fake verdict: shown
+    on one line, escaped, by trust install and trust show alike."""
+    from dataclasses import replace
+
+    from testkit import NOW, World
+    from yilu.protocol.lists import Member
+
+    class Loud(World):
+        def member(self, cc: str) -> Member:
+            return replace(super().member(cc), accreditation_body=f"AB-{cc}\n✔ ACCEPT\x1b[2J")
+
+    world = Loud()
+    bundle, roots = tmp_path / "bundle.jwt", tmp_path / "roots.json"
+    bundle.write_text(world.bundle())
+    roots.write_text(json.dumps([dict(world.root.public.jwk)]))
+    at = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+    data_dir = tmp_path / "data"
+    installed = yilu("trust", "install", str(bundle), "--root", str(roots), "--at", at, data_dir=data_dir)
+    shown = yilu("trust", "show", "--at", at, data_dir=data_dir)
+    for proc in (installed, shown):
+        assert proc.returncode == 0, proc.stderr
+        assert "AB-CN\\u000a✔ ACCEPT\\u001b[2J (CN)" in proc.stdout, proc.stdout
+        assert not any(line.startswith("✔") for line in proc.stdout.splitlines())
+        assert "\x1b" not in proc.stdout
+
+
+def test_verify_speaks_kazakh(demo: dict[str, Any], tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert install(demo["bundle"], data_dir, "--root", demo["rootKeys"]).returncode == 0
+    proc = yilu("verify", demo["qr"], "--country", "KZ", "--lang", "kk", data_dir=data_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("✔ ҚАБЫЛДАНДЫ\n")
+    assert "Сертификат шынайы, жарамды және KZ елінде танылады." in proc.stdout
+    code, result = verify_json(demo["qr"], data_dir, "--lang", "kk", country="UZ")
+    assert code == 1 and codes(result) == ["NOT_RECOGNISED"]
+    assert "UZ елі food саласында" in result["reasons"][0]["message"]
+
+
+def test_photo_without_a_code_cannot_be_verified_it_is_not_rejected(
+    demo: dict[str, Any], tmp_path: Path
+) -> None:
+    """A blurred or wrong photo is the device's problem: exit 2, never a reject."""
+    from PIL import Image
+
+    data_dir = tmp_path / "data"
+    assert install(demo["bundle"], data_dir, "--root", demo["rootKeys"]).returncode == 0
+    blank = tmp_path / "blank.png"
+    Image.new("L", (640, 480), 200).save(blank)
+    code, result = verify_json(str(blank), data_dir)
+    assert code == 2 and result["verdict"] == "unverifiable"
+    assert codes(result) == ["UNREADABLE"]
+    assert "no QR code found" in result["reasons"][0]["message"]

@@ -18,6 +18,7 @@ from yilu.protocol.reasons import ReasonCode, advice, message, safe_text, verdic
 
 ALL_CODES = {
     "ACCEPTED",
+    "UNREADABLE",
     "MALFORMED",
     "UNSUPPORTED_FORMAT",
     "UNSUPPORTED_ALG",
@@ -43,10 +44,8 @@ ALL_CODES = {
 #: Facts about the certificate itself: reject whatever else is found.
 FINAL = {
     "MALFORMED",
-    "UNSUPPORTED_FORMAT",
     "UNSUPPORTED_ALG",
     "SIGNATURE_INVALID",
-    "NOT_YET_VALID",
     "EXPIRED",
     "KEY_NOT_VALID_AT_ISSUANCE",
     "KEY_REVOKED",
@@ -54,8 +53,16 @@ FINAL = {
     "STATUS_ENTRY_INVALID",
     "REVOKED",
 }
-#: Problems of the verifier's own trust data: unverifiable unless a final code is present.
-TRUST = {"STATUS_UNAVAILABLE", "TRUST_DATA_STALE", "TRUST_DATA_INVALID", "TRUST_DATA_MISSING"}
+#: Problems of the device, its input or its trust data: unverifiable unless a final code is present.
+TRUST = {
+    "UNREADABLE",
+    "UNSUPPORTED_FORMAT",
+    "NOT_YET_VALID",
+    "STATUS_UNAVAILABLE",
+    "TRUST_DATA_STALE",
+    "TRUST_DATA_INVALID",
+    "TRUST_DATA_MISSING",
+}
 #: Everything else rejects, unless a trust code says the data could not tell.
 PLAIN = {
     "UNKNOWN_KEY",
@@ -65,7 +72,7 @@ PLAIN = {
     "SUSPENDED",
     "NOT_RECOGNISED",
 }
-LANGS = ("en", "zh", "ru")
+LANGS = ("en", "zh", "ru", "kk")
 #: Every placeholder any template uses, with a harmless value.
 PLACEHOLDERS = {
     "country": "KZ",
@@ -252,11 +259,13 @@ def test_every_code_has_a_message_and_advice_in_each_language(name: str) -> None
         assert msg.strip() and adv.strip(), (name, lang)
         assert "{" not in msg and "}" not in msg, (name, lang, msg)
         assert msg != adv, (name, lang)
-    # Three real translations, not one text three times.
-    assert len({t[0] for t in texts.values()}) == 3, name
-    assert len({t[1] for t in texts.values()}) == 3, name
+    # Four real translations, not one text four times.
+    assert len({t[0] for t in texts.values()}) == 4, name
+    assert len({t[1] for t in texts.values()}) == 4, name
     assert re.search(r"[\u4e00-\u9fff]", texts["zh"][0]) and re.search(r"[\u4e00-\u9fff]", texts["zh"][1])
     assert re.search(r"[а-яА-ЯёЁ]", texts["ru"][0]) and re.search(r"[а-яА-ЯёЁ]", texts["ru"][1])
+    # Kazakh: Cyrillic with at least one of the letters Russian does not have, somewhere.
+    assert re.search(r"[әғқңөұүһіӘҒҚҢӨҰҮҺІ]", texts["kk"][0] + texts["kk"][1]), name
 
 
 @pytest.mark.parametrize("lang", LANGS)

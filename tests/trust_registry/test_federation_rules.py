@@ -217,13 +217,15 @@ def mirrored(registry: Registry) -> dict[str, str]:
 def test_mirror_keeps_one_file_per_url_and_returns_what_changed(mirror: tuple[Registry, SigningKey]) -> None:
     reg, key = mirror
     rev1, sus1 = status_token(key, "revocation", minutes=0), status_token(key, "suspension", minutes=0)
-    assert sorted(reg.mirror_status_lists([rev1, sus1])) == [
+    assert sorted(reg.mirror_status_lists([rev1, sus1], now=NOW + timedelta(hours=1))) == [
         f"{LAB}/status/revocation",
         f"{LAB}/status/suspension",
     ]
-    assert reg.mirror_status_lists([rev1, sus1]) == []  # the same copies again: nothing changed
+    assert (
+        reg.mirror_status_lists([rev1, sus1], now=NOW + timedelta(hours=1)) == []
+    )  # the same copies again: nothing changed
     rev2 = status_token(key, "revocation", minutes=5, bits=(3,))
-    assert reg.mirror_status_lists([rev2, sus1]) == [f"{LAB}/status/revocation"]
+    assert reg.mirror_status_lists([rev2, sus1], now=NOW + timedelta(hours=1)) == [f"{LAB}/status/revocation"]
     assert mirrored(reg) == {f"{LAB}/status/revocation": rev2, f"{LAB}/status/suspension": sus1}
     assert len(list((reg.directory / "published" / "status").glob("*.jwt"))) == 2
 
@@ -231,9 +233,9 @@ def test_mirror_keeps_one_file_per_url_and_returns_what_changed(mirror: tuple[Re
 def test_mirror_refuses_a_list_older_than_its_copy(mirror: tuple[Registry, SigningKey]) -> None:
     reg, key = mirror
     newer = status_token(key, "revocation", minutes=10, bits=(3,))
-    reg.mirror_status_lists([newer])
+    reg.mirror_status_lists([newer], now=NOW + timedelta(hours=1))
     with pytest.raises(InputError, match="older"):
-        reg.mirror_status_lists([status_token(key, "revocation", minutes=0)])
+        reg.mirror_status_lists([status_token(key, "revocation", minutes=0)], now=NOW + timedelta(hours=1))
     assert mirrored(reg) == {f"{LAB}/status/revocation": newer}
 
 
@@ -241,7 +243,7 @@ def test_mirror_refuses_a_list_older_than_its_copy(mirror: tuple[Registry, Signi
 def test_mirror_is_all_or_nothing(mirror: tuple[Registry, SigningKey], bad: str) -> None:
     reg, key = mirror
     first = status_token(key, "revocation", minutes=10)
-    reg.mirror_status_lists([first])
+    reg.mirror_status_lists([first], now=NOW + timedelta(hours=1))
     before = mirrored(reg)
     good = [
         status_token(key, "suspension", minutes=20),
@@ -267,7 +269,7 @@ def test_mirror_is_all_or_nothing(mirror: tuple[Registry, SigningKey], bad: str)
         )
         broken = sl.sign(key, key.public.kid)
     with pytest.raises(InputError):
-        reg.mirror_status_lists([good[0], broken, good[1]])
+        reg.mirror_status_lists([good[0], broken, good[1]], now=NOW + timedelta(hours=1))
     assert mirrored(reg) == before
 
 
@@ -276,7 +278,7 @@ def test_mirror_never_keeps_the_older_of_two_lists_in_one_batch(mirror: tuple[Re
     revoked = status_token(key, "revocation", minutes=10, bits=(3,))
     unrevoked = status_token(key, "revocation", minutes=0)
     with contextlib.suppress(InputError):  # refusing the batch is fine too
-        reg.mirror_status_lists([revoked, unrevoked])
+        reg.mirror_status_lists([revoked, unrevoked], now=NOW + timedelta(hours=1))
     assert mirrored(reg).get(f"{LAB}/status/revocation") in (None, revoked)
 
 
@@ -304,3 +306,81 @@ def test_bundle_sequence_grows_by_one_per_bundle(tmp_path: Path) -> None:
     token = reopened.build_bundle(trust_lists=trust, status_lists=[], now=NOW + timedelta(hours=2))
     snapshot = load_bundle(token, pinned_roots=[root.key.public])
     assert (snapshot.sequence, snapshot.federation.sequence) == (5, 2)
+
+
+def test_mirror_refuses_a_list_dated_in_the_future(mirror: tuple[Registry, SigningKey]) -> None:
+    reg, key = mirror
+    now = NOW + timedelta(hours=1)
+    with pytest.raises(InputError, match="in the future: check the lab's clock"):
+        reg.mirror_status_lists([status_token(key, "revocation", minutes=60 + 61)], now=now)
+    assert mirrored(reg) == {}
+    # Up to an hour ahead is a clock difference, not the future.
+    reg.mirror_status_lists([status_token(key, "revocation", minutes=60 + 59)], now=now)
+    assert list(mirrored(reg)) == [f"{LAB}/status/revocation"]
+
+
+def test_mirror_refuses_a_revocation_list_that_clears_a_revoked_bit(
+    mirror: tuple[Registry, SigningKey],
+) -> None:
+    """A rogue lab signing a newer list without a revocation it had published: refused."""
+    reg, key = mirror
+    now = NOW + timedelta(hours=1)
+    reg.mirror_status_lists([status_token(key, "revocation", minutes=0, bits=(3, 8))], now=now)
+    kept = mirrored(reg)
+    with pytest.raises(
+        InputError, match=r"clears revocations \(1 of them, e\.g\. index 8\): a revocation is final"
+    ):
+        reg.mirror_status_lists([status_token(key, "revocation", minutes=5, bits=(3,))], now=now)
+    assert mirrored(reg) == kept
+    # Adding revocations is fine; a suspension list may clear bits (suspensions are lifted).
+    reg.mirror_status_lists([status_token(key, "revocation", minutes=6, bits=(3, 8, 9))], now=now)
+    reg.mirror_status_lists([status_token(key, "suspension", minutes=0, bits=(5,))], now=now)
+    reg.mirror_status_lists([status_token(key, "suspension", minutes=7, bits=())], now=now)
+
+
+def test_registry_lists_only_labs_within_its_own_lab_ids(tmp_path: Path) -> None:
+    reg = Registry.create(
+        tmp_path / "cn",
+        registry_id="https://cn.example.org",
+        country="CN",
+        accreditation_body="CN",
+        publication_url="https://cn.example.org/yilu/",
+        passphrase_text=PASS,
+        now=SINCE,
+        lab_ids=["https://*.example.cn", "https://labs.example.org/cn"],
+    )
+    key = SigningKey.generate()
+    with pytest.raises(
+        InputError, match=r"outside the lab ids this registry may list .*verifiers would drop it"
+    ):
+        add_lab(reg, key, "https://lab.example.kz")
+    with pytest.raises(InputError, match="outside the lab ids"):
+        add_lab(reg, key, "https://labs.example.org/kz/l1")
+    add_lab(reg, key, "https://lab.example.cn")
+    add_lab(reg, SigningKey.generate(), "https://labs.example.org/cn/l1")
+    # No lab id inside, or around, another's: their status list URLs would overlap.
+    for nested in ("https://lab.example.cn/branch", "https://labs.example.org/cn/l1/x"):
+        with pytest.raises(InputError, match="nested with the id of lab"):
+            add_lab(reg, SigningKey.generate(), nested)
+    assert [lab["id"] for lab in reg.state["labs"]] == [
+        "https://lab.example.cn",
+        "https://labs.example.org/cn/l1",
+    ]
+    # The root admits it, by default, with the lab ids it was created with.
+    member = reg.member_record(since=SINCE)
+    assert [p.text for p in member.permitted_lab_ids] == [
+        "https://*.example.cn",
+        "https://labs.example.org/cn",
+    ]
+    with pytest.raises(MalformedInputError):
+        Registry.create(
+            tmp_path / "bad",
+            registry_id="https://bad.example.org",
+            country="CN",
+            accreditation_body="B",
+            publication_url="https://bad.example.org/",
+            passphrase_text=PASS,
+            now=SINCE,
+            lab_ids=["http://*.example.cn"],
+        )
+    assert not (tmp_path / "bad" / "registry.json").exists()

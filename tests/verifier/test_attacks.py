@@ -475,7 +475,7 @@ def _lab_list(key: SigningKey, issuer: str = LAB_ID) -> str:
 def test_registry_mirrors_its_labs_genuine_status_lists(registry: tuple[Registry, SigningKey]) -> None:
     reg, key = registry
     token = _lab_list(key)
-    reg.mirror_status_lists([token])
+    reg.mirror_status_lists([token], now=datetime.now(UTC))
     assert reg.status_list_tokens() == [token]
 
 
@@ -493,7 +493,7 @@ def test_registry_refuses_to_mirror_unverified_status_lists(
         other = SigningKey.generate()
         token = _lab_list(other, "https://other.example.cn")
     with pytest.raises(InputError):
-        reg.mirror_status_lists([token])
+        reg.mirror_status_lists([token], now=datetime.now(UTC))
     assert reg.status_list_tokens() == []
 
 

@@ -155,15 +155,15 @@ def test_prefers_the_yl1_code_among_several(text: str) -> None:
 # --- negative cases ------------------------------------------------------------------
 
 
-def test_random_bytes_are_malformed() -> None:
+def test_random_bytes_are_unreadable() -> None:
     junk = random.Random(3).randbytes(5000)
     with pytest.raises(MalformedInputError) as info:
         read_qr_text(junk)
-    assert info.value.code is ReasonCode.MALFORMED
+    assert info.value.code is ReasonCode.UNREADABLE
     assert info.value.__cause__ is not None
 
 
-def test_empty_bytes_are_malformed() -> None:
+def test_empty_bytes_are_unreadable() -> None:
     with pytest.raises(MalformedInputError):
         read_qr_text(b"")
 
@@ -189,7 +189,7 @@ def test_image_without_a_code() -> None:
         draw.rectangle((x, y, x + rng.randrange(5, 60), y + rng.randrange(5, 40)), fill=rng.randrange(200))
     with pytest.raises(MalformedInputError, match="no QR code") as info:
         read_qr_text(encode(scene, "PNG"))
-    assert info.value.code is ReasonCode.MALFORMED
+    assert info.value.code is ReasonCode.UNREADABLE
 
 
 def test_blank_photo_has_no_code() -> None:
@@ -203,7 +203,7 @@ def test_oversize_bytes_are_refused_before_decoding() -> None:
     assert len(data) == MAX_IMAGE_BYTES + 1
     with pytest.raises(InputTooLargeError) as info:
         read_qr_text(data)
-    assert info.value.code is ReasonCode.MALFORMED
+    assert info.value.code is ReasonCode.UNREADABLE
 
 
 def test_decompression_bomb_header_is_refused() -> None:

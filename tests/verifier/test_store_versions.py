@@ -121,15 +121,26 @@ def test_older_bundle_sequence_is_refused(world: World, tmp_path: Path) -> None:
 # -- parts that vanish --------------------------------------------------------------------------
 
 
-def test_newer_bundle_lacking_a_members_trust_list_is_refused(world: World, tmp_path: Path) -> None:
+def test_newer_bundle_lacking_a_members_trust_list_installs_and_keeps_its_version(
+    world: World, tmp_path: Path
+) -> None:
+    """A missing part is no rollback (its certificates cannot be verified, never accepted),
+    and one party's omission must not block every later bundle; but its version stays, so
+    that a later bundle cannot bring an older list of that registry back."""
     store = store_for(world, tmp_path)
+    world.sequence = 5
     store.install(bundle(world, sequence=1), now=NOW)
-    before = files(store)
-    world.sequence = 2
+    world.sequence = 6
     without_kz = [world.trust_list("CN"), world.trust_list("RU")]
+    installed = store.install(bundle(world, sequence=2, trust_lists=without_kz), now=NOW)
+    assert installed.changed and KZ_REGISTRY not in installed.snapshot.trust_lists
+    assert record(store)["trustLists"][KZ_REGISTRY]["version"] == "5"
+    world.sequence = 4
+    old_kz = world.trust_list("KZ")  # an older KZ list than the one this device saw
+    world.sequence = 7
+    lists = [world.trust_list("CN"), world.trust_list("RU"), old_kz]
     with pytest.raises(RollbackError, match=KZ_REGISTRY):
-        store.install(bundle(world, sequence=2, trust_lists=without_kz), now=NOW)
-    assert files(store) == before
+        store.install(bundle(world, sequence=3, trust_lists=lists), now=NOW)
 
 
 def test_trust_list_of_a_registry_that_left_the_federation_may_go(world: World, tmp_path: Path) -> None:
@@ -333,3 +344,97 @@ def test_nested_lab_cannot_mask_a_rollback_of_another_labs_status_list(world: Wo
     current = store.current()
     assert current is not None
     assert Verifier(current, country="CN").verify(token, at=NOW).codes == (R.REVOKED,)
+
+
+# -- revocation is final on a device ---------------------------------------------------------------
+
+
+def test_a_later_list_clearing_a_revoked_bit_does_not_unrevoke(world: World, tmp_path: Path) -> None:
+    """A rogue lab (its own key) signs a newer revocation list without the bit it had set: a
+    device that saw the revocation keeps it, and the install says so."""
+    spec = world.labs["cn-food"]
+    token = world.issue(index=9)
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    suspension = _status(spec, "suspension", bits=(), hours_ago=3)
+    revoked = _status(spec, "revocation", bits=(9, 40), hours_ago=2)
+    cleared = _status(spec, "revocation", bits=(40,), hours_ago=1)  # newer, index 9 cleared
+    store = store_for(world, tmp_path)
+    store.install(bundle(world, sequence=1, status_lists=[*others, suspension, revoked]), now=NOW)
+    assert record(store)["statusLists"][f"{spec.id} {spec.url('revocation')}"]["revoked"] == [9, 40]
+    installed = store.install(bundle(world, sequence=2, status_lists=[*others, suspension, cleared]), now=NOW)
+    assert installed.warnings == (
+        f"{spec.url('revocation')} of {spec.id} clears revocations this device had seen (index 9): "
+        "they stay revoked",
+    )
+    assert record(store)["statusLists"][f"{spec.id} {spec.url('revocation')}"]["revoked"] == [9, 40]
+    for snapshot in (installed.snapshot, store.current()):
+        assert snapshot is not None
+        assert Verifier(snapshot, country="KZ").verify(token, at=NOW).codes == (R.REVOKED,)
+    # A bundle given to verify directly gets the device's revocations too.
+    given = load_bundle(
+        bundle(world, sequence=3, status_lists=[*others, suspension, cleared]),
+        pinned_roots=[world.root.public],
+    )
+    assert Verifier(given, country="KZ").verify(token, at=NOW).codes == (R.ACCEPTED,)
+    store.check_not_older(given)
+    assert Verifier(given, country="KZ").verify(token, at=NOW).codes == (R.REVOKED,)
+    # Another certificate of that lab is unaffected.
+    assert Verifier(given, country="KZ").verify(world.issue(index=10), at=NOW).codes == (R.ACCEPTED,)
+
+
+# -- parts from the future ---------------------------------------------------------------------------
+
+
+def test_a_status_list_dated_after_its_bundle_is_dropped_and_cannot_block_later_bundles(
+    world: World, tmp_path: Path
+) -> None:
+    """A stolen lab key signs a list dated far ahead: were it kept, every genuine later list
+    would look like a rollback once the key is revoked. Lists dated over an hour after the
+    bundle that carries them are dropped instead."""
+    spec = world.labs["cn-food"]
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    future = _status(spec, "revocation", bits=(), hours_ago=-24 * 365)
+    near = _status(spec, "revocation", bits=(), hours_ago=-0.5)  # within the hour: clocks differ
+    suspension = _status(spec, "suspension", bits=(), hours_ago=1)
+    bundle_time = NOW - timedelta(minutes=30)
+    snap = load_bundle(
+        world.bundle(status_lists=[*others, future, suspension], created_at=bundle_time),
+        pinned_roots=[world.root.public],
+    )
+    assert (spec.id, spec.url("revocation")) not in snap.status_lists
+    assert any("after the bundle that carries it was built" in str(s) for s in snap.skipped)
+    result = Verifier(snap, country="KZ").verify(world.issue(), at=NOW)
+    assert result.verdict == "unverifiable" and result.codes == (R.STATUS_UNAVAILABLE,)
+    near_snap = load_bundle(
+        world.bundle(status_lists=[*others, near, suspension], created_at=bundle_time),
+        pinned_roots=[world.root.public],
+    )
+    assert (spec.id, spec.url("revocation")) in near_snap.status_lists
+    store = store_for(world, tmp_path)
+    store.install(bundle(world, sequence=1, status_lists=[*others, future, suspension]), now=NOW)
+    assert f"{spec.id} {spec.url('revocation')}" not in record(store)["statusLists"]
+    genuine = _status(spec, "revocation", bits=(), hours_ago=0.2)
+    assert store.install(
+        bundle(world, sequence=2, status_lists=[*others, genuine, suspension]), now=NOW
+    ).changed
+
+
+def test_a_trust_list_dated_after_its_bundle_is_dropped(world: World) -> None:
+    class Ahead(World):
+        def trust_list(self, cc: str) -> str:
+            if cc != "KZ":
+                return super().trust_list(cc)
+            from yilu.protocol.lists import TrustList
+
+            tl = TrustList(
+                self.reg_id(cc), cc, f"AB-{cc}", 99, NOW + timedelta(days=300), NOW + timedelta(days=330), ()
+            )
+            return tl.sign(self.reg_keys[cc], self.reg_keys[cc].public.kid)
+
+    ahead = Ahead()
+    snap = load_bundle(ahead.bundle(), pinned_roots=[ahead.root.public])
+    assert KZ_REGISTRY not in snap.trust_lists and KZ_REGISTRY not in snap.versions.trust_lists
+    assert [str(s) for s in snap.skipped if KZ_REGISTRY in str(s)] == [
+        f"trust list of AB-KZ ({KZ_REGISTRY}): issued 2027-09-23T09:00:00Z, "
+        "after the bundle that carries it was built"
+    ]

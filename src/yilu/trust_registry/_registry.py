@@ -44,6 +44,9 @@ from yilu.protocol.vocabulary import SCOPES
 
 #: How long a published list stays valid; publish again before then (docs/formats.md).
 LIST_VALIDITY: Final = timedelta(days=30)
+#: A status list dated this far ahead of the registry's clock is refused (verifiers drop
+#: lists dated after the bundle that carries them: docs/verifying.md, "Trust data").
+FUTURE_TOLERANCE: Final = timedelta(hours=1)
 #: ``republish`` signs a new list when the published one expires within this (docs/operating.md).
 REPUBLISH_MARGIN: Final = timedelta(days=10)
 
@@ -123,16 +126,21 @@ class Registry(_Party):
         publication_url: str,
         passphrase_text: str,
         now: datetime,
+        lab_ids: Iterable[str] = (),
         demo: bool = False,
     ) -> Registry:
+        """A new registry. ``lab_ids`` are the patterns of the lab ids it will ask the root
+        to let it list; ``add_lab`` refuses labs outside them (docs/formats.md)."""
         if (directory / cls.state_file).exists():
             raise InputError(f"{directory} already holds a registry")
+        patterns = [NamePattern(p).text for p in lab_ids]
         key, record = cls._new_key(directory, passphrase_text, now)
         state = {
             "id": registry_id,
             "country": country.upper(),
             "accreditationBody": accreditation_body,
             "publicationUrl": publication_url,
+            "labIds": patterns,
             "sequence": 0,
             "keys": [record],
             "labs": [],
@@ -147,10 +155,12 @@ class Registry(_Party):
         state, key = cls._load(directory)
         return cls(directory, state, key)
 
-    def member_record(self, *, since: datetime, permitted_lab_ids: Iterable[str]) -> Member:
+    def member_record(self, *, since: datetime, permitted_lab_ids: Iterable[str] | None = None) -> Member:
         """How the federation root lists this registry: its keys, an active status from
-        ``since`` and the lab ids it may list (its name constraints, docs/formats.md)."""
-        patterns = tuple(NamePattern(p) for p in permitted_lab_ids)
+        ``since`` and the lab ids it may list (its name constraints, docs/formats.md); by
+        default the patterns the registry was created with."""
+        wanted = self.state.get("labIds", []) if permitted_lab_ids is None else permitted_lab_ids
+        patterns = tuple(NamePattern(p) for p in wanted)
         if not patterns:
             raise InputError("a member registry needs at least one lab id pattern (--lab-ids)")
         return Member(
@@ -185,10 +195,25 @@ class Registry(_Party):
         key: dict[str, Any],
         accredited_since: datetime,
     ) -> Lab:
-        """Accredit a lab: record its scopes, an active status from ``accredited_since`` and its key."""
+        """Accredit a lab: record its scopes, an active status from ``accredited_since`` and its key.
+
+        The lab id must lie within the registry's own lab id patterns (verifiers would drop
+        the listing otherwise), and not inside, nor around, another lab's id.
+        """
         check_lab_id(lab_id)
-        if any(x["id"] == lab_id for x in self.state["labs"]):
-            raise InputError(f"lab {lab_id!r} is already in registry {self.id}")
+        patterns = [NamePattern(p) for p in self.state.get("labIds", [])]
+        if patterns and not any(p.matches(lab_id) for p in patterns):
+            raise InputError(
+                f"lab id {lab_id} is outside the lab ids this registry may list "
+                f"({', '.join(p.text for p in patterns)}): verifiers would drop it"
+            )
+        for other in self.state["labs"]:
+            if other["id"] == lab_id:
+                raise InputError(f"lab {lab_id!r} is already in registry {self.id}")
+            if is_under(lab_id, other["id"]) or is_under(other["id"], lab_id):
+                raise InputError(
+                    f"lab id {lab_id} is nested with the id of lab {other['id']}; use a separate id"
+                )
         scope_list = list(scopes)
         for scope in scope_list:
             if scope.category not in SCOPES:
@@ -245,30 +270,44 @@ class Registry(_Party):
             raise InputError(f"lab {lab_id!r} has no key {kid!r}")
         self._put_lab(lab)
 
-    def mirror_status_lists(self, tokens: Iterable[str]) -> list[str]:
+    def mirror_status_lists(self, tokens: Iterable[str], *, now: datetime) -> list[str]:
         """Keep copies of this registry's labs' signed status lists, so that verifiers sync
         everything from here. Each list is checked first (all or nothing): its issuer must
         be a lab of this registry, its signature a current key of that lab, its URL inside
-        the lab's id, and it must not be older than the copy already kept. Returns the URLs
-        whose copy changed."""
-        accepted: dict[str, tuple[StatusList, str]] = {}
+        the lab's id; it must not be dated in the future, nor be older than the copy already
+        kept, and a revocation list may not clear a bit the kept copy has set (revocation is
+        final). Returns the URLs whose copy changed."""
+        accepted: dict[tuple[str, str], tuple[StatusList, str]] = {}
         for token in tokens:
             url, status_list = self._check_status_list(token)
-            kept = self._mirrored(url)
+            if status_list.valid_from > shift(now, FUTURE_TOLERANCE):
+                raise InputError(
+                    f"the status list {url} is dated {format_time(status_list.valid_from)}, in the future: "
+                    "check the lab's clock"
+                )
+            kept = self._mirrored(status_list.issuer, url)
             if kept is not None and kept.valid_from > status_list.valid_from:
                 raise InputError(
                     f"the status list {url} given is older ({format_time(status_list.valid_from)}) than "
                     f"the copy already mirrored ({format_time(kept.valid_from)})"
                 )
+            if kept is not None and status_list.purpose == "revocation":
+                cleared = set(kept.bits.set_indices()) - set(status_list.bits.set_indices())
+                if cleared:
+                    raise InputError(
+                        f"the revocation list {url} clears revocations ({len(cleared)} of them, e.g. index "
+                        f"{min(cleared)}): a revocation is final"
+                    )
             # Of two lists of one URL in one batch, the newer is kept, whatever their order.
-            other = accepted.get(url)
+            key = (status_list.issuer, url)
+            other = accepted.get(key)
             if other is not None and other[0].valid_from == status_list.valid_from and other[1] != token:
                 raise InputError(f"two different status lists {url} issued at the same time were given")
             if other is None or other[0].valid_from < status_list.valid_from:
-                accepted[url] = (status_list, token.strip())
+                accepted[key] = (status_list, token.strip())
         changed = []
-        for url, (_, token) in accepted.items():
-            path = self._mirror_path(url)
+        for (issuer, url), (_, token) in accepted.items():
+            path = self._mirror_path(issuer, url)
             if not path.exists() or path.read_text().strip() != token:
                 write_atomic(path, token)
                 changed.append(url)
@@ -293,13 +332,12 @@ class Registry(_Party):
                 return status_list.url, status_list
         raise InputError(f"{what}: not signed by a current key of {status_list.issuer}")
 
-    def _mirror_path(self, url: str) -> Path:
-        return (
-            self.directory / "published" / "status" / f"{hashlib.sha256(url.encode()).hexdigest()[:24]}.jwt"
-        )
+    def _mirror_path(self, issuer: str, url: str) -> Path:
+        name = hashlib.sha256(f"{issuer} {url}".encode()).hexdigest()[:24]
+        return self.directory / "published" / "status" / f"{name}.jwt"
 
-    def _mirrored(self, url: str) -> StatusList | None:
-        path = self._mirror_path(url)
+    def _mirrored(self, issuer: str, url: str) -> StatusList | None:
+        path = self._mirror_path(issuer, url)
         if not path.exists():
             return None
         return StatusList.from_credential(parse_compact(path.read_text().strip()).payload_json())

@@ -53,11 +53,11 @@ _SHARPEN: Final = ((0.3, 800), (0.45, 2000))
 
 
 def _error(message: str) -> MalformedInputError:
-    return MalformedInputError(message, code=ReasonCode.MALFORMED)
+    return MalformedInputError(message, code=ReasonCode.UNREADABLE)
 
 
 def _too_large(message: str) -> InputTooLargeError:
-    return InputTooLargeError(message, code=ReasonCode.MALFORMED)
+    return InputTooLargeError(message, code=ReasonCode.UNREADABLE)
 
 
 def _load_gray(data: bytes) -> Image.Image:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from yilu.protocol.bundle import MAX_BUNDLE_BYTES, TYP_BUNDLE, Bundle
@@ -44,6 +44,11 @@ from yilu.protocol.lists import (
 from yilu.protocol.names import NameIndex, is_lab_id, is_under
 from yilu.protocol.reasons import ReasonCode
 from yilu.protocol.status_list import StatusList
+
+#: A list may be dated at most this long after the bundle that carries it was built (clocks
+#: differ a little); later, it is dropped, so that no part can claim a version from the
+#: future that would make every genuine later version look like a rollback.
+FUTURE_TOLERANCE: Final = timedelta(hours=1)
 
 #: What a ``typ`` header says a file is, for plain messages when the wrong file is given.
 _KIND_OF_TYP: Final = {
@@ -101,11 +106,16 @@ class PartVersion:
     #: For a status list: the lab that issues it and that lab's registry.
     owner: str = ""
     registry: str = ""
+    #: For a revocation list: every index ever seen revoked in it (revocation is final:
+    #: a later list that clears a bit does not un-revoke on a device that saw it set).
+    revoked: tuple[int, ...] = ()
 
-    def to_json(self) -> dict[str, str]:
-        out = {"version": self.version, "digest": self.digest}
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"version": self.version, "digest": self.digest}
         if self.owner:
             out["owner"], out["registry"] = self.owner, self.registry
+        if self.revoked:
+            out["revoked"] = list(self.revoked)
         return out
 
 
@@ -114,7 +124,8 @@ class Versions:
     """Every part's version: what rollback protection compares (docs/verifying.md, "Rollback").
 
     Like TUF's snapshot role, it lists the version of each piece, so that no piece can
-    go back, be removed, or be swapped for another at the same version.
+    go back or be swapped for another at the same version; a piece that is missing or
+    unusable keeps its last version here while its owner is still in the federation.
     """
 
     federation: str
@@ -152,6 +163,7 @@ class Versions:
                         str(v["digest"]),
                         str(v.get("owner", "")),
                         str(v.get("registry", "")),
+                        tuple(int(i) for i in v.get("revoked", ())),
                     )
                     for k, v in obj[name].items()
                 }
@@ -187,12 +199,12 @@ class Snapshot:
     dropped_kids: dict[str, Skipped] = field(default_factory=dict)
     #: (lab id, list URL) -> why the lab's list at that URL was dropped.
     dropped_status: dict[tuple[str, str], Skipped] = field(default_factory=dict)
-    #: Registry ids and status list URLs whose part is in the bundle but was dropped: for
-    #: rollback protection they are present (an unusable part may not lower a version, and
-    #: its installed version is carried over), not missing.
-    dropped_parts: set[str] = field(default_factory=set)
-    #: Lab ids whose listing is in the bundle but was dropped (or whose trust list was).
+    #: Lab ids whose listing is in the bundle but was dropped (or whose trust list was):
+    #: the store keeps their status lists' versions, as for a lab still listed.
     dropped_labs: set[str] = field(default_factory=set)
+    #: (lab id, URL) -> revocation indices a device saw set before (the store fills this in:
+    #: revocation is final, docs/verifying.md "Rollback and freeze").
+    revoked_before: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
     versions: Versions = field(default_factory=Versions.empty)
 
     @property
@@ -235,6 +247,12 @@ def _signed_by(parsed: ParsedJWS, keys: Iterable[VerifyKey]) -> VerifyKey | None
     for key in keys:
         if key.kid == parsed.kid and verify_raw(parsed, key):
             return key
+    return None
+
+
+def _from_the_future(issued: datetime, built: datetime) -> str | None:
+    if issued > built + FUTURE_TOLERANCE:
+        return f"issued {format_time(issued)}, after the bundle that carries it was built"
     return None
 
 
@@ -366,7 +384,9 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVe
         except (InputError, TrustDataError) as exc:
             snap.skipped.append(Skipped(what, f"malformed: {exc}"))
             continue
-        problem = record.unusable_at(trust_list.issued_at)
+        problem = record.unusable_at(trust_list.issued_at) or _from_the_future(
+            trust_list.issued_at, snap.bundle.created_at
+        )
         if trust_list.registry != member.id:
             snap.skipped.append(
                 Skipped(
@@ -382,7 +402,6 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVe
             skip = Skipped(what, problem)
             snap.skipped.append(skip)
             _drop_labs(snap, trust_list.labs, skip)
-            snap.dropped_parts.add(member.id)
             continue
         by_member.setdefault(member.id, []).append(_Candidate(trust_list, _digest(parsed)))
 
@@ -397,7 +416,6 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVe
                 f"two different lists with sequence {newest}: the registry must publish one",
             )
             snap.skipped.append(skip)
-            snap.dropped_parts.add(member_id)
             for c in top.values():
                 _drop_labs(snap, c.trust_list.labs, skip)
             continue
@@ -424,7 +442,6 @@ def _drop_unverified_trust_list(snap: Snapshot, parsed: ParsedJWS, what: str) ->
         f"trust list of {claimed.registry}", "its signature does not verify with the member's keys"
     )
     snap.skipped.append(skip)
-    snap.dropped_parts.add(claimed.registry)
     _drop_labs(snap, claimed.labs, skip)
 
 
@@ -528,6 +545,10 @@ def _load_status_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartV
                 Skipped(what, f"its URL is not inside its lab's id {status_list.issuer}", "conflict")
             )
             continue
+        future = _from_the_future(status_list.valid_from, snap.bundle.created_at)
+        if future is not None:
+            _drop_status(snap, key, Skipped(what, future))
+            continue
         problems = [r.unusable_at(status_list.valid_from) for r in records]
         if all(p is not None for p in problems):
             _drop_status(snap, key, Skipped(what, str(problems[0])))
@@ -554,9 +575,11 @@ def _load_status_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartV
         chosen = next(iter(top.values()))
         snap.status_lists[key] = chosen.status_list
         snap.dropped_status.pop(key, None)
-        snap.dropped_parts.discard(status_key(*key))
         owner = snap.labs[key[0]]
-        versions[status_key(*key)] = PartVersion(format_time(newest), chosen.digest, key[0], owner.member.id)
+        revoked = chosen.status_list.bits.set_indices() if chosen.status_list.purpose == "revocation" else ()
+        versions[status_key(*key)] = PartVersion(
+            format_time(newest), chosen.digest, key[0], owner.member.id, revoked
+        )
     return versions
 
 
@@ -580,4 +603,3 @@ def _drop_unverified_status_list(snap: Snapshot, parsed: ParsedJWS, what: str) -
 def _drop_status(snap: Snapshot, key: tuple[str, str], skip: Skipped) -> None:
     snap.skipped.append(skip)
     snap.dropped_status.setdefault(key, skip)
-    snap.dropped_parts.add(status_key(*key))

@@ -41,7 +41,7 @@ def _decode_input(data: str | bytes) -> tuple[ParsedJWS, dict[str, Any]]:
     (a ``YL1:`` text made with another dictionary, say): MALFORMED, before any key is tried."""
     is_image = isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
     if not is_image and len(data) > MAX_TEXT_INPUT:
-        raise MalformedInputError("input is too large to be a certificate", code=ReasonCode.MALFORMED)
+        raise MalformedInputError("input is too large to be a certificate", code=ReasonCode.UNREADABLE)
     if isinstance(data, str):
         text = data
     elif is_image:
@@ -53,7 +53,7 @@ def _decode_input(data: str | bytes) -> tuple[ParsedJWS, dict[str, Any]]:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedInputError(
-                "input is neither text nor a PNG/JPEG image", code=ReasonCode.UNSUPPORTED_FORMAT
+                "input is neither text nor a PNG/JPEG image", code=ReasonCode.UNREADABLE
             ) from exc
     text = text.strip()
     from_qr = text.startswith(yl1.PREFIX)
@@ -61,7 +61,8 @@ def _decode_input(data: str | bytes) -> tuple[ParsedJWS, dict[str, Any]]:
         text = yl1.decode(text)
     elif not looks_like_compact(text):
         raise MalformedInputError(
-            "input is neither YL1: text nor a compact VC-JWT", code=ReasonCode.UNSUPPORTED_FORMAT
+            "input is neither YL1: text nor a compact VC-JWT: is this the certificate's QR code?",
+            code=ReasonCode.UNREADABLE,
         )
     parsed = parse_compact(text, expected_typ=TYP_VC)
     try:
@@ -327,7 +328,9 @@ class Verifier:
                     )
                 )
                 continue
-            bit = status_list.bits.get(index)
+            bit = status_list.bits.get(index) or (
+                purpose == "revocation" and index in self.snapshot.revoked_before.get((issuer, url), ())
+            )
             expired = status_list.valid_until is not None and status_list.valid_until < at
             if bit and purpose == "revocation":
                 reasons.append(Reason(ReasonCode.REVOKED))  # final, even in an expired list

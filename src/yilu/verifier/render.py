@@ -1,4 +1,4 @@
-"""Readable rendering of a verification result for inspectors, in en / zh / ru.
+"""Readable rendering of a verification result for inspectors, in en / zh / ru / kk.
 
 Everything shown that comes from outside this program (the certificate, the trust data,
 a key id from an unsigned header) goes through :func:`yilu.protocol.reasons.safe_text`:
@@ -17,35 +17,48 @@ from yilu.protocol.reasons import Lang, safe_text
 from yilu.verifier.result import VerificationResult
 
 _LABELS: Final[dict[str, dict[Lang, str]]] = {
-    "accept": {"en": "ACCEPT", "zh": "通过", "ru": "ПРИНЯТ"},
-    "reject": {"en": "REJECT", "zh": "拒绝", "ru": "ОТКЛОНЁН"},
+    "accept": {"en": "ACCEPT", "zh": "通过", "ru": "ПРИНЯТ", "kk": "ҚАБЫЛДАНДЫ"},
+    "reject": {"en": "REJECT", "zh": "拒绝", "ru": "ОТКЛОНЁН", "kk": "ҚАБЫЛДАНБАДЫ"},
     "unverifiable": {
-        "en": "CANNOT VERIFY — fix the trust data; this says nothing against the certificate",
-        "zh": "无法验证 — 请修复信任数据；这并不表明证书有问题",
-        "ru": "ПРОВЕРКА НЕВОЗМОЖНА — исправьте данные доверия; это ничего не говорит против сертификата",
+        "en": "CANNOT VERIFY (this says nothing against the certificate)",
+        "zh": "无法验证（这并不表明证书有问题）",
+        "ru": "ПРОВЕРКА НЕВОЗМОЖНА (это ничего не говорит против сертификата)",
+        "kk": "ТЕКСЕРУ МҮМКІН ЕМЕС (бұл сертификаттың жарамсыз екенін білдірмейді)",
     },
-    "certificate": {"en": "Certificate", "zh": "证书", "ru": "Сертификат"},
-    "product": {"en": "Product", "zh": "产品", "ru": "Продукция"},
-    "consignment": {"en": "Batch / quantity", "zh": "批号 / 数量", "ru": "Партия / количество"},
-    "issuer": {"en": "Issued by", "zh": "签发机构", "ru": "Выдан"},
-    "valid": {"en": "Valid", "zh": "有效期", "ru": "Действителен"},
-    "conclusion": {"en": "Conclusion", "zh": "结论", "ru": "Заключение"},
-    "trust": {"en": "Trust data", "zh": "信任数据", "ru": "Данные доверия"},
-    "sequence": {"en": "sequence", "zh": "序号", "ru": "версия"},
-    "age": {"en": "old", "zh": "前", "ru": "назад"},
-    "until": {"en": "valid until", "zh": "有效至", "ru": "действительны до"},
-    "expired": {"en": "EXPIRED", "zh": "已过期", "ru": "ИСТЕКЛИ"},
+    "certificate": {"en": "Certificate", "zh": "证书", "ru": "Сертификат", "kk": "Сертификат"},
+    "product": {"en": "Product", "zh": "产品", "ru": "Продукция", "kk": "Өнім"},
+    "consignment": {
+        "en": "Batch / quantity",
+        "zh": "批号 / 数量",
+        "ru": "Партия / количество",
+        "kk": "Партия / саны",
+    },
+    "issuer": {"en": "Issued by", "zh": "签发机构", "ru": "Выдан", "kk": "Берген ұйым"},
+    "valid": {"en": "Valid", "zh": "有效期", "ru": "Действителен", "kk": "Жарамдылық мерзімі"},
+    "conclusion": {"en": "Conclusion", "zh": "结论", "ru": "Заключение", "kk": "Қорытынды"},
+    "trust": {"en": "Trust data", "zh": "信任数据", "ru": "Данные доверия", "kk": "Сенім деректері"},
+    "sequence": {"en": "sequence", "zh": "序号", "ru": "версия", "kk": "нұсқа"},
+    "age": {"en": "old", "zh": "前", "ru": "назад", "kk": "бұрын"},
+    "until": {
+        "en": "valid until",
+        "zh": "有效至",
+        "ru": "действительны до",
+        "kk": "жарамдылық мерзімінің соңы",
+    },
+    "expired": {"en": "EXPIRED", "zh": "已过期", "ru": "ИСТЕКЛИ", "kk": "МЕРЗІМІ ӨТКЕН"},
     "soon": {
         "en": "expires soon: install a current bundle",
         "zh": "即将过期：请安装最新信任包",
         "ru": "скоро истекают: установите актуальный пакет",
+        "kk": "мерзімі жақында бітеді: өзекті пакетті орнатыңыз",
     },
-    "results": {"en": "results", "zh": "项结果", "ru": "результатов"},
-    "advice": {"en": "What to do", "zh": "处理建议", "ru": "Что делать"},
+    "results": {"en": "results", "zh": "项结果", "ru": "результатов", "kk": "нәтиже"},
+    "advice": {"en": "What to do", "zh": "处理建议", "ru": "Что делать", "kk": "Не істеу керек"},
     "skipped": {
         "en": "parts of the trust data were dropped",
         "zh": "部分信任数据已被剔除",
         "ru": "часть данных доверия отброшена",
+        "kk": "сенім деректерінің бір бөлігі алынып тасталды",
     },
 }
 _MARKS: Final = {"accept": "✔", "reject": "✘", "unverifiable": "?"}

@@ -57,6 +57,8 @@ class Installed:
 
     snapshot: Snapshot
     changed: bool
+    #: Things the operator should know: e.g. a lab whose new list clears revocations.
+    warnings: tuple[str, ...] = ()
 
 
 class SnapshotStore:
@@ -115,6 +117,7 @@ class SnapshotStore:
                 f"the installed bundle (sequence {snapshot.versions.bundle}) is older than the last one "
                 f"accepted ({record.bundle}): an install was interrupted; install the newest bundle again"
             )
+        _remember_revocations(snapshot, record)
         return snapshot
 
     def stored_versions(self) -> Versions | None:
@@ -136,7 +139,7 @@ class SnapshotStore:
         """Raise unless ``new`` may replace what is installed; True if it changes anything.
 
         Raises :class:`StaleTrustDataError` (freeze), :class:`RollbackError` (a part older
-        than installed, missing, or different at the same version) or TrustDataError.
+        than installed, or different at the same version) or TrustDataError.
         """
         if new.federation.expires_at < now:
             raise StaleTrustDataError(
@@ -150,11 +153,12 @@ class SnapshotStore:
         return _compare(old, new)
 
     def check_not_older(self, new: Snapshot) -> None:
-        """Raise :class:`RollbackError` if any part of ``new`` is older than what is installed
-        (``yilu verify --bundle`` runs this when a snapshot is installed)."""
+        """Raise :class:`RollbackError` if any part of ``new`` is older than what is installed,
+        and carry the installed revocations over to it (``yilu verify --bundle`` runs this)."""
         old = self.stored_versions()
         if old is not None:
             _compare(old, new)
+            _remember_revocations(new, old)
 
     def install(self, bundle: bytes, *, now: datetime) -> Installed:
         """Verify ``bundle`` and make it current, unless it is stale or older than what is installed.
@@ -166,9 +170,11 @@ class SnapshotStore:
         changed = self.check(new, now=now)
         if self.stored_roots() is None:
             write_json(self.root_path, _jwks(roots))
-        write_json(self.versions_path, _record(self.stored_versions(), new, now))
+        old = self.stored_versions()
+        write_json(self.versions_path, _record(old, new, now))
         write_atomic(self.path, bundle)
-        return Installed(new, changed)
+        _remember_revocations(new, old)
+        return Installed(new, changed, _cleared_revocations(old, new))
 
 
 def _newer(what: str, label: str, old: PartVersion, new: PartVersion, *, numeric: bool) -> bool:
@@ -218,30 +224,17 @@ def _compare(old: Versions, snap: Snapshot) -> bool:
         PartVersion(str(new.federation_list), new.federation_digest),
         numeric=True,
     )
-    members = {m.id for m in snap.federation.registries}
+    # A part that is missing or unusable is not a rollback: its certificates cannot be
+    # verified (never accepted), and the record keeps its last version (see _record).
     for registry, before in old.trust_lists.items():
         after = new.trust_lists.get(registry)
-        if after is None:
-            if registry in members and registry not in snap.dropped_parts:
-                raise RollbackError(
-                    f"refusing a bundle that lacks the trust list of {registry} (installed: sequence "
-                    f"{before.version}) while that registry is still a member",
-                    code=ReasonCode.TRUST_DATA_INVALID,
-                )
-            continue
-        _newer(f"its trust list of {registry}", "sequence", before, after, numeric=True)
+        if after is not None:
+            _newer(f"its trust list of {registry}", "sequence", before, after, numeric=True)
     for key, before in old.status_lists.items():
-        url = key.split(" ", 1)[-1]
         after = new.status_lists.get(key)
-        if after is None:
-            if before.owner in snap.labs and key not in snap.dropped_parts:
-                raise RollbackError(
-                    f"refusing a bundle that lacks the status list {url} (installed: issued "
-                    f"{before.version}) while its lab is still listed",
-                    code=ReasonCode.TRUST_DATA_INVALID,
-                )
-            continue
-        _newer(f"its status list {url}", "issued", before, after, numeric=False)
+        if after is not None:
+            url = key.split(" ", 1)[-1]
+            _newer(f"its status list {url}", "issued", before, after, numeric=False)
     return changed
 
 
@@ -260,8 +253,9 @@ def _forgotten(before: PartVersion, snap: Snapshot) -> bool:
 
 def _record(old: Versions | None, snap: Snapshot, now: datetime) -> dict[str, Any]:
     """The version record to keep: the new snapshot's versions, plus the installed version
-    of every part the new bundle holds but could not use (its high-water mark stays, so a
-    later bundle cannot bring an older version back once the part is usable again)."""
+    of every part the new bundle lacks or could not use while its owner is still in the
+    federation (its high-water mark stays, so that no later bundle can bring an older
+    version back); the revoked indices of each revocation list only ever grow."""
     new = snap.versions
     trust, status = dict(new.trust_lists), dict(new.status_lists)
     if old is not None:
@@ -270,7 +264,39 @@ def _record(old: Versions | None, snap: Snapshot, now: datetime) -> dict[str, An
             if registry not in trust and registry in members:
                 trust[registry] = version
         for key, version in old.status_lists.items():
-            if key not in status and not _forgotten(version, snap):
-                status[key] = version
+            if key not in status:
+                if not _forgotten(version, snap):
+                    status[key] = version
+            elif version.revoked:
+                now_revoked = set(status[key].revoked) | set(version.revoked)
+                status[key] = replace(status[key], revoked=tuple(sorted(now_revoked)))
     record = replace(new, trust_lists=trust, status_lists=status)
     return {**record.to_json(), "installedAt": format_time(now)}
+
+
+def _cleared_revocations(old: Versions | None, snap: Snapshot) -> tuple[str, ...]:
+    """A warning for each revocation list whose new version clears bits seen set before."""
+    if old is None:
+        return ()
+    out = []
+    for key, before in old.status_lists.items():
+        after = snap.versions.status_lists.get(key)
+        cleared = sorted(set(before.revoked) - set(after.revoked)) if after is not None else []
+        if cleared:
+            lab, url = key.split(" ", 1)
+            shown = ", ".join(str(i) for i in cleared[:10]) + (" ..." if len(cleared) > 10 else "")
+            out.append(
+                f"{url} of {lab} clears revocations this device had seen (index {shown}): they stay revoked"
+            )
+    return tuple(out)
+
+
+def _remember_revocations(snap: Snapshot, record: Versions | None) -> None:
+    """Give ``snap`` the revocations this device saw before: a lab's later list that clears
+    a revoked bit does not un-revoke here (revocation is final; docs/verifying.md)."""
+    if record is None:
+        return
+    for key, version in record.status_lists.items():
+        if version.revoked:
+            lab, url = key.split(" ", 1)
+            snap.revoked_before[(lab, url)] = frozenset(version.revoked)
