@@ -7,6 +7,11 @@ builds a bundle, so every reason code can be produced on purpose.
 from __future__ import annotations
 
 import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,6 +37,8 @@ from yilu.protocol.names import NamePattern
 from yilu.protocol.status_list import Bitstring, StatusList
 
 DATA = Path(__file__).parent / "data"
+#: This checkout's sources: subprocesses must run them, not whatever ``yilu`` is installed.
+SRC = Path(__file__).resolve().parents[1] / "src"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 FEDERATION = "https://federation.example"
 YEAR_AGO = NOW - timedelta(days=365)
@@ -214,3 +221,53 @@ class World:
         cred.update(overrides or {})
         signer = key or spec.key
         return sign_compact(dumps_compact(cred), signer, kid=signer.public.kid, typ=TYP_VC)
+
+
+def yilu_env(data_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``yilu`` subprocess (see :func:`run_yilu`)."""
+    full = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("YILU_KEY_PASSPHRASE", "YILU_ROOT_KEYS", "YILU_DATA_DIR")
+    }
+    full["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p)
+    full["YILU_DATA_DIR"] = str(data_dir)
+    full.update(env or {})
+    return full
+
+
+def run_yilu(
+    *args: str,
+    data_dir: Path | None = None,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+    max_memory: int | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m yilu.cli ARGS`` as a user runs it: this checkout's code, no passphrase or
+    root keys from the caller's environment, and ``$YILU_DATA_DIR`` = ``data_dir`` (a fresh
+    empty directory unless given, so no installed snapshot is used by accident). Never a
+    traceback on stderr, whatever the exit status."""
+    if data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="yilu-data-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    full = yilu_env(data_dir, env)
+
+    def limit() -> None:  # pragma: no cover - runs in the child
+        if max_memory is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "yilu.cli", *args],
+        input=stdin,
+        capture_output=True,
+        env=full,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+        preexec_fn=limit if max_memory is not None else None,
+    )
+    out = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+    assert "Traceback" not in out.stderr, out.stderr
+    return out

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import tempfile
 import uuid
 import zlib
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from testkit import DATA
+from testkit import DATA, run_yilu
 from yilu.protocol.encoding import b45_encode, b64url_decode, b64url_encode
 from yilu.protocol.yl1 import dictionary
 
@@ -22,21 +20,7 @@ from yilu.protocol.yl1 import dictionary
 def yilu(
     *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("YILU_KEY_PASSPHRASE", "YILU_ROOT_KEYS")}
-    # Each call gets an empty data directory unless the test gives one: nothing installed.
-    full_env["YILU_DATA_DIR"] = tempfile.mkdtemp(prefix="yilu-data-")
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "yilu.cli", *args],
-        input=stdin,
-        capture_output=True,
-        env=full_env,
-        timeout=120,
-        check=False,
-    )
-    out = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
-    assert "Traceback" not in out.stderr, out.stderr
-    return out
+    return run_yilu(*args, stdin=stdin, env=env)
 
 
 @pytest.fixture(scope="module")

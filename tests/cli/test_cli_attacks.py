@@ -8,10 +8,8 @@ Each run gets its own empty ``$YILU_DATA_DIR``, so no installed snapshot is ever
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -24,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from testkit import DATA, NOW, World
+from testkit import DATA, NOW, SRC, World, run_yilu, yilu_env
 from yilu.protocol.encoding import b64url_encode, dumps_compact, format_time
 from yilu.protocol.jws import TYP_VC, parse_compact
 from yilu.protocol.keys import SigningKey
@@ -32,22 +30,8 @@ from yilu.protocol.lists import KeyRecord, Scope
 from yilu.protocol.status_list import StatusList
 from yilu.trust_registry import Registry
 
-#: This checkout's sources: subprocesses must run them, not whatever ``yilu`` is installed.
-SRC = Path(__file__).resolve().parents[2] / "src"
 CN_FOOD = "https://qdtc.example.cn"
 AT_NOW = format_time(NOW)
-
-
-def _env(data_dir: Path, env: dict[str, str] | None) -> dict[str, str]:
-    full = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("YILU_KEY_PASSPHRASE", "YILU_ROOT_KEYS", "YILU_DATA_DIR")
-    }
-    full["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p)
-    full["YILU_DATA_DIR"] = str(data_dir)
-    full.update(env or {})
-    return full
 
 
 def yilu(
@@ -58,25 +42,7 @@ def yilu(
     timeout: float = 120,
     max_memory: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m yilu.cli`` with this checkout's code and ``$YILU_DATA_DIR`` = ``data_dir``."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-
-    def limit() -> None:  # pragma: no cover - runs in the child
-        if max_memory is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "yilu.cli", *args],
-        input=stdin,
-        capture_output=True,
-        env=_env(data_dir, env),
-        timeout=timeout,
-        check=False,
-        preexec_fn=limit if max_memory is not None else None,
-    )
-    out = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
-    assert "Traceback" not in out.stderr, out.stderr
-    return out
+    return run_yilu(*args, data_dir=data_dir, stdin=stdin, env=env, timeout=timeout, max_memory=max_memory)
 
 
 @pytest.fixture(scope="module")
@@ -411,7 +377,7 @@ def test_interrupted_issue_loses_nothing(demo: dict[str, Any], tmp_path: Path) -
             [sys.executable, "-m", "yilu.cli", "issue", str(report), "--lab", lab_dir(demo), "--json"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_env(tmp_path / "d", None),
+            env=yilu_env(tmp_path / "d"),
         )
         time.sleep(rng.uniform(0, 0.6))
         child.send_signal(signal.SIGINT)

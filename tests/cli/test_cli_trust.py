@@ -8,9 +8,7 @@ test sees another's installed snapshot.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,12 +16,10 @@ from typing import Any
 
 import pytest
 
-from testkit import DATA
+from testkit import DATA, run_yilu
 from yilu.protocol.encoding import b64url_encode
 from yilu.protocol.keys import SigningKey
 
-#: This checkout's sources: subprocesses must run them, not whatever ``yilu`` is installed.
-SRC = Path(__file__).resolve().parents[2] / "src"
 CN_FOOD = "https://qdtc.example.cn"
 CN_METALS = "https://sdmt.example.cn"
 FEDERATION = "https://federation.yilu.example"
@@ -33,28 +29,8 @@ REGISTRIES = {"https://cnas.example.cn", "https://fsa.example.ru", "https://nca.
 def yilu(
     *args: str, data_dir: Path, env: dict[str, str] | None = None, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m yilu.cli ARGS`` with ``$YILU_DATA_DIR`` = ``data_dir``, run inside ``data_dir``."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    full = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("YILU_KEY_PASSPHRASE", "YILU_ROOT_KEYS", "YILU_DATA_DIR")
-    }
-    full["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p)
-    full["YILU_DATA_DIR"] = str(data_dir)
-    full.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "yilu.cli", *args],
-        input=stdin,
-        capture_output=True,
-        env=full,
-        cwd=data_dir,
-        timeout=120,
-        check=False,
-    )
-    out = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
-    assert "Traceback" not in out.stderr, out.stderr
-    return out
+    """The CLI with ``$YILU_DATA_DIR`` = ``data_dir``, run inside ``data_dir``."""
+    return run_yilu(*args, data_dir=data_dir, env=env, stdin=stdin, cwd=data_dir)
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:

@@ -15,9 +15,10 @@ from itertools import product
 from typing import Any
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
+from propkit import char_mutations, fast
 from testkit import NOW, World
 from yilu.protocol.encoding import b64url_decode, b64url_encode
 from yilu.protocol.errors import YiluError
@@ -28,32 +29,6 @@ from yilu.verifier import Snapshot, Verifier, load_bundle
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 CREATED_AT = NOW - timedelta(minutes=30)
-
-
-def fast(n: int) -> settings:
-    """Deterministic settings: same examples on every run, no per-example deadline."""
-    return settings(max_examples=n, deadline=None, derandomize=True)
-
-
-@st.composite
-def char_mutations(draw: st.DrawFn, text: str, alphabet: str, max_ops: int = 4) -> str:
-    """``text`` with 1..max_ops substitutions, insertions, deletions or span rewrites."""
-    chars = list(text)
-    char = st.one_of(st.sampled_from(alphabet), st.characters())
-    for _ in range(draw(st.integers(1, max_ops))):
-        op = draw(st.sampled_from(("sub", "ins", "del", "span")))
-        if op == "ins" or not chars:
-            chars.insert(draw(st.integers(0, len(chars))), draw(char))
-            continue
-        pos = draw(st.integers(0, len(chars) - 1))
-        if op == "sub":
-            chars[pos] = draw(char)
-        elif op == "del":
-            del chars[pos]
-        else:
-            end = draw(st.integers(pos, min(len(chars), pos + 12)))
-            chars[pos:end] = draw(st.lists(char, max_size=12))
-    return "".join(chars)
 
 
 @st.composite
