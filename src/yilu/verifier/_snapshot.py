@@ -22,10 +22,10 @@ whole load. Keys are parsed once and indexed by kid, so verification parses no t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Generic, Literal, TypeVar
 
 from yilu.protocol.bundle import MAX_BUNDLE_BYTES, TYP_BUNDLE, Bundle
 from yilu.protocol.encoding import format_time
@@ -348,16 +348,31 @@ def _load_federation(bundle: Bundle, roots: Sequence[VerifyKey]) -> tuple[Federa
 # -- trust lists -----------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Candidate:
-    trust_list: TrustList
+P = TypeVar("P")
+V = TypeVar("V", int, datetime)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate(Generic[P]):
+    """One verified version of a part, and the digest of what was signed."""
+
+    part: P
     digest: str
+
+
+def _newest(found: Iterable[_Candidate[P]], version: Callable[[P], V]) -> tuple[V, list[_Candidate[P]]]:
+    """The highest version among ``found`` and its distinct contents: one means the part to
+    keep; more than one means its owner signed two versions as one (equivocation)."""
+    candidates = list(found)
+    newest = max(version(c.part) for c in candidates)
+    top = {c.digest: c for c in candidates if version(c.part) == newest}
+    return newest, list(top.values())
 
 
 def _load_trust_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVersion]:
     """Verify every trust list; keep the newest of each member (docs/verifying.md, "Trust data")."""
     members = snap.federation.registries
-    by_member: dict[str, list[_Candidate]] = {}
+    by_member: dict[str, list[_Candidate[TrustList]]] = {}
     for i, token in enumerate(tokens):
         what = f"trust list #{i + 1}"
         try:
@@ -407,19 +422,18 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVe
 
     versions: dict[str, PartVersion] = {}
     for member_id, candidates in by_member.items():
-        newest = max(c.trust_list.sequence for c in candidates)
-        top = {c.digest: c for c in candidates if c.trust_list.sequence == newest}
-        chosen = next(iter(top.values()))
+        newest, top = _newest(candidates, lambda tl: tl.sequence)
+        chosen = top[0]
         if len(top) > 1:
             skip = Skipped(
-                f"trust list of {chosen.trust_list.accreditation_body} ({member_id})",
+                f"trust list of {chosen.part.accreditation_body} ({member_id})",
                 f"two different lists with sequence {newest}: the registry must publish one",
             )
             snap.skipped.append(skip)
-            for c in top.values():
-                _drop_labs(snap, c.trust_list.labs, skip)
+            for c in top:
+                _drop_labs(snap, c.part.labs, skip)
             continue
-        snap.trust_lists[member_id] = chosen.trust_list
+        snap.trust_lists[member_id] = chosen.part
         versions[member_id] = PartVersion(str(newest), chosen.digest)
     return versions
 
@@ -502,14 +516,8 @@ def _bind_labs(snap: Snapshot) -> None:
 # -- status lists ----------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _StatusCandidate:
-    status_list: StatusList
-    digest: str
-
-
 def _load_status_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVersion]:
-    by_url: dict[tuple[str, str], list[_StatusCandidate]] = {}
+    by_url: dict[tuple[str, str], list[_Candidate[StatusList]]] = {}
     for i, token in enumerate(tokens):
         what = f"status list #{i + 1}"
         try:
@@ -556,29 +564,27 @@ def _load_status_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartV
         if status_list.valid_until is not None and status_list.valid_until < status_list.valid_from:
             _drop_status(snap, key, Skipped(what, "its validUntil is before its validFrom"))
             continue
-        by_url.setdefault(key, []).append(_StatusCandidate(status_list, _digest(parsed)))
+        by_url.setdefault(key, []).append(_Candidate(status_list, _digest(parsed)))
 
     versions: dict[str, PartVersion] = {}
     for key, found in by_url.items():
-        newest = max(c.status_list.valid_from for c in found)
-        top = {c.digest: c for c in found if c.status_list.valid_from == newest}
+        newest_from, top = _newest(found, lambda sl: sl.valid_from)
         if len(top) > 1:
             _drop_status(
                 snap,
                 key,
                 Skipped(
                     f"status list {key[1][:160]}",
-                    f"two different lists issued at {format_time(newest)}: the lab must publish one",
+                    f"two different lists issued at {format_time(newest_from)}: the lab must publish one",
                 ),
             )
             continue
-        chosen = next(iter(top.values()))
-        snap.status_lists[key] = chosen.status_list
+        chosen = top[0].part
+        snap.status_lists[key] = chosen
         snap.dropped_status.pop(key, None)
-        owner = snap.labs[key[0]]
-        revoked = chosen.status_list.bits.set_indices() if chosen.status_list.purpose == "revocation" else ()
+        revoked = chosen.bits.set_indices() if chosen.purpose == "revocation" else ()
         versions[status_key(*key)] = PartVersion(
-            format_time(newest), chosen.digest, key[0], owner.member.id, revoked
+            format_time(newest_from), top[0].digest, key[0], snap.labs[key[0]].member.id, revoked
         )
     return versions
 
