@@ -9,9 +9,11 @@ A store is a directory (``$YILU_DATA_DIR/trust`` for the command line) holding:
 TUF-style protections (docs/verifying.md, "Rollback and freeze"): a bundle is installed
 only if it verifies from the pinned root, its federation list has not expired (freeze),
 and no part of it is older than the installed one: the bundle's own sequence, the
-federation list, every registry's trust list and every lab's status list (rollback).
-A part may not vanish while its owner is still in the federation, and two different
-contents may not share one version. Files are replaced atomically, the version record
+federation list, every registry's trust list and every lab's status list (rollback); two
+different contents may not share one version. A part the bundle lacks or cannot use keeps
+its installed version on record while its owner is in the federation (its certificates
+cannot be verified meanwhile, and nothing older can come back), and every revocation seen
+stays on record (revocation is final). Files are replaced atomically, the version record
 first, so an interrupted install never lowers what the store will accept next.
 """
 
