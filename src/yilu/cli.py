@@ -182,8 +182,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
         _err(
             f"created lab {lab.id} with key {lab.kid}; give {Path(args.dir) / 'public.json'} to your registry"
         )
-    elif args.action == "show":
-        _print_certificate(LabIssuer.open(Path(args.lab)).show(args.id), args, "certificate")
+    elif args.action == "show":  # public data: no key, no passphrase needed
+        _print_certificate(LabIssuer.open(Path(args.lab), key=False).show(args.id), args, "certificate")
     elif args.action == "republish":
         lab = LabIssuer.open(Path(args.lab))
         now = _now(args.at)
@@ -227,7 +227,7 @@ def cmd_registry(args: argparse.Namespace) -> int:
             now=now,
             lab_ids=args.lab_ids,
         )
-        _err(f"created registry {reg.id}; it will list lab ids {', '.join(args.lab_ids)}")
+        _err(f"created registry {reg.id}; it will list lab ids {', '.join(reg.state['labIds'])}")
         return EXIT_OK
     reg = Registry.open(directory)
     if args.action == "add-lab":
@@ -304,11 +304,11 @@ def cmd_root(args: argparse.Namespace) -> int:
         _publish(root, args, now, "federation list")
     elif args.action == "bundle":
         regs = [Registry.open(Path(r)) for r in args.registry]
-        token = root.build_bundle(
-            trust_lists=[r.trust_list_token() for r in regs],
-            status_lists=[t for r in regs for t in r.status_list_tokens()],
-            now=now,
-        )
+        trust_lists = [r.trust_list_token() for r in regs]
+        status_lists = [t for r in regs for t in r.status_list_tokens()]
+        for warning in root.bundle_warnings(trust_lists=trust_lists, status_lists=status_lists, now=now):
+            _err(f"yilu: warning: {_shown(warning)}")
+        token = root.build_bundle(trust_lists=trust_lists, status_lists=status_lists, now=now)
         write_atomic(Path(args.out), token)
         _err(f"wrote bundle {args.out} (sequence {root.state['bundleSequence']})")
     return EXIT_OK
@@ -746,6 +746,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("dir")
     a.add_argument("--registry", action="append", required=True, help="registry directory")
     a.add_argument("--out", required=True)
+    a.add_argument("--at", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_root)
 
     s = sub.add_parser("demo", help="a complete local federation")
@@ -795,7 +796,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err("yilu: interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:  # the last line of defence: never a traceback to a user
-        _err(f"yilu: internal error ({type(exc).__name__}): {exc}; please report it")
+        _err(f"yilu: internal error ({type(exc).__name__}): {_shown(exc)}; please report it")
         return EXIT_INTERNAL
     return code
 

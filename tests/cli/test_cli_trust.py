@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -385,3 +385,45 @@ def test_photo_without_a_code_cannot_be_verified_it_is_not_rejected(
     assert code == 2 and result["verdict"] == "unverifiable"
     assert codes(result) == ["UNREADABLE"]
     assert "no QR code found" in result["reasons"][0]["message"]
+
+
+def test_lab_show_needs_no_passphrase(demo: dict[str, Any], tmp_path: Path) -> None:
+    """An issued certificate is public: reprinting it must not need the key."""
+    env = {"YILU_KEY_PASSPHRASE": "wrong passphrase"}
+    issued = issue(demo, tmp_path)
+    shown = yilu(
+        "lab", "show", issued["id"], "--lab", lab_dir(demo), "--json", data_dir=tmp_path / "d", env=env
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["jws"] == issued["jws"]
+
+
+def test_root_bundle_warns_about_lists_devices_will_drop(tmp_path: Path) -> None:
+    info = new_demo(tmp_path)
+    fed = Path(info["dir"])
+    later = (datetime.now(UTC) + timedelta(days=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    earlier = "2020-01-01T00:00:00Z"
+    out = str(tmp_path / "b.jwt")
+    registries = [arg for key in ("cn", "ru", "kz") for arg in ("--registry", str(fed / "registries" / key))]
+    expired = yilu(
+        "root", "bundle", str(fed / "root"), *registries, "--out", out, "--at", later, data_dir=tmp_path / "d"
+    )
+    assert expired.returncode == 0, expired.stderr
+    assert "yilu: warning: the trust list https://cnas.example.cn has expired" in expired.stderr
+    assert (
+        "yilu: warning: the status list https://qdtc.example.cn/status/revocation has expired"
+        in expired.stderr
+    )
+    ahead = yilu(
+        "root",
+        "bundle",
+        str(fed / "root"),
+        *registries,
+        "--out",
+        out,
+        "--at",
+        earlier,
+        data_dir=tmp_path / "d",
+    )
+    assert ahead.returncode == 0, ahead.stderr
+    assert "ahead of this clock: devices will drop it" in ahead.stderr

@@ -467,3 +467,29 @@ def test_key_listed_for_two_labs_is_attributed_by_the_issuer_claim(world: World)
     attributed = verify(world, named_ru, country="CN")
     assert attributed.issuer is not None and attributed.issuer["id"] == world.labs["ru-food"].id
     assert R.SIGNATURE_INVALID not in attributed.codes
+
+
+@pytest.mark.parametrize("what", ["trust list", "bundle"])
+def test_a_yilu_file_given_as_the_certificate_is_named_and_cannot_be_verified(
+    world: World, what: str
+) -> None:
+    """A trust list or bundle scanned or pasted instead of a certificate: said plainly, and
+    no reject (the certificate itself was never seen)."""
+    token = world.trust_list("CN") if what == "trust list" else world.bundle()
+    result = verify(world, token)
+    assert (result.verdict, result.codes) == ("unverifiable", (R.UNREADABLE,))
+    assert f"this is a {what}, not a certificate" in result.reasons[0].message()
+
+
+def test_a_damaged_dictionary_is_this_devices_problem(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A YL1 dictionary that fails its pinned hash (a damaged install) cannot verify anything:
+    the inspector is told to reinstall, and no certificate is rejected for it."""
+    text = yl1.encode(world.issue())
+    monkeypatch.setitem(yl1.DICTIONARIES, 1, "0" * 64)
+    yl1.dictionary.cache_clear()
+    try:
+        result = verify(world, text)
+    finally:
+        yl1.dictionary.cache_clear()
+    assert (result.verdict, result.codes) == ("unverifiable", (R.UNSUPPORTED_FORMAT,))
+    assert "reinstall the software" in result.reasons[0].message()

@@ -438,3 +438,42 @@ def test_a_trust_list_dated_after_its_bundle_is_dropped(world: World) -> None:
         f"trust list of AB-KZ ({KZ_REGISTRY}): issued 2027-09-23T09:00:00Z, "
         "after the bundle that carries it was built"
     ]
+
+
+def test_a_revocation_seen_stays_revoked_when_the_list_goes_missing(world: World, tmp_path: Path) -> None:
+    """The device saw the bit set; a later bundle without that list (or with it dropped)
+    still shows REVOKED, not a cannot-verify."""
+    spec = world.labs["cn-food"]
+    token = world.issue(index=9)
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    suspension = _status(spec, "suspension", bits=(), hours_ago=3)
+    revoked = _status(spec, "revocation", bits=(9,), hours_ago=2)
+    store = store_for(world, tmp_path)
+    store.install(bundle(world, sequence=1, status_lists=[*others, suspension, revoked]), now=NOW)
+    installed = store.install(bundle(world, sequence=2, status_lists=[*others, suspension]), now=NOW)
+    result = Verifier(installed.snapshot, country="KZ").verify(token, at=NOW)
+    assert (result.verdict, result.codes) == ("reject", (R.REVOKED,))
+    # Another certificate of that lab: its revocation list is missing, so cannot verify.
+    other = Verifier(installed.snapshot, country="KZ").verify(world.issue(index=10), at=NOW)
+    assert (other.verdict, other.codes) == ("unverifiable", (R.STATUS_UNAVAILABLE,))
+
+
+def test_a_delisted_lab_listed_again_cannot_come_back_with_its_revocations_cleared(
+    world: World, tmp_path: Path
+) -> None:
+    spec = world.labs["cn-food"]
+    token = world.issue(index=9)
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    suspension = _status(spec, "suspension", bits=(), hours_ago=3)
+    revoked = _status(spec, "revocation", bits=(9,), hours_ago=2)
+    store = store_for(world, tmp_path)
+    store.install(bundle(world, sequence=1, status_lists=[*others, suspension, revoked]), now=NOW)
+    listed = world.labs.pop("cn-food")  # the CN registry stops listing the lab ...
+    world.sequence = 2
+    store.install(bundle(world, sequence=2, status_lists=others), now=NOW)
+    assert record(store)["statusLists"][f"{spec.id} {spec.url('revocation')}"]["revoked"] == [9]
+    world.labs["cn-food"] = listed  # ... and lists it again, with a newer list that clears the bit
+    world.sequence = 3
+    cleared = _status(spec, "revocation", bits=(), hours_ago=1)
+    installed = store.install(bundle(world, sequence=3, status_lists=[*others, suspension, cleared]), now=NOW)
+    assert Verifier(installed.snapshot, country="KZ").verify(token, at=NOW).codes == (R.REVOKED,)

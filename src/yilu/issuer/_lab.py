@@ -27,7 +27,7 @@ from typing import Any, Final
 from yilu.protocol import yl1
 from yilu.protocol.credential import build_credential, certificate_id, status_entry, validate_report
 from yilu.protocol.encoding import dumps_compact, format_time, shift
-from yilu.protocol.errors import InputError, MalformedInputError
+from yilu.protocol.errors import InputError, MalformedInputError, SecretError
 from yilu.protocol.jws import TYP_VC, parse_compact, sign_compact
 from yilu.protocol.keys import Alg, SigningKey
 from yilu.protocol.lists import KeyRecord
@@ -76,11 +76,18 @@ class IssuedCertificate:
 class LabIssuer:
     """Opens a lab directory and issues, revokes and suspends its certificates."""
 
-    def __init__(self, directory: Path, config: dict[str, Any], key: SigningKey) -> None:
+    def __init__(self, directory: Path, config: dict[str, Any], key: SigningKey | None) -> None:
         self.directory = directory
         self.config = config
-        self.key = key
+        self._key = key
         self.kid: str = config["kid"]
+
+    @property
+    def key(self) -> SigningKey:
+        """The signing key (a lab opened with ``key=False`` only reads its register)."""
+        if self._key is None:
+            raise SecretError("this lab was opened without its key")
+        return self._key
 
     # -- creation and opening -------------------------------------------------------
 
@@ -130,13 +137,16 @@ class LabIssuer:
         return lab
 
     @classmethod
-    def open(cls, directory: Path) -> LabIssuer:
-        """Open an existing lab directory; the key passphrase comes from the environment."""
+    def open(cls, directory: Path, *, key: bool = True) -> LabIssuer:
+        """Open an existing lab directory; the key passphrase comes from the environment.
+
+        ``key=False`` opens it to read issued certificates only, without the passphrase.
+        """
         config = read_json(directory / "lab.json")
         if not isinstance(config, dict) or "kid" not in config or "statusLists" not in config:
             raise MalformedInputError(f"{directory} is not a lab directory (lab.json is incomplete)")
-        key = load_key(directory / "key.pem", passphrase(demo=bool(config.get("demo"))))
-        return cls(directory, config, key)
+        signing = load_key(directory / "key.pem", passphrase(demo=bool(config.get("demo")))) if key else None
+        return cls(directory, config, signing)
 
     @property
     def id(self) -> str:

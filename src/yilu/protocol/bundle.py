@@ -16,10 +16,17 @@ from typing import Any, Final
 
 from yilu.protocol.encoding import dumps_compact, format_time, parse_time
 from yilu.protocol.errors import MalformedInputError
-from yilu.protocol.jws import Signer, sign_compact
-from yilu.protocol.lists import is_version
+from yilu.protocol.jws import TYP_VC, Signer, sign_compact
+from yilu.protocol.lists import TYP_FEDERATION_LIST, TYP_TRUST_LIST, is_version
 
 TYP_BUNDLE: Final = "yilu-bundle+jwt"
+#: What each Yilu ``typ`` says a file is, for plain messages when the wrong file is given.
+KIND_OF_TYP: Final = {
+    TYP_BUNDLE: "a bundle",
+    TYP_FEDERATION_LIST: "a federation list",
+    TYP_TRUST_LIST: "a trust list",
+    TYP_VC: "a certificate or status list",
+}
 #: Largest bundle file accepted (120,000 labs with two keys each fit well inside).
 MAX_BUNDLE_BYTES: Final = 512 * 1024 * 1024
 

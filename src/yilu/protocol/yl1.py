@@ -52,7 +52,11 @@ def dictionary(version: int) -> bytes:
     data = resources.files("yilu.protocol").joinpath(f"data/yl1-dict-v{version}.txt").read_bytes()
     pinned = DICTIONARIES[version]
     if hashlib.sha256(data).hexdigest() != pinned:
-        raise UnsupportedFormatError(f"YL1 dictionary v{version} does not match its pinned hash")
+        raise UnsupportedFormatError(
+            f"this verifier's YL1 dictionary v{version} is damaged (it does not match its pinned hash): "
+            "reinstall the software",
+            code=ReasonCode.UNSUPPORTED_FORMAT,
+        )
     return data
 
 

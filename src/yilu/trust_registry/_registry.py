@@ -466,6 +466,40 @@ class FederationRoot(_Party):
         self.save()
         return token
 
+    @staticmethod
+    def bundle_warnings(
+        *, trust_lists: Iterable[str], status_lists: Iterable[str], now: datetime
+    ) -> list[str]:
+        """What devices will not be able to use in a bundle built ``now`` from these lists:
+        lists already expired, and lists dated over an hour ahead (which devices drop,
+        docs/verifying.md "Trust data"). The lists are read, not verified."""
+        out: list[str] = []
+        ahead = shift(now, FUTURE_TOLERANCE)
+        for what, tokens, issued_at, expires_at in (
+            ("trust list", trust_lists, "issuedAt", "expiresAt"),
+            ("status list", status_lists, "validFrom", "validUntil"),
+        ):
+            for token in tokens:
+                try:
+                    body = parse_compact(token.strip()).payload_json()
+                    name = str(body.get("registry") or body.get("id"))[:160]
+                    issued = parse_time(body.get(issued_at), issued_at)
+                    expires = body.get(expires_at)
+                    expired = expires is not None and parse_time(expires, expires_at) < now
+                except InputError as exc:
+                    out.append(f"a {what} is unreadable ({exc}): devices will drop it")
+                    continue
+                if issued > ahead:
+                    out.append(
+                        f"the {what} {name} is dated {format_time(issued)}, ahead of this clock: "
+                        "devices will drop it (check its signer's clock)"
+                    )
+                elif expired:
+                    out.append(
+                        f"the {what} {name} has expired: devices cannot verify with it until it is renewed"
+                    )
+        return out
+
     def build_bundle(self, *, trust_lists: Iterable[str], status_lists: Iterable[str], now: datetime) -> str:
         """One signed file holding the whole snapshot, for devices with no network."""
         path = self.directory / "published" / "federation-list.jwt"

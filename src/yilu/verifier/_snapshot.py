@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Generic, Literal, TypeVar
 
-from yilu.protocol.bundle import MAX_BUNDLE_BYTES, TYP_BUNDLE, Bundle
+from yilu.protocol.bundle import KIND_OF_TYP, MAX_BUNDLE_BYTES, TYP_BUNDLE, Bundle
 from yilu.protocol.encoding import format_time
 from yilu.protocol.errors import InputError, TrustDataError
 from yilu.protocol.jws import MAX_JWS_CHARS, TYP_VC, ParsedJWS, parse_compact, verify_raw
@@ -50,13 +50,6 @@ from yilu.protocol.status_list import StatusList
 #: future that would make every genuine later version look like a rollback.
 FUTURE_TOLERANCE: Final = timedelta(hours=1)
 
-#: What a ``typ`` header says a file is, for plain messages when the wrong file is given.
-_KIND_OF_TYP: Final = {
-    TYP_BUNDLE: "a bundle",
-    TYP_FEDERATION_LIST: "a federation list",
-    TYP_TRUST_LIST: "a trust list",
-    TYP_VC: "a certificate or status list",
-}
 
 SkipKind = Literal["invalid", "conflict"]
 
@@ -319,7 +312,7 @@ def _parse_bundle(text: str) -> ParsedJWS:
         raise TrustDataError(f"this file is not a Yilu bundle ({exc})") from exc
     found = parsed.header.get("typ")
     if found != TYP_BUNDLE:
-        kind = _KIND_OF_TYP.get(found) if isinstance(found, str) else None
+        kind = KIND_OF_TYP.get(found) if isinstance(found, str) else None
         raise TrustDataError(
             f"this file is {kind}, not a bundle" if kind else "this file is not a Yilu bundle (wrong typ)"
         )

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from yilu.protocol import yl1
+from yilu.protocol.bundle import KIND_OF_TYP
 from yilu.protocol.encoding import format_time, loads_json_object, parse_time, shift
-from yilu.protocol.errors import InputError, MalformedInputError, SignatureError
+from yilu.protocol.errors import InputError, MalformedInputError, SignatureError, UnsupportedFormatError
 from yilu.protocol.jws import TYP_VC, ParsedJWS, looks_like_compact, parse_compact, verify_with_any
 from yilu.protocol.lists import status_at
 from yilu.protocol.names import is_under
@@ -64,7 +65,15 @@ def _decode_input(data: str | bytes) -> tuple[ParsedJWS, dict[str, Any]]:
             "input is neither YL1: text nor a compact VC-JWT: is this the certificate's QR code?",
             code=ReasonCode.UNREADABLE,
         )
-    parsed = parse_compact(text, expected_typ=TYP_VC)
+    parsed = parse_compact(text)
+    typ = parsed.header.get("typ")
+    if typ != TYP_VC:
+        kind = KIND_OF_TYP.get(typ) if isinstance(typ, str) else None
+        if kind is not None:  # a Yilu file given by mistake, not a certificate at all
+            raise MalformedInputError(f"this is {kind}, not a certificate", code=ReasonCode.UNREADABLE)
+        raise UnsupportedFormatError(
+            f"expected typ {TYP_VC!r}, got {typ!r}", code=ReasonCode.UNSUPPORTED_FORMAT
+        )
     try:
         payload = loads_json_object(parsed.payload_bytes, "the certificate")
     except MalformedInputError as exc:
@@ -308,6 +317,12 @@ class Verifier:
                     )
                 )
                 continue
+            seen_revoked = purpose == "revocation" and index in self.snapshot.revoked_before.get(
+                (issuer, url), ()
+            )
+            if status_list is None and seen_revoked:
+                reasons.append(Reason(ReasonCode.REVOKED))  # this device saw it revoked: final
+                continue
             if status_list is None:
                 dropped = self.snapshot.dropped_status.get((issuer, url))
                 why = (
@@ -328,9 +343,7 @@ class Verifier:
                     )
                 )
                 continue
-            bit = status_list.bits.get(index) or (
-                purpose == "revocation" and index in self.snapshot.revoked_before.get((issuer, url), ())
-            )
+            bit = status_list.bits.get(index) or seen_revoked
             expired = status_list.valid_until is not None and status_list.valid_until < at
             if bit and purpose == "revocation":
                 reasons.append(Reason(ReasonCode.REVOKED))  # final, even in an expired list

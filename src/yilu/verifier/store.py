@@ -243,11 +243,13 @@ def _compare(old: Versions, snap: Snapshot) -> bool:
 def _forgotten(before: PartVersion, snap: Snapshot) -> bool:
     """True if an installed status list absent from ``snap`` may be forgotten: its lab's
     registry left the federation, or published a valid trust list that no longer lists the
-    lab. Any other absence (a dropped list, listing or trust list) keeps its version."""
+    lab and the list holds no revocation (a delisted lab listed again later must not come
+    back with its revocations cleared). Any other absence keeps its version."""
     if before.registry not in {m.id for m in snap.federation.registries}:
         return True
     return (
-        before.registry in snap.trust_lists
+        not before.revoked
+        and before.registry in snap.trust_lists
         and before.owner not in snap.labs
         and before.owner not in snap.dropped_labs
     )
