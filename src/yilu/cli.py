@@ -100,16 +100,18 @@ def _shown(value: object) -> str:
 # -- issuer -------------------------------------------------------------------------------
 
 
-def _writable_file(value: str | None) -> Path | None:
+def _output_path(value: str) -> Path:
     """Check before any work is done that ``value`` can be written (its folder exists)."""
-    if value is None:
-        return None
     path = Path(value)
     if not path.parent.is_dir():
         raise UsageError(f"cannot write {value}: the folder {path.parent} does not exist")
     if path.is_dir():
         raise UsageError(f"cannot write {value}: it is a folder")
     return path
+
+
+def _writable_file(value: str | None) -> Path | None:
+    return None if value is None else _output_path(value)
 
 
 def _print_certificate(issued: Any, args: argparse.Namespace, verb: str) -> None:
@@ -147,12 +149,15 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
     lab = LabIssuer.open(Path(args.lab))
     if args.suspend or args.unsuspend:
-        lab.set_status(args.id, purpose="suspension", value=bool(args.suspend), now=_now(None))
+        changed = lab.set_status(args.id, purpose="suspension", value=bool(args.suspend), now=_now(None))
         what = "suspended" if args.suspend else "unsuspended"
     else:
-        lab.set_status(args.id, purpose="revocation", value=True, now=_now(None))
+        changed = lab.set_status(args.id, purpose="revocation", value=True, now=_now(None))
         what = "revoked"
-    _err(f"{what} {args.id}; the lab's status lists are re-signed in {Path(args.lab) / 'status'}")
+    if changed:
+        _err(f"{what} {args.id}; the lab's status lists are re-signed in {Path(args.lab) / 'status'}")
+    else:
+        _err(f"{args.id} was already {what}; nothing changed")
     return EXIT_OK
 
 
@@ -167,7 +172,9 @@ def cmd_lab(args: argparse.Namespace) -> int:
         check_lab_id(args.id)  # before asking for the passphrase
         names = {"en": args.name}
         for item in args.local_name or []:
-            lang, _, text = item.partition("=")
+            lang, sep, text = item.partition("=")
+            if not sep or not lang or not text.strip():
+                raise UsageError(f"--local-name takes LANG=NAME, e.g. zh=青岛检测中心, not {item!r}")
             names[lang] = text
         lab = LabIssuer.create(
             Path(args.dir),
@@ -212,7 +219,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 def cmd_registry(args: argparse.Namespace) -> int:
     from yilu.protocol.lists import Scope
     from yilu.protocol.storage import passphrase, read_json
-    from yilu.trust_registry import Registry
+    from yilu.trust_registry import Registry, list_warnings
 
     directory = Path(args.dir)
     now = _now(getattr(args, "at", None))
@@ -251,8 +258,11 @@ def cmd_registry(args: argparse.Namespace) -> int:
         reg.revoke_lab_key(args.lab_id, args.kid, at=now, reason=args.reason)
         _err(f"revoked key {args.kid} of {args.lab_id} ({args.reason}); publish to make it known")
     elif args.action == "mirror":
-        changed = reg.mirror_status_lists([Path(p).read_text().strip() for p in args.files], now=now)
+        tokens = [Path(p).read_text().strip() for p in args.files]
+        changed = reg.mirror_status_lists(tokens, now=now)
         _err(f"mirrored {len(args.files)} status lists ({len(changed)} changed)")
+        for warning in list_warnings(status_lists=tokens, now=now):
+            _err(f"yilu: warning: {_shown(warning)} (the lab must republish: yilu lab republish)")
     elif args.action in ("publish", "republish"):
         _publish(reg, args, now, "trust list")
     return EXIT_OK
@@ -303,13 +313,14 @@ def cmd_root(args: argparse.Namespace) -> int:
     elif args.action in ("publish", "republish"):
         _publish(root, args, now, "federation list")
     elif args.action == "bundle":
+        out = _output_path(args.out)
         regs = [Registry.open(Path(r)) for r in args.registry]
         trust_lists = [r.trust_list_token() for r in regs]
         status_lists = [t for r in regs for t in r.status_list_tokens()]
         for warning in root.bundle_warnings(trust_lists=trust_lists, status_lists=status_lists, now=now):
             _err(f"yilu: warning: {_shown(warning)}")
         token = root.build_bundle(trust_lists=trust_lists, status_lists=status_lists, now=now)
-        write_atomic(Path(args.out), token)
+        write_atomic(out, token)
         _err(f"wrote bundle {args.out} (sequence {root.state['bundleSequence']})")
     return EXIT_OK
 
@@ -430,11 +441,11 @@ def _snapshot_for_verify(args: argparse.Namespace) -> Any:
 def cmd_verify(args: argparse.Namespace) -> int:
     from yilu.protocol.errors import TrustDataError
     from yilu.protocol.reasons import ReasonCode
+    from yilu.protocol.vocabulary import check_country
     from yilu.verifier import VerificationResult, Verifier
     from yilu.verifier.render import render_text
 
-    if len(args.country) != 2 or not args.country.isalpha() or not args.country.isascii():
-        raise UsageError("--country takes a two-letter country code such as KZ")
+    check_country(args.country, "--country")
     at = _now(args.at)
     data = _read_input(args.input)
     try:
@@ -663,7 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("registry", help="registry (accreditation body) administration")
     reg_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    a = reg_sub.add_parser("init")
+    a = reg_sub.add_parser("init", help="create a registry directory with an encrypted key")
     a.add_argument("dir")
     a.add_argument("--id", required=True)
     a.add_argument("--country", required=True)
@@ -676,12 +687,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATTERN",
         help="lab ids it will list, e.g. https://*.example.cn (repeat); the root must admit it with them",
     )
-    a = reg_sub.add_parser("add-lab")
+    a = reg_sub.add_parser("add-lab", help="accredit a lab (from its lab directory) for scopes")
     a.add_argument("dir")
     a.add_argument("--lab", required=True, help="the lab directory (reads lab.json and public.json)")
     a.add_argument("--number", required=True, help="accreditation number")
     a.add_argument("--scope", action="append", required=True)
-    a = reg_sub.add_parser("lab-status")
+    a = reg_sub.add_parser("lab-status", help="record a lab's accreditation status change")
     a.add_argument("dir")
     a.add_argument("lab_id")
     a.add_argument("status", choices=("active", "suspended", "withdrawn"))
@@ -691,13 +702,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a withdrawal for cause: everything the lab ever signed becomes void (final)",
     )
     a.add_argument("--at")
-    a = reg_sub.add_parser("revoke-key")
+    a = reg_sub.add_parser(
+        "revoke-key", help="revoke a lab's signing key (keyCompromise voids all it signed)"
+    )
     a.add_argument("dir")
     a.add_argument("lab_id")
     a.add_argument("kid", type=_kid, help="the key id (it may start with '-')")
     a.add_argument("--reason", choices=("keyCompromise", "superseded", "cessationOfOperation"), required=True)
     a.add_argument("--at")
-    a = reg_sub.add_parser("mirror", help="mirror labs' signed status lists")
+    a = reg_sub.add_parser("mirror", help="check and keep copies of the labs' signed status lists")
     a.add_argument("dir")
     a.add_argument("files", nargs="+")
     a = reg_sub.add_parser("publish", help="sign the trust list with the next sequence")
@@ -711,10 +724,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("root", help="federation root administration")
     root_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    a = root_sub.add_parser("init")
+    a = root_sub.add_parser("init", help="create the federation root (writes root-keys.json to pin)")
     a.add_argument("dir")
     a.add_argument("--id", required=True)
-    a = root_sub.add_parser("admit")
+    a = root_sub.add_parser("admit", help="admit a registry, with the lab ids it may list")
     a.add_argument("dir")
     a.add_argument("--registry", required=True, help="the registry directory")
     a.add_argument(
@@ -724,11 +737,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="lab ids this registry may list (repeat; default: those of its registry init); "
         "no two members may overlap",
     )
-    a = root_sub.add_parser("member-status")
+    a = root_sub.add_parser("member-status", help="record a member registry's status change")
     a.add_argument("dir")
     a.add_argument("registry_id")
     a.add_argument("status", choices=("active", "suspended", "withdrawn"))
-    a = root_sub.add_parser("agree")
+    a = root_sub.add_parser("agree", help="record that a country accepts members' results for scopes")
     a.add_argument("dir")
     a.add_argument("--country", required=True)
     a.add_argument("--accepts", action="append", required=True, help="registry id")
@@ -742,7 +755,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("dir")
     a.add_argument("--force", action="store_true", help="sign one now, however long the last stays valid")
     a.add_argument("--at", help=argparse.SUPPRESS)
-    a = root_sub.add_parser("bundle")
+    a = root_sub.add_parser("bundle", help="build the signed offline bundle for verifiers")
     a.add_argument("dir")
     a.add_argument("--registry", action="append", required=True, help="registry directory")
     a.add_argument("--out", required=True)
@@ -751,10 +764,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("demo", help="a complete local federation")
     demo_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    a = demo_sub.add_parser("init")
+    a = demo_sub.add_parser("init", help="build a complete local federation in DIR")
     a.add_argument("dir")
     a.add_argument("--json", action="store_true")
-    a = demo_sub.add_parser("refresh")
+    a = demo_sub.add_parser("refresh", help="republish the demo's lists and rebuild its bundle")
     a.add_argument("dir")
     s.set_defaults(func=cmd_demo)
     return p

@@ -427,3 +427,145 @@ def test_root_bundle_warns_about_lists_devices_will_drop(tmp_path: Path) -> None
     )
     assert ahead.returncode == 0, ahead.stderr
     assert "ahead of this clock: devices will drop it" in ahead.stderr
+
+
+# -- every door checks what comes in -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            [
+                "registry",
+                "init",
+                "{d}/r",
+                "--id",
+                "https://nca.example.kz",
+                "--country",
+                "Kazakhstan",
+                "--body",
+                "NCA",
+                "--url",
+                "https://nca.example.kz/y/",
+                "--lab-ids",
+                "https://*.example.kz",
+            ],
+            "not an ISO 3166-1",
+        ),
+        (
+            [
+                "registry",
+                "init",
+                "{d}/r",
+                "--id",
+                "http://nca.example.kz",
+                "--country",
+                "KZ",
+                "--body",
+                "NCA",
+                "--url",
+                "https://nca.example.kz/y/",
+                "--lab-ids",
+                "https://*.example.kz",
+            ],
+            "registry id",
+        ),
+        (
+            [
+                "registry",
+                "init",
+                "{d}/r",
+                "--id",
+                "https://nca.example.kz",
+                "--country",
+                "KZ",
+                "--body",
+                " ",
+                "--url",
+                "https://nca.example.kz/y/",
+                "--lab-ids",
+                "https://*.example.kz",
+            ],
+            "accreditation body",
+        ),
+        (
+            [
+                "registry",
+                "init",
+                "{d}/r",
+                "--id",
+                "https://nca.example.kz",
+                "--country",
+                "KZ",
+                "--body",
+                "NCA",
+                "--url",
+                "notaurl",
+                "--lab-ids",
+                "https://*.example.kz",
+            ],
+            "https:// URL",
+        ),
+        (["root", "init", "{d}/root", "--id", "not a uri"], "federation id"),
+        (
+            ["lab", "init", "{d}/lab", "--id", "https://lab.example.cn", "--name", "L", "--country", "China"],
+            "not an ISO 3166-1",
+        ),
+        (
+            [
+                "lab",
+                "init",
+                "{d}/lab",
+                "--id",
+                "https://lab.example.cn",
+                "--name",
+                "L",
+                "--country",
+                "CN",
+                "--local-name",
+                "青岛",
+            ],
+            "LANG=NAME",
+        ),
+        (["verify", "YL1:AB", "--country", "XX"], "not an ISO 3166-1"),
+    ],
+)
+def test_bad_values_are_refused_with_one_line(tmp_path: Path, args: list[str], says: str) -> None:
+    env = {"YILU_KEY_PASSPHRASE": "a passphrase for this test"}
+    proc = yilu(*[a.format(d=tmp_path) for a in args], data_dir=tmp_path / "data", env=env)
+    assert says in one_line_error(proc)
+    assert not [p for p in tmp_path.iterdir() if p.name != "data"]  # nothing was created
+
+
+def test_root_bundle_needs_an_existing_folder_and_names_members_left_out(
+    demo: dict[str, Any], tmp_path: Path
+) -> None:
+    fed = Path(demo["dir"])
+    cn = str(fed / "registries" / "cn")
+    missing = yilu(
+        "root",
+        "bundle",
+        str(fed / "root"),
+        "--registry",
+        cn,
+        "--out",
+        str(tmp_path / "no" / "b.jwt"),
+        data_dir=tmp_path / "d",
+    )
+    assert "the folder" in one_line_error(missing) and not (tmp_path / "no").exists()
+    partial = yilu(
+        "root",
+        "bundle",
+        str(fed / "root"),
+        "--registry",
+        cn,
+        "--out",
+        str(tmp_path / "b.jwt"),
+        data_dir=tmp_path / "d",
+    )
+    assert partial.returncode == 0, partial.stderr
+    assert "no trust list of member https://fsa.example.ru is given" in partial.stderr
+    installed = install(str(tmp_path / "b.jwt"), tmp_path / "inspector", "--root", demo["rootKeys"])
+    assert installed.returncode == 0
+    assert "the bundle holds no usable trust list of Rosaccreditation" in installed.stderr

@@ -219,3 +219,46 @@ def test_concurrent_issuers_lose_no_record(lab: LabIssuer, tmp_path: Path) -> No
     register = read_json(lab.directory / "certificates.json")
     assert {c["reportNumber"] for c in register.values()} == {f"PAR-{i}" for i in range(8)}
     assert len({c["statusListIndex"] for c in register.values()}) == 8
+
+
+def test_a_revoked_certificate_is_not_suspended_and_revoking_again_changes_nothing(lab: LabIssuer) -> None:
+    issued = lab.issue(report("green-tea-3"), now=NOW)
+    before = (lab.directory / "status" / "revocation.jwt").read_text()
+    assert lab.set_status(issued.id, purpose="revocation", value=True, now=NOW + timedelta(minutes=1))
+    after = (lab.directory / "status" / "revocation.jwt").read_text()
+    assert after != before
+    assert not lab.set_status(issued.id, purpose="revocation", value=True, now=NOW + timedelta(minutes=2))
+    assert (lab.directory / "status" / "revocation.jwt").read_text() == after  # not re-signed
+    with pytest.raises(InputError, match="is revoked, which is final"):
+        lab.set_status(issued.id, purpose="suspension", value=True, now=NOW + timedelta(minutes=3))
+    with pytest.raises(InputError, match="a revocation is final"):
+        lab.set_status(issued.id, purpose="revocation", value=False, now=NOW + timedelta(minutes=3))
+
+
+def test_published_files_are_readable_by_others_and_the_key_is_not(lab: LabIssuer) -> None:
+    """Lists are handed to registries and served by web servers; the key stays private."""
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        lab.publish_status_lists(now=NOW)
+        lab.issue(report("green-tea-3"), now=NOW)
+    finally:
+        os.umask(mask)
+    for name in ("status/revocation.jwt", "status/suspension.jwt", "public.json"):
+        assert (lab.directory / name).stat().st_mode & 0o777 == 0o644, name
+    assert (lab.directory / "key.pem").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("country", ["China", "XX", "CHN", "", "c"])
+def test_lab_country_must_be_an_iso_code(tmp_path: Path, country: str) -> None:
+    with pytest.raises(MalformedInputError, match="not an ISO 3166-1 alpha-2 country code"):
+        LabIssuer.create(
+            tmp_path / "lab",
+            lab_id="https://lab.example.cn",
+            names={"en": "Lab"},
+            country=country,
+            passphrase_text=PASS,
+            now=NOW,
+        )
+    assert not (tmp_path / "lab" / "lab.json").exists()

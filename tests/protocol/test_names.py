@@ -86,7 +86,7 @@ def test_canonical_lab_ids_are_accepted(value: str) -> None:
 @pytest.mark.parametrize(("why", "value"), BAD_IDS, ids=[why for why, _ in BAD_IDS])
 def test_non_canonical_lab_ids_are_refused(why: str, value: str) -> None:
     assert is_lab_id(value) is False, why
-    with pytest.raises(MalformedInputError, match="is not a lab id") as info:
+    with pytest.raises(MalformedInputError, match="is not valid: use https://") as info:
         check_lab_id(value)
     assert "\n" not in str(info.value)
 

@@ -140,7 +140,7 @@ def test_member_record_needs_valid_patterns(tmp_path: Path) -> None:
 )
 def test_add_lab_refuses_a_non_canonical_id(tmp_path: Path, lab_id: str) -> None:
     cn = make_registry(tmp_path, "cn", "CN")
-    with pytest.raises(MalformedInputError, match="is not a lab id"):
+    with pytest.raises(MalformedInputError, match="is not valid: use https://"):
         add_lab(cn, SigningKey.generate(), lab_id)
     assert Registry.open(cn.directory).state["labs"] == []
 

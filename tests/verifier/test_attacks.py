@@ -609,3 +609,24 @@ def test_yl1_with_another_dictionary_is_malformed(world: World, variant: str) ->
         text = header_kept_text(world)
     result = check(load(world), text)
     assert result.codes == (R.MALFORMED,), result.to_json()
+
+
+# -- honest output: a genuine certificate of a failed test -----------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ru", "kk"])
+def test_an_accepted_certificate_of_a_failed_test_says_so_first(world: World, lang: str) -> None:
+    """A genuine, valid certificate whose conclusion is "fail" is accepted (the certificate
+    is good), but the screen says before anything else that the goods did not pass."""
+    failed = world.issue(overrides={"credentialSubject": {**_subject(world), "conclusion": "fail"}})
+    text = render_text(check(load(world), failed), lang)
+    lines = text.splitlines()
+    assert lines[0].startswith("✔") and lines[1].startswith("  ! ") and "FAIL" in lines[1]
+    passed = render_text(check(load(world), world.issue()), lang).splitlines()
+    assert not passed[1].startswith("  ! ")
+
+
+def _subject(world: World) -> dict[str, Any]:
+    payload = json.loads(b64url_decode(world.issue().split(".")[1]))
+    subject: dict[str, Any] = payload["credentialSubject"]
+    return subject

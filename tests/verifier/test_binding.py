@@ -468,3 +468,30 @@ def test_entry_pointing_at_the_lab_list_of_the_other_purpose_is_final(world: Wor
         "the revocation entry points at the lab's suspension list",
         "the suspension entry points at the lab's revocation list",
     ]
+
+
+# -- a member whose trust list the snapshot lacks -------------------------------------------------
+
+
+def test_certificate_of_a_registry_left_out_of_the_bundle_cannot_be_verified(world: World) -> None:
+    """The root forgot a member's trust list: that registry's genuine certificates say
+    nothing is known (cannot verify), never a reject; a key nobody's names cover still rejects."""
+    bundle = world.bundle(trust_lists=[world.trust_list("CN"), world.trust_list("KZ")])
+    snapshot = load(world, bundle)
+    assert [m.country for m in snapshot.members_without_trust_list()] == ["RU"]
+    result = check(snapshot, world.issue("ru-food"), "CN")
+    assert (result.verdict, result.codes) == ("unverifiable", (R.TRUST_DATA_INVALID,))
+    assert "holds no usable trust list of AB-RU (RU)" in result.reasons[0].message()
+    stranger = SigningKey.generate()
+    forged = world.issue("ru-food", key=stranger, overrides={"issuer": "https://lab.nowhere.org"})
+    assert check(snapshot, forged, "CN").codes == (R.UNKNOWN_KEY,)
+    assert check(snapshot, world.issue()).codes == (R.ACCEPTED,)
+
+
+def test_a_device_clock_before_issuance_adds_no_membership_reason(world: World) -> None:
+    world.member_status["CN"] = [StatusEvent("active", NOW - timedelta(days=3))]
+    token = world.issue(valid_from=NOW - timedelta(days=1))
+    result = check(load(world), token)
+    assert result.codes == (R.ACCEPTED,)
+    early = Verifier(load(world), country="KZ").verify(token, at=NOW - timedelta(days=30))
+    assert (early.verdict, early.codes) == ("unverifiable", (R.NOT_YET_VALID,))

@@ -42,7 +42,7 @@ from yilu.protocol.storage import (
     write_atomic,
     write_json,
 )
-from yilu.protocol.vocabulary import SCOPES, STATUS_PURPOSES
+from yilu.protocol.vocabulary import SCOPES, STATUS_PURPOSES, check_country
 
 #: How long a signed status list stays valid; labs re-sign well before (docs/formats.md).
 STATUS_LIST_VALIDITY: Final = timedelta(days=30)
@@ -111,6 +111,7 @@ class LabIssuer:
         then refuses reports of other scopes, which every verifier would reject.
         """
         check_lab_id(lab_id)
+        country = check_country(country)
         unknown = [s for s in scopes if s not in SCOPES]
         if unknown:
             raise InputError(f"unknown scopes {', '.join(unknown)}; use one of {', '.join(SCOPES)}")
@@ -259,8 +260,13 @@ class LabIssuer:
 
     # -- status -----------------------------------------------------------------------
 
-    def set_status(self, cert_id: str, *, purpose: str, value: bool, now: datetime) -> None:
-        """Set or clear the certificate's bit in the ``purpose`` list and re-sign the lists."""
+    def set_status(self, cert_id: str, *, purpose: str, value: bool, now: datetime) -> bool:
+        """Set or clear the certificate's bit in the ``purpose`` list and re-sign the lists;
+        False if the bit already had that value (nothing is re-signed then).
+
+        A revocation is final: it is never cleared, and a revoked certificate is not
+        suspended (which would tell inspectors the lab might lift it).
+        """
         if purpose not in STATUS_PURPOSES:
             raise InputError(f"unknown status purpose {purpose!r}")
         with exclusive(self.directory / LOCK_FILE):
@@ -268,9 +274,16 @@ class LabIssuer:
             entry = register[self._find(register, cert_id)]
             if purpose == "revocation" and not value and entry["revocation"]:
                 raise InputError("a revocation is final and cannot be undone")
+            if purpose == "suspension" and value and entry["revocation"]:
+                raise InputError(
+                    f"{cert_id} is revoked, which is final: suspending it would say nothing more"
+                )
+            if bool(entry[purpose]) == value:
+                return False
             entry[purpose] = value
             write_json(self.directory / "certificates.json", register)
             self._publish(register, now=now)
+            return True
 
     def publish_status_lists(self, *, now: datetime) -> dict[str, str]:
         """Re-sign both status lists from the register; write them under ``status/``."""

@@ -48,11 +48,13 @@ def is_lab_id(value: object) -> TypeGuard[str]:
 
 
 def check_lab_id(value: object, what: str = "lab id") -> str:
-    """Return ``value`` if it is a canonical lab id, else raise a one-line MalformedInputError."""
+    """Return ``value`` if it is a canonical lab id, else raise a one-line MalformedInputError.
+
+    Registry and federation ids follow the same syntax (``what`` names which is checked)."""
     if not is_lab_id(value):
         shown = value[:80] if isinstance(value, str) else value
         raise MalformedInputError(
-            f"{what} {shown!r} is not a lab id: use https:// + a lowercase host + an optional path, "
+            f"{what} {shown!r} is not valid: use https:// + a lowercase host + an optional path, "
             "no port, query, fragment or trailing '/' (e.g. https://qdtc.example.cn)"
         )
     return value

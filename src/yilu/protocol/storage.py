@@ -47,8 +47,18 @@ def exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+
+    The file gets ``mode``, by default the usual permissions (0666 less the umask), not the
+    0600 of a temporary file: lists and bundles are published; private keys pass 0600.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -56,6 +66,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
+            os.fchmod(fh.fileno(), (0o666 & ~_umask()) if mode is None else mode)
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -78,8 +89,7 @@ def read_json(path: Path) -> Any:
 
 
 def save_key(path: Path, key: SigningKey, passphrase: str) -> None:
-    write_atomic(path, key.to_encrypted_pem(passphrase))
-    path.chmod(0o600)
+    write_atomic(path, key.to_encrypted_pem(passphrase), mode=0o600)
 
 
 def load_key(path: Path, passphrase: str) -> SigningKey:

@@ -9,6 +9,7 @@ keys, sequences), ``key.pem``, ``published/federation-list.jwt``. Formats: docs/
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -40,7 +41,7 @@ from yilu.protocol.storage import (
     write_atomic,
     write_json,
 )
-from yilu.protocol.vocabulary import SCOPES
+from yilu.protocol.vocabulary import SCOPES, check_country
 
 #: How long a published list stays valid; publish again before then (docs/formats.md).
 LIST_VALIDITY: Final = timedelta(days=30)
@@ -133,11 +134,17 @@ class Registry(_Party):
         to let it list; ``add_lab`` refuses labs outside them (docs/formats.md)."""
         if (directory / cls.state_file).exists():
             raise InputError(f"{directory} already holds a registry")
+        check_lab_id(registry_id, "registry id")
+        country = check_country(country)
+        if not accreditation_body.strip():
+            raise InputError("a registry needs the name of its accreditation body (--body), e.g. CNAS")
+        if not publication_url.startswith("https://") or any(c.isspace() for c in publication_url):
+            raise InputError(f"publication URL {publication_url[:80]!r} must be an https:// URL")
         patterns = [NamePattern(p).text for p in lab_ids]
         key, record = cls._new_key(directory, passphrase_text, now)
         state = {
             "id": registry_id,
-            "country": country.upper(),
+            "country": country,
             "accreditationBody": accreditation_body,
             "publicationUrl": publication_url,
             "labIds": patterns,
@@ -387,6 +394,7 @@ class FederationRoot(_Party):
     ) -> FederationRoot:
         if (directory / cls.state_file).exists():
             raise InputError(f"{directory} already holds a federation root")
+        check_lab_id(federation_id, "federation id")
         key, record = cls._new_key(directory, passphrase_text, now)
         state = {
             "id": federation_id,
@@ -446,7 +454,7 @@ class FederationRoot(_Party):
         bad = [s for s in scopes if s not in SCOPES]
         if bad:
             raise InputError(f"unknown scopes: {', '.join(bad)}")
-        agreement = Agreement(country.upper(), tuple(accepts), tuple(scopes), since)
+        agreement = Agreement(check_country(country), tuple(accepts), tuple(scopes), since)
         self.state["agreements"].append(agreement.to_json())
         self.save()
 
@@ -466,39 +474,27 @@ class FederationRoot(_Party):
         self.save()
         return token
 
-    @staticmethod
     def bundle_warnings(
-        *, trust_lists: Iterable[str], status_lists: Iterable[str], now: datetime
+        self, *, trust_lists: Iterable[str], status_lists: Iterable[str], now: datetime
     ) -> list[str]:
         """What devices will not be able to use in a bundle built ``now`` from these lists:
-        lists already expired, and lists dated over an hour ahead (which devices drop,
-        docs/verifying.md "Trust data"). The lists are read, not verified."""
+        an expired federation list, members without a trust list, and the lists that
+        :func:`list_warnings` names."""
+        trust_lists = list(trust_lists)
         out: list[str] = []
-        ahead = shift(now, FUTURE_TOLERANCE)
-        for what, tokens, issued_at, expires_at in (
-            ("trust list", trust_lists, "issuedAt", "expiresAt"),
-            ("status list", status_lists, "validFrom", "validUntil"),
-        ):
-            for token in tokens:
-                try:
-                    body = parse_compact(token.strip()).payload_json()
-                    name = str(body.get("registry") or body.get("id"))[:160]
-                    issued = parse_time(body.get(issued_at), issued_at)
-                    expires = body.get(expires_at)
-                    expired = expires is not None and parse_time(expires, expires_at) < now
-                except InputError as exc:
-                    out.append(f"a {what} is unreadable ({exc}): devices will drop it")
-                    continue
-                if issued > ahead:
-                    out.append(
-                        f"the {what} {name} is dated {format_time(issued)}, ahead of this clock: "
-                        "devices will drop it (check its signer's clock)"
-                    )
-                elif expired:
-                    out.append(
-                        f"the {what} {name} has expired: devices cannot verify with it until it is renewed"
-                    )
-        return out
+        expiry = self.published_expiry()
+        if expiry is not None and expiry < now:
+            out.append(f"the federation list expired {format_time(expiry)}: devices will refuse the bundle")
+        given = set()
+        for token in trust_lists:
+            with contextlib.suppress(InputError):
+                given.add(parse_compact(token.strip()).payload_json().get("registry"))
+        out += [
+            f"no trust list of member {r['id']} is given: certificates of its labs cannot be verified"
+            for r in self.state["registries"]
+            if r["id"] not in given
+        ]
+        return out + list_warnings(trust_lists=trust_lists, status_lists=status_lists, now=now)
 
     def build_bundle(self, *, trust_lists: Iterable[str], status_lists: Iterable[str], now: datetime) -> str:
         """One signed file holding the whole snapshot, for devices with no network."""
@@ -517,3 +513,36 @@ class FederationRoot(_Party):
             tuple(status_lists),
         )
         return bundle.sign(self.key, self.key.public.kid)
+
+
+def list_warnings(
+    *, trust_lists: Iterable[str] = (), status_lists: Iterable[str] = (), now: datetime
+) -> list[str]:
+    """Lists devices will not be able to use ``now``: already expired, or dated over an hour
+    ahead (devices drop those, docs/verifying.md "Trust data"). Read, not verified."""
+    out: list[str] = []
+    ahead = shift(now, FUTURE_TOLERANCE)
+    for what, tokens, issued_at, expires_at in (
+        ("trust list", trust_lists, "issuedAt", "expiresAt"),
+        ("status list", status_lists, "validFrom", "validUntil"),
+    ):
+        for token in tokens:
+            try:
+                body = parse_compact(token.strip()).payload_json()
+                name = str(body.get("registry") or body.get("id"))[:160]
+                issued = parse_time(body.get(issued_at), issued_at)
+                expires = body.get(expires_at)
+                expired = expires is not None and parse_time(expires, expires_at) < now
+            except InputError as exc:
+                out.append(f"a {what} is unreadable ({exc}): devices will drop it")
+                continue
+            if issued > ahead:
+                out.append(
+                    f"the {what} {name} is dated {format_time(issued)}, ahead of this clock: "
+                    "devices will drop it (check its signer's clock)"
+                )
+            elif expired:
+                out.append(
+                    f"the {what} {name} has expired: devices cannot verify with it until it is renewed"
+                )
+    return out

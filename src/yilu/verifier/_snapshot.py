@@ -40,6 +40,7 @@ from yilu.protocol.lists import (
     Lab,
     Member,
     TrustList,
+    status_at,
 )
 from yilu.protocol.names import NameIndex, is_lab_id, is_under
 from yilu.protocol.reasons import ReasonCode
@@ -198,6 +199,18 @@ class Snapshot:
     #: (lab id, URL) -> revocation indices a device saw set before (the store fills this in:
     #: revocation is final, docs/verifying.md "Rollback and freeze").
     revoked_before: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
+    #: Which member may list which lab id (built once, from the federation list).
+    names: NameIndex[Member] = field(default_factory=lambda: NameIndex(()))
+
+    def members_without_trust_list(self) -> list[Member]:
+        """Active members whose trust list this snapshot lacks or could not use: their labs'
+        certificates cannot be verified with it."""
+        return [
+            m
+            for m in self.federation.registries
+            if m.id not in self.trust_lists and status_at(m.status, self.created_at) == "active"
+        ]
+
     versions: Versions = field(default_factory=Versions.empty)
 
     @property
@@ -464,7 +477,7 @@ def _drop_labs(snap: Snapshot, labs: Iterable[Lab], skip: Skipped) -> None:
 def _bind_labs(snap: Snapshot) -> None:
     """Apply the binding rule: each lab id belongs to exactly one member (its names)."""
     members = snap.federation.registries
-    index = NameIndex((m, m.permitted_lab_ids) for m in members)
+    index = snap.names = NameIndex((m, m.permitted_lab_ids) for m in members)
     for member_id, trust_list in snap.trust_lists.items():
         member = next(m for m in members if m.id == member_id)
         counts: dict[str, int] = {}

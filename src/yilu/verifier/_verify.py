@@ -114,7 +114,7 @@ class Verifier:
 
         candidates = self.snapshot.keys_by_kid.get(parsed.kid, [])
         if not candidates:
-            return self._finish(self._unknown_key(parsed.kid, at), at, expiry)
+            return self._finish(self._unknown_key(parsed.kid, cred.get("issuer"), at), at, expiry)
         try:
             key = verify_with_any(parsed, [c.record.key for c in candidates])
         except SignatureError as exc:
@@ -131,16 +131,26 @@ class Verifier:
         reject and TrustDataError when the trust data did not allow a verdict."""
         return self.verify(data, at=at).raise_for_verdict()
 
-    def _unknown_key(self, kid: str, at: datetime) -> VerificationResult:
+    def _unknown_key(self, kid: str, claimed_issuer: object, at: datetime) -> VerificationResult:
         """No usable key has this kid. If a dropped part of the trust data listed it, say so:
         an invalid part means we cannot tell (unverifiable), a conflict that no registry may
-        vouch for it (reject)."""
+        vouch for it (reject). If the lab the certificate names (unverified: it can only turn
+        a reject into a cannot-verify) belongs to a member whose trust list this snapshot
+        lacks, the trust data is incomplete: cannot verify."""
         reasons = [Reason(ReasonCode.UNKNOWN_KEY, {"kid": kid})]
         dropped = self.snapshot.dropped_kids.get(kid)
+        owners = self.snapshot.names.owners(claimed_issuer) if isinstance(claimed_issuer, str) else []
         if dropped is not None and dropped.kind == "invalid":
             reasons = [Reason(ReasonCode.TRUST_DATA_INVALID, {"detail": str(dropped)})]
         elif dropped is not None:
             reasons[0] = Reason(ReasonCode.UNKNOWN_KEY, {"kid": kid, "detail": str(dropped)})
+        elif len(owners) == 1 and owners[0].id not in self.snapshot.trust_lists:
+            member = owners[0]
+            detail = (
+                f"it holds no usable trust list of {member.accreditation_body} ({member.country}), "
+                "the registry of the lab this certificate names"
+            )
+            reasons = [Reason(ReasonCode.TRUST_DATA_INVALID, {"detail": detail})]
         if self.snapshot.federation.expires_at < at:
             # A key newer than stale trust data is the likely story: cannot verify.
             reasons.append(self._stale("federation list", self.snapshot.federation.expires_at))
@@ -221,7 +231,8 @@ class Verifier:
         if scope not in {s.category for s in lab.scopes}:
             reasons.append(Reason(ReasonCode.SCOPE_NOT_ACCREDITED, {"lab": lab.name(), "scope": scope}))
         # The registry: a member in good standing when the certificate was issued and now.
-        for when in (valid_from, at):
+        # (A device clock before the issuance says nothing about membership "now".)
+        for when in (valid_from, at) if at >= valid_from else (valid_from,):
             member_status = status_at(member.status, when)
             if member_status != "active":
                 reasons.append(

@@ -52,6 +52,12 @@ _LABELS: Final[dict[str, dict[Lang, str]]] = {
         "ru": "скоро истекают: установите актуальный пакет",
         "kk": "мерзімі жақында бітеді: өзекті пакетті орнатыңыз",
     },
+    "failed": {
+        "en": "THE LAB'S CONCLUSION IS {conclusion}: the goods did not pass its tests",
+        "zh": "实验室结论为 {conclusion}：货物未通过检测",
+        "ru": "ЗАКЛЮЧЕНИЕ ЛАБОРАТОРИИ: {conclusion} — продукция не прошла испытания",
+        "kk": "ЗЕРТХАНАНЫҢ ҚОРЫТЫНДЫСЫ: {conclusion} — өнім сынақтан өтпеді",
+    },
     "results": {"en": "results", "zh": "项结果", "ru": "результатов", "kk": "нәтиже"},
     "advice": {"en": "What to do", "zh": "处理建议", "ru": "Что делать", "kk": "Не істеу керек"},
     "skipped": {
@@ -94,11 +100,15 @@ def render_text(result: VerificationResult, lang: Lang = "en", *, now: datetime 
     ``now`` (the verification time) lets the trust line say how long the data stays valid.
     """
     lines = [f"{_MARKS[result.verdict]} {_label(result.verdict, lang)}"]
+    cred = _obj(result.credential)
+    subject = _obj(cred.get("credentialSubject"))
+    conclusion = subject.get("conclusion")
+    if result.accepted and conclusion != "pass":
+        # A genuine certificate may certify a failure: say so before anything else.
+        lines.append(f"  ! {_label('failed', lang).format(conclusion=_s(conclusion, 40).upper())}")
     lines += [f"  - [{r.code}] {r.message(lang)}" for r in result.reasons]
     advice = list(dict.fromkeys(r.advice(lang) for r in result.reasons))
     lines += [f"  {_label('advice', lang)}: {a}" for a in advice]
-    cred = _obj(result.credential)
-    subject = _obj(cred.get("credentialSubject"))
     if subject:
         product = _obj(subject.get("product"))
         local = _obj(product.get("nameLocal"))

@@ -176,7 +176,7 @@ class SnapshotStore:
         write_json(self.versions_path, _record(old, new, now))
         write_atomic(self.path, bundle)
         _remember_revocations(new, old)
-        return Installed(new, changed, _cleared_revocations(old, new))
+        return Installed(new, changed, _cleared_revocations(old, new) + _unusable(new))
 
 
 def _newer(what: str, label: str, old: PartVersion, new: PartVersion, *, numeric: bool) -> bool:
@@ -292,6 +292,18 @@ def _cleared_revocations(old: Versions | None, snap: Snapshot) -> tuple[str, ...
             out.append(
                 f"{url} of {lab} clears revocations this device had seen (index {shown}): they stay revoked"
             )
+    return tuple(out)
+
+
+def _unusable(snap: Snapshot) -> tuple[str, ...]:
+    """Warnings about what the installed snapshot cannot verify."""
+    out = [
+        f"the bundle holds no usable trust list of {m.accreditation_body} ({m.id}): "
+        "certificates of its labs cannot be verified"
+        for m in snap.members_without_trust_list()
+    ]
+    if snap.skipped:
+        out.append(f"{len(snap.skipped)} parts of the bundle were dropped: yilu trust show lists them")
     return tuple(out)
 
 
