@@ -168,8 +168,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     if args.action == "init":
         from yilu.protocol.names import check_lab_id
+        from yilu.protocol.vocabulary import check_country
 
         check_lab_id(args.id)  # before asking for the passphrase
+        check_country(args.country)
         names = {"en": args.name}
         for item in args.local_name or []:
             lang, sep, text = item.partition("=")
@@ -180,7 +182,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
             Path(args.dir),
             lab_id=args.id,
             names=names,
-            country=args.country.upper(),
+            country=args.country,
             passphrase_text=passphrase(),
             alg=args.alg,
             now=_now(None),
@@ -445,7 +447,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from yilu.verifier import VerificationResult, Verifier
     from yilu.verifier.render import render_text
 
-    check_country(args.country, "--country")
+    country = check_country(args.country, "--country")
     at = _now(args.at)
     data = _read_input(args.input)
     try:
@@ -454,7 +456,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         result = VerificationResult.reject(exc.code or ReasonCode.TRUST_DATA_INVALID, detail=str(exc))
     else:
         skew = timedelta(seconds=args.clock_skew)
-        result = Verifier(snapshot, country=args.country, clock_skew=skew).verify(data, at=at)
+        result = Verifier(snapshot, country=country, clock_skew=skew).verify(data, at=at)
     lang: Lang = args.lang
     if args.json:
         _print_json(result.to_json(lang))
@@ -530,7 +532,7 @@ def _trust_summary(store: Any, snapshot: Any, now: datetime) -> dict[str, Any]:
                 "sequence": tl.sequence,
                 "expiresAt": format_time(tl.expires_at),
                 "expired": tl.expires_at < now,
-                "labs": len(tl.labs),
+                "labs": sum(1 for e in snapshot.labs.values() if e.member.id == tl.registry),
             }
             for tl in snapshot.trust_lists.values()
         ],
@@ -713,6 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = reg_sub.add_parser("mirror", help="check and keep copies of the labs' signed status lists")
     a.add_argument("dir")
     a.add_argument("files", nargs="+")
+    a.add_argument("--at", help=argparse.SUPPRESS)
     a = reg_sub.add_parser("publish", help="sign the trust list with the next sequence")
     a.add_argument("dir")
     a.add_argument("--at", help=argparse.SUPPRESS)

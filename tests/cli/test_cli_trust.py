@@ -569,3 +569,11 @@ def test_root_bundle_needs_an_existing_folder_and_names_members_left_out(
     installed = install(str(tmp_path / "b.jwt"), tmp_path / "inspector", "--root", demo["rootKeys"])
     assert installed.returncode == 0
     assert "the bundle holds no usable trust list of Rosaccreditation" in installed.stderr
+
+
+def test_country_with_spaces_and_lower_case_is_the_same_country(demo: dict[str, Any], tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    assert install(demo["bundle"], data_dir, "--root", demo["rootKeys"]).returncode == 0
+    code, result = verify_json(demo["qr"], data_dir, country=" kz ")
+    assert code == 0 and codes(result) == ["ACCEPTED"]
+    assert "KZ" in result["reasons"][0]["message"]

@@ -495,3 +495,30 @@ def test_a_device_clock_before_issuance_adds_no_membership_reason(world: World) 
     assert result.codes == (R.ACCEPTED,)
     early = Verifier(load(world), country="KZ").verify(token, at=NOW - timedelta(days=30))
     assert (early.verdict, early.codes) == ("unverifiable", (R.NOT_YET_VALID,))
+
+
+def test_a_withdrawn_member_left_out_of_the_bundle_is_no_reason_to_hold_goods(world: World) -> None:
+    """Only an active member's missing trust list makes its labs' certificates unverifiable:
+    a withdrawn member's would not be accepted anyway."""
+    world.member_status["RU"].append(StatusEvent("withdrawn", NOW - timedelta(days=2)))
+    bundle = world.bundle(trust_lists=[world.trust_list("CN"), world.trust_list("KZ")])
+    snapshot = load(world, bundle)
+    assert snapshot.members_without_trust_list() == []
+    result = check(snapshot, world.issue("ru-food"), "CN")
+    assert (result.verdict, result.codes) == ("reject", (R.UNKNOWN_KEY,))
+
+
+def test_a_status_list_given_as_the_certificate_is_named(world: World) -> None:
+    token = world.status_lists(world.labs["cn-food"])[0]
+    result = check(load(world), token)
+    assert (result.verdict, result.codes) == ("unverifiable", (R.UNREADABLE,))
+    assert "this is a status list, not a certificate" in result.reasons[0].message()
+
+
+@pytest.mark.parametrize("country", ["Kazakhstan", "XX", "K", ""])
+def test_the_verifiers_country_is_an_iso_code(world: World, country: str) -> None:
+    from yilu.protocol.errors import MalformedInputError
+
+    with pytest.raises(MalformedInputError, match="ISO 3166-1"):
+        Verifier(load(world), country=country)
+    assert Verifier(load(world), country=" kz ").country == "KZ"

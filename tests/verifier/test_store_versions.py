@@ -477,3 +477,11 @@ def test_a_delisted_lab_listed_again_cannot_come_back_with_its_revocations_clear
     cleared = _status(spec, "revocation", bits=(), hours_ago=1)
     installed = store.install(bundle(world, sequence=3, status_lists=[*others, suspension, cleared]), now=NOW)
     assert Verifier(installed.snapshot, country="KZ").verify(token, at=NOW).codes == (R.REVOKED,)
+
+
+def test_install_warns_about_labs_without_a_status_list(world: World, tmp_path: Path) -> None:
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    installed = store_for(world, tmp_path).install(bundle(world, sequence=1, status_lists=others), now=NOW)
+    assert installed.warnings == (
+        "1 labs have no usable status list, so their certificates cannot be verified (e.g. https://qdtc.example.cn)",
+    )

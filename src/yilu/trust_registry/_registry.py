@@ -30,6 +30,7 @@ from yilu.protocol.lists import (
     Scope,
     StatusEvent,
     TrustList,
+    status_at,
 )
 from yilu.protocol.names import NamePattern, check_lab_id, is_under
 from yilu.protocol.status_list import StatusList
@@ -489,10 +490,11 @@ class FederationRoot(_Party):
         for token in trust_lists:
             with contextlib.suppress(InputError):
                 given.add(parse_compact(token.strip()).payload_json().get("registry"))
+        members = [Member.from_json(r, "member") for r in self.state["registries"]]
         out += [
-            f"no trust list of member {r['id']} is given: certificates of its labs cannot be verified"
-            for r in self.state["registries"]
-            if r["id"] not in given
+            f"no trust list of member {m.id} is given: certificates of its labs cannot be verified"
+            for m in members
+            if m.id not in given and status_at(m.status, now) == "active"
         ]
         return out + list_warnings(trust_lists=trust_lists, status_lists=status_lists, now=now)
 

@@ -23,7 +23,7 @@ from yilu.protocol.jws import TYP_VC, ParsedJWS, looks_like_compact, parse_compa
 from yilu.protocol.lists import status_at
 from yilu.protocol.names import is_under
 from yilu.protocol.reasons import ReasonCode
-from yilu.protocol.vocabulary import CREDENTIAL_TYPE, STATUS_PURPOSES
+from yilu.protocol.vocabulary import CREDENTIAL_TYPE, STATUS_PURPOSES, check_country
 from yilu.verifier._snapshot import KeyEntry, Snapshot
 from yilu.verifier.result import Reason, VerificationResult
 
@@ -79,6 +79,9 @@ def _decode_input(data: str | bytes) -> tuple[ParsedJWS, dict[str, Any]]:
     except MalformedInputError as exc:
         hint = " (a YL1 code made with another dictionary, or a damaged one)" if from_qr else ""
         raise MalformedInputError(f"{exc}{hint}", code=ReasonCode.MALFORMED) from exc
+    types = payload.get("type")
+    if isinstance(types, list) and "BitstringStatusListCredential" in types:
+        raise MalformedInputError("this is a status list, not a certificate", code=ReasonCode.UNREADABLE)
     return parsed, payload
 
 
@@ -89,8 +92,9 @@ class Verifier:
         self, snapshot: Snapshot, *, country: str, clock_skew: timedelta = DEFAULT_CLOCK_SKEW
     ) -> None:
         self.snapshot = snapshot
-        self.country = country.upper()
+        self.country = check_country(country)
         self.clock_skew = clock_skew
+        self._incomplete = {m.id for m in snapshot.members_without_trust_list()}
         # What every result says about the snapshot, apart from its age: computed once,
         # not on each verification (the hot path, docs/verifying.md).
         self._trust_summary: dict[str, Any] = {
@@ -144,7 +148,7 @@ class Verifier:
             reasons = [Reason(ReasonCode.TRUST_DATA_INVALID, {"detail": str(dropped)})]
         elif dropped is not None:
             reasons[0] = Reason(ReasonCode.UNKNOWN_KEY, {"kid": kid, "detail": str(dropped)})
-        elif len(owners) == 1 and owners[0].id not in self.snapshot.trust_lists:
+        elif len(owners) == 1 and owners[0].id in self._incomplete:
             member = owners[0]
             detail = (
                 f"it holds no usable trust list of {member.accreditation_body} ({member.country}), "

@@ -302,6 +302,13 @@ def _unusable(snap: Snapshot) -> tuple[str, ...]:
         "certificates of its labs cannot be verified"
         for m in snap.members_without_trust_list()
     ]
+    with_lists = {lab for lab, _ in snap.status_lists}
+    quiet = sorted(lab for lab in snap.labs if lab not in with_lists)
+    if quiet:
+        out.append(
+            f"{len(quiet)} labs have no usable status list, so their certificates cannot be verified "
+            f"(e.g. {quiet[0]})"
+        )
     if snap.skipped:
         out.append(f"{len(snap.skipped)} parts of the bundle were dropped: yilu trust show lists them")
     return tuple(out)
