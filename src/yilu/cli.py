@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -87,6 +88,11 @@ def _print_json(obj: Any) -> None:
 
 def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
+
+
+def _warn(text: str) -> None:
+    """A ``yilu: warning:`` line: the command succeeded, but something needs acting on."""
+    _err(f"yilu: warning: {_shown(text)}")
 
 
 def _shown(value: object) -> str:
@@ -195,12 +201,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         _print_certificate(LabIssuer.open(Path(args.lab), key=False).show(args.id), args, "certificate")
     elif args.action == "republish":
         lab = LabIssuer.open(Path(args.lab))
-        now = _now(args.at)
-        if args.force:
-            lab.publish_status_lists(now=now)
-            until: Any = min(lab.status_list_expiries().values())
-        else:
-            until = lab.republish(now=now)
+        until = lab.republish(now=_now(args.at), force=args.force)
         if until is None:
             current = min(lab.status_list_expiries().values())
             _err(
@@ -264,7 +265,7 @@ def cmd_registry(args: argparse.Namespace) -> int:
         changed = reg.mirror_status_lists(tokens, now=now)
         _err(f"mirrored {len(args.files)} status lists ({len(changed)} changed)")
         for warning in list_warnings(status_lists=tokens, now=now):
-            _err(f"yilu: warning: {_shown(warning)} (the lab must republish: yilu lab republish)")
+            _warn(f"{warning} (the lab must republish: yilu lab republish)")
     elif args.action in ("publish", "republish"):
         _publish(reg, args, now, "trust list")
     return EXIT_OK
@@ -276,13 +277,12 @@ def _publish(party: Any, args: argparse.Namespace, now: datetime, what: str) -> 
     from yilu.protocol.encoding import format_time
 
     path = party.directory / "published" / party.published_file
-    if args.action == "republish" and not args.force:
-        if party.republish(now=now) is None:
-            until = format_time(party.published_expiry())
-            _err(f"the {what} {path} is valid until {until}; nothing to do (--force signs one now)")
-            return
-    else:
+    if args.action == "publish":
         party.publish(now=now)
+    elif party.republish(now=now, force=args.force) is None:
+        until = format_time(party.published_expiry())
+        _err(f"the {what} {path} is valid until {until}; nothing to do (--force signs one now)")
+        return
     until = format_time(party.published_expiry())
     _err(f"published {path} (sequence {party.state['sequence']}, valid until {until})")
 
@@ -320,7 +320,7 @@ def cmd_root(args: argparse.Namespace) -> int:
         trust_lists = [r.trust_list_token() for r in regs]
         status_lists = [t for r in regs for t in r.status_list_tokens()]
         for warning in root.bundle_warnings(trust_lists=trust_lists, status_lists=status_lists, now=now):
-            _err(f"yilu: warning: {_shown(warning)}")
+            _warn(warning)
         token = root.build_bundle(trust_lists=trust_lists, status_lists=status_lists, now=now)
         write_atomic(out, token)
         _err(f"wrote bundle {args.out} (sequence {root.state['bundleSequence']})")
@@ -467,15 +467,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_trust(args: argparse.Namespace) -> int:
     if args.action == "install":
-        store = _store(args, _given_roots(args.root))
-        installed = store.install(_read_bundle(args.bundle), now=_now(args.at))
-        summary = _trust_summary(store, installed.snapshot, _now(args.at))
+        store, now = _store(args, _given_roots(args.root)), _now(args.at)
+        installed = store.install(_read_bundle(args.bundle), now=now)
+        summary = _trust_summary(store, installed.snapshot, now)
         if args.json:
             _print_json({**summary, "changed": installed.changed, "warnings": list(installed.warnings)})
         else:
             verb = "installed" if installed.changed else "already installed"
             for warning in installed.warnings:
-                _err(f"yilu: warning: {_shown(warning)}")
+                _warn(warning)
             _err(
                 f"{verb}: bundle sequence {summary['sequence']} of {_shown(summary['federation'])} "
                 f"in {store.directory}"
@@ -509,6 +509,7 @@ def _trust_summary(store: Any, snapshot: Any, now: datetime) -> dict[str, Any]:
     soon = shift(now, timedelta(days=_SOON_DAYS))
     status = sorted(snapshot.status_lists.values(), key=lambda s: s.valid_until or now)
     installed = store.installed_at()
+    labs = Counter(entry.member.id for entry in snapshot.labs.values())
     return {
         "dataDir": str(store.directory),
         "federation": snapshot.federation.federation,
@@ -532,7 +533,7 @@ def _trust_summary(store: Any, snapshot: Any, now: datetime) -> dict[str, Any]:
                 "sequence": tl.sequence,
                 "expiresAt": format_time(tl.expires_at),
                 "expired": tl.expires_at < now,
-                "labs": sum(1 for e in snapshot.labs.values() if e.member.id == tl.registry),
+                "labs": labs[tl.registry],
             }
             for tl in snapshot.trust_lists.values()
         ],

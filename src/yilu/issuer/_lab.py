@@ -290,15 +290,19 @@ class LabIssuer:
         with exclusive(self.directory / LOCK_FILE):
             return self._publish(self._register(), now=now)
 
-    def republish(self, *, now: datetime, margin: timedelta = REPUBLISH_MARGIN) -> datetime | None:
-        """Re-sign the status lists if either expires within ``margin`` (or is missing).
+    def republish(
+        self, *, now: datetime, margin: timedelta = REPUBLISH_MARGIN, force: bool = False
+    ) -> datetime | None:
+        """Re-sign the status lists if either expires within ``margin`` (or is missing), or
+        always with ``force``.
 
         Returns the new expiry, or None when nothing needed doing. A lab runs this daily
         (``yilu lab republish``), so that lists never lapse even when nothing is revoked
         (docs/operating.md, "The daily routine").
         """
         expiries = self.status_list_expiries()
-        if len(expiries) == len(STATUS_PURPOSES) and min(expiries.values()) > shift(now, margin):
+        due = len(expiries) < len(STATUS_PURPOSES) or min(expiries.values()) <= shift(now, margin)
+        if not (due or force):
             return None
         self.publish_status_lists(now=now)
         return min(self.status_list_expiries().values())

@@ -101,12 +101,18 @@ class _Party:
         )
 
     def republish(
-        self, *, now: datetime, margin: timedelta = REPUBLISH_MARGIN, validity: timedelta = LIST_VALIDITY
+        self,
+        *,
+        now: datetime,
+        margin: timedelta = REPUBLISH_MARGIN,
+        validity: timedelta = LIST_VALIDITY,
+        force: bool = False,
     ) -> str | None:
-        """Publish again if the published list expires within ``margin`` (or none exists yet);
-        None when nothing needed doing. Run daily, so lists never lapse (docs/operating.md)."""
+        """Publish again if the published list expires within ``margin`` (or none exists yet),
+        or always with ``force``; None when nothing needed doing. Run daily, so lists never
+        lapse (docs/operating.md)."""
         expires = self.published_expiry()
-        if expires is not None and expires > shift(now, margin):
+        if not force and expires is not None and expires > shift(now, margin):
             return None
         return self.publish(now=now, validity=validity)
 
