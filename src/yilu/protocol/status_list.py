@@ -23,7 +23,7 @@ from yilu.protocol.encoding import (
 )
 from yilu.protocol.errors import InputTooLargeError, MalformedInputError
 from yilu.protocol.jws import TYP_VC, Signer, sign_compact
-from yilu.protocol.vocabulary import STATUS_PURPOSES, VC_CONTEXT
+from yilu.protocol.vocabulary import STATUS_LIST_TYPE, STATUS_PURPOSES, VC_CONTEXT
 
 #: The spec's minimum list length (16 KiB of bits) for herd privacy.
 MIN_BITS: Final = 131_072
@@ -110,7 +110,7 @@ class StatusList:
         cred: dict[str, Any] = {
             "@context": [VC_CONTEXT],
             "id": self.url,
-            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "type": ["VerifiableCredential", STATUS_LIST_TYPE],
             "issuer": self.issuer,
             "validFrom": format_time(self.valid_from),
         }
@@ -131,7 +131,7 @@ class StatusList:
     @classmethod
     def from_credential(cls, cred: dict[str, Any]) -> StatusList:
         types = cred.get("type")
-        if not isinstance(types, list) or "BitstringStatusListCredential" not in types:
+        if not isinstance(types, list) or STATUS_LIST_TYPE not in types:
             raise MalformedInputError("not a BitstringStatusListCredential")
         subject = cred.get("credentialSubject")
         if not isinstance(subject, dict) or subject.get("type") != "BitstringStatusList":

@@ -32,6 +32,7 @@ STATUS_PURPOSES: Final[tuple[str, ...]] = ("revocation", "suspension")
 VC_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 YILU_CONTEXT: Final = "https://w3id.org/yilu/v1"
 CREDENTIAL_TYPE: Final = "TestCertificateCredential"
+STATUS_LIST_TYPE: Final = "BitstringStatusListCredential"
 SCHEMA_ID: Final = "https://w3id.org/yilu/schemas/test-certificate-v1.json"
 
 #: ISO 3166-1 alpha-2: the 249 officially assigned codes (countries of labs, registries,

@@ -23,7 +23,7 @@ from yilu.protocol.jws import TYP_VC, ParsedJWS, looks_like_compact, parse_compa
 from yilu.protocol.lists import status_at
 from yilu.protocol.names import is_under
 from yilu.protocol.reasons import ReasonCode
-from yilu.protocol.vocabulary import CREDENTIAL_TYPE, STATUS_PURPOSES, check_country
+from yilu.protocol.vocabulary import CREDENTIAL_TYPE, STATUS_LIST_TYPE, STATUS_PURPOSES, check_country
 from yilu.verifier._snapshot import KeyEntry, Snapshot
 from yilu.verifier.result import Reason, VerificationResult
 
@@ -80,7 +80,7 @@ def _decode_input(data: str | bytes) -> tuple[ParsedJWS, dict[str, Any]]:
         hint = " (a YL1 code made with another dictionary, or a damaged one)" if from_qr else ""
         raise MalformedInputError(f"{exc}{hint}", code=ReasonCode.MALFORMED) from exc
     types = payload.get("type")
-    if isinstance(types, list) and "BitstringStatusListCredential" in types:
+    if isinstance(types, list) and STATUS_LIST_TYPE in types:
         raise MalformedInputError("this is a status list, not a certificate", code=ReasonCode.UNREADABLE)
     return parsed, payload
 
