@@ -35,6 +35,7 @@ from yilu.protocol.lists import (
 )
 from yilu.protocol.names import NamePattern
 from yilu.protocol.status_list import Bitstring, StatusList
+from yilu.trust_registry import Registry
 
 DATA = Path(__file__).parent / "data"
 #: This checkout's sources: subprocesses must run them, not whatever ``yilu`` is installed.
@@ -271,3 +272,39 @@ def run_yilu(
     out = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
     assert "Traceback" not in out.stderr, out.stderr
     return out
+
+
+def file_registry(
+    directory: Path,
+    *,
+    passphrase: str,
+    since: datetime,
+    registry_id: str = "https://cnas.example.cn",
+    country: str = "CN",
+    body: str = "CNAS",
+    lab_ids: Iterable[str] = (),
+) -> Registry:
+    """A registry kept as files, as ``yilu registry init`` makes one."""
+    return Registry.create(
+        directory,
+        registry_id=registry_id,
+        country=country,
+        accreditation_body=body,
+        publication_url=f"{registry_id}/yilu/",
+        passphrase_text=passphrase,
+        now=since,
+        lab_ids=lab_ids,
+    )
+
+
+def accredit(registry: Registry, key: SigningKey, *, lab_id: str, since: datetime) -> None:
+    """Accredit a lab for food, with ``key`` valid from ``since``."""
+    registry.add_lab(
+        lab_id=lab_id,
+        names={"en": "Lab"},
+        country=registry.state["country"],
+        accreditation_number="L1",
+        scopes=[Scope("food")],
+        key=KeyRecord(key.public, since).to_json(),
+        accredited_since=since,
+    )

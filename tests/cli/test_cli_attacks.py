@@ -22,13 +22,11 @@ from typing import Any
 
 import pytest
 
-from testkit import DATA, NOW, SRC, World, run_yilu, yilu_env
+from testkit import DATA, NOW, SRC, World, accredit, file_registry, run_yilu, yilu_env
 from yilu.protocol.encoding import b64url_encode, dumps_compact, format_time
 from yilu.protocol.jws import TYP_VC, parse_compact
 from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import KeyRecord, Scope
 from yilu.protocol.status_list import StatusList
-from yilu.trust_registry import Registry
 
 CN_FOOD = "https://qdtc.example.cn"
 AT_NOW = format_time(NOW)
@@ -278,24 +276,8 @@ def test_revoke_key_with_a_kid_starting_with_a_dash(tmp_path: Path) -> None:
     key = SigningKey.generate()
     while not key.public.kid.startswith("-"):
         key = SigningKey.generate()
-    reg = Registry.create(
-        tmp_path / "reg",
-        registry_id="https://cnas.example.cn",
-        country="CN",
-        accreditation_body="CNAS",
-        publication_url="https://cnas.example.cn/yilu/",
-        passphrase_text=secret,
-        now=since,
-    )
-    reg.add_lab(
-        lab_id=CN_FOOD,
-        names={"en": "Lab"},
-        country="CN",
-        accreditation_number="L1",
-        scopes=[Scope("food")],
-        key=KeyRecord(key.public, since).to_json(),
-        accredited_since=since,
-    )
+    reg = file_registry(tmp_path / "reg", passphrase=secret, since=since)
+    accredit(reg, key, lab_id=CN_FOOD, since=since)
     proc = yilu(
         "registry",
         "revoke-key",

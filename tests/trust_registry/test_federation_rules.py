@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from testkit import accredit, file_registry
 from yilu.protocol.errors import InputError, MalformedInputError
 from yilu.protocol.jws import parse_compact
 from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import KeyRecord, Scope, TrustList
+from yilu.protocol.lists import TrustList
 from yilu.protocol.status_list import Bitstring, StatusList
 from yilu.trust_registry import FederationRoot, Registry
 from yilu.verifier import load_bundle
@@ -33,14 +34,13 @@ def _passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_registry(tmp_path: Path, name: str, country: str) -> Registry:
-    return Registry.create(
+    return file_registry(
         tmp_path / name,
+        passphrase=PASS,
+        since=SINCE,
         registry_id=f"https://{name}.example.org",
         country=country,
-        accreditation_body=name.upper(),
-        publication_url=f"https://{name}.example.org/yilu/",
-        passphrase_text=PASS,
-        now=SINCE,
+        body=name.upper(),
     )
 
 
@@ -51,15 +51,7 @@ def make_root(tmp_path: Path) -> FederationRoot:
 
 
 def add_lab(registry: Registry, key: SigningKey, lab_id: str = LAB) -> None:
-    registry.add_lab(
-        lab_id=lab_id,
-        names={"en": "Lab"},
-        country=registry.state["country"],
-        accreditation_number="L1",
-        scopes=[Scope("food")],
-        key=KeyRecord(key.public, SINCE).to_json(),
-        accredited_since=SINCE,
-    )
+    accredit(registry, key, lab_id=lab_id, since=SINCE)
 
 
 def member_ids(root: FederationRoot) -> list[str]:
@@ -339,14 +331,12 @@ def test_mirror_refuses_a_revocation_list_that_clears_a_revoked_bit(
 
 
 def test_registry_lists_only_labs_within_its_own_lab_ids(tmp_path: Path) -> None:
-    reg = Registry.create(
+    reg = file_registry(
         tmp_path / "cn",
+        passphrase=PASS,
+        since=SINCE,
         registry_id="https://cn.example.org",
-        country="CN",
-        accreditation_body="CN",
-        publication_url="https://cn.example.org/yilu/",
-        passphrase_text=PASS,
-        now=SINCE,
+        body="CN",
         lab_ids=["https://*.example.cn", "https://labs.example.org/cn"],
     )
     key = SigningKey.generate()

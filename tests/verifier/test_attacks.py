@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from testkit import FEDERATION, NOW, YEAR_AGO, LabSpec, World
+from testkit import FEDERATION, NOW, YEAR_AGO, LabSpec, World, accredit, file_registry
 from yilu.protocol import yl1
 from yilu.protocol.bundle import TYP_BUNDLE, Bundle
 from yilu.protocol.encoding import b45_encode, b64url_decode, b64url_encode, dumps_compact
 from yilu.protocol.errors import InputError, RollbackError, TrustDataError
 from yilu.protocol.jws import TYP_VC, sign_compact
 from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import KeyRecord, Member, Scope, StatusEvent
+from yilu.protocol.lists import KeyRecord, Member, StatusEvent
 from yilu.protocol.reasons import ReasonCode as R
 from yilu.protocol.status_list import Bitstring, StatusList
 from yilu.trust_registry import Registry
@@ -441,25 +441,9 @@ KEY_SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 @pytest.fixture
 def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Registry, SigningKey]:
     monkeypatch.setenv("YILU_KEY_PASSPHRASE", REG_PASS)
-    reg = Registry.create(
-        tmp_path / "reg",
-        registry_id="https://cnas.example.cn",
-        country="CN",
-        accreditation_body="CNAS",
-        publication_url="https://cnas.example.cn/yilu/",
-        passphrase_text=REG_PASS,
-        now=KEY_SINCE,
-    )
+    reg = file_registry(tmp_path / "reg", passphrase=REG_PASS, since=KEY_SINCE)
     key = SigningKey.generate()
-    reg.add_lab(
-        lab_id=LAB_ID,
-        names={"en": "Lab"},
-        country="CN",
-        accreditation_number="L1",
-        scopes=[Scope("food")],
-        key=KeyRecord(key.public, KEY_SINCE).to_json(),
-        accredited_since=KEY_SINCE,
-    )
+    accredit(reg, key, lab_id=LAB_ID, since=KEY_SINCE)
     return reg, key
 
 
