@@ -22,18 +22,18 @@ python -c 'import json, sys; q = json.load(open(sys.argv[1]))["qr"]; print(f"QR 
 echo "QR image: $DEMO/certificate.png"
 
 step "3. A Kazakh border inspector installs the agency's bundle once, pinning the federation root"
-yilu trust install "$DEMO/bundle.jwt" --root "$DEMO/root/root-keys.json"
+yilu trust install "$DEMO/bundle.ylb" --root "$DEMO/root/root-keys.json"
 
 step "4. The inspector photographs the QR: read it back from the image and verify offline"
 yilu verify "$DEMO/certificate.png" --country KZ
 
 step "5. The lab revokes the certificate (e.g. the batch was found contaminated)"
-cp "$DEMO/bundle.jwt" "$DEMO/bundle-before-revocation.jwt"
+cp "$DEMO/bundle.ylb" "$DEMO/bundle-before-revocation.ylb"
 yilu revoke "$ID" --lab "$DEMO/labs/cn-food"
 
 step "6. The registries and the root republish their lists; the inspector installs the new bundle"
 yilu demo refresh "$DEMO"
-yilu trust install "$DEMO/bundle.jwt"
+yilu trust install "$DEMO/bundle.ylb"
 
 step "7. The same QR, verified again by the Kazakh inspector: it must now be rejected"
 if yilu verify "$DEMO/certificate.png" --country KZ; then
@@ -41,7 +41,7 @@ if yilu verify "$DEMO/certificate.png" --country KZ; then
 fi
 
 step "8. Someone hands the inspector the old bundle, from before the revocation: it is refused"
-if yilu trust install "$DEMO/bundle-before-revocation.jwt"; then
+if yilu trust install "$DEMO/bundle-before-revocation.ylb"; then
   echo "unexpected: an older bundle was installed over a newer one" >&2; exit 1
 fi
 yilu trust show

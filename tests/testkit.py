@@ -180,7 +180,7 @@ class World:
         federation: str | None = None,
         sequence: int | None = None,
         created_at: datetime = NOW - timedelta(minutes=30),
-    ) -> str:
+    ) -> bytes:
         """A root-signed bundle: the world's own lists unless others are given (in that order)."""
         signer = signer or self.root
         b = Bundle(

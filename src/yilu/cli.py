@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import re
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -321,9 +320,15 @@ def cmd_root(args: argparse.Namespace) -> int:
         status_lists = [t for r in regs for t in r.status_list_tokens()]
         for warning in root.bundle_warnings(trust_lists=trust_lists, status_lists=status_lists, now=now):
             _warn(warning)
-        token = root.build_bundle(trust_lists=trust_lists, status_lists=status_lists, now=now)
-        write_atomic(out, token)
-        _err(f"wrote bundle {args.out} (sequence {root.state['bundleSequence']})")
+        delta_out = _output_path(args.delta_out) if args.delta_out else None
+        full, delta = root.build_bundle(trust_lists=trust_lists, status_lists=status_lists, now=now)
+        write_atomic(out, full)
+        _err(f"wrote bundle {args.out} (sequence {root.state['bundleSequence']}, {len(full)} bytes)")
+        if delta_out is not None and delta is None:
+            _warn("no delta: this root has built no bundle before to build it from")
+        elif delta_out is not None and delta is not None:
+            write_atomic(delta_out, delta)
+            _err(f"wrote delta {args.delta_out} ({len(delta)} bytes)")
     return EXIT_OK
 
 
@@ -507,9 +512,9 @@ def _trust_summary(store: Any, snapshot: Any, now: datetime) -> dict[str, Any]:
     from yilu.protocol.encoding import format_time, shift
 
     soon = shift(now, timedelta(days=_SOON_DAYS))
-    status = sorted(snapshot.status_lists.values(), key=lambda s: s.valid_until or now)
+    status = sorted(snapshot.status_validity(), key=lambda s: s[1] or now)
     installed = store.installed_at()
-    labs = Counter(entry.member.id for entry in snapshot.labs.values())
+    labs = snapshot.lab_counts()
     return {
         "dataDir": str(store.directory),
         "federation": snapshot.federation.federation,
@@ -533,17 +538,18 @@ def _trust_summary(store: Any, snapshot: Any, now: datetime) -> dict[str, Any]:
                 "sequence": tl.sequence,
                 "expiresAt": format_time(tl.expires_at),
                 "expired": tl.expires_at < now,
-                "labs": labs[tl.registry],
+                "labs": labs.get(tl.registry, 0),
             }
             for tl in snapshot.trust_lists.values()
         ],
         "statusLists": {
             "count": len(status),
-            "expiresAt": format_time(status[0].valid_until) if status and status[0].valid_until else None,
-            "expired": [s.url for s in status if s.valid_until and s.valid_until < now],
-            "expiringSoon": [s.url for s in status if s.valid_until and now <= s.valid_until < soon],
+            "expiresAt": format_time(status[0][1]) if status and status[0][1] else None,
+            "expired": [url for url, until in status if until and until < now],
+            "expiringSoon": [url for url, until in status if until and now <= until < soon],
         },
         "skipped": [str(s) for s in snapshot.skipped],
+        "skippedCount": snapshot.skipped_total,
     }
 
 
@@ -762,7 +768,11 @@ def build_parser() -> argparse.ArgumentParser:
     a = root_sub.add_parser("bundle", help="build the signed offline bundle for verifiers")
     a.add_argument("dir")
     a.add_argument("--registry", action="append", required=True, help="registry directory")
-    a.add_argument("--out", required=True)
+    a.add_argument("--out", required=True, help="the full bundle (for devices installing from scratch)")
+    a.add_argument(
+        "--delta-out",
+        help="also write the delta from the previous bundle this root built (for devices that have it)",
+    )
     a.add_argument("--at", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_root)
 

@@ -181,6 +181,7 @@ def refresh(directory: Path, *, now: datetime) -> Path:
     status_lists = [t for reg in registries.values() for t in reg.status_list_tokens()]
     root = FederationRoot.open(directory / "root")
     root.publish(now=now)
-    bundle = directory / "bundle.jwt"
-    write_atomic(bundle, root.build_bundle(trust_lists=trust_lists, status_lists=status_lists, now=now))
+    bundle = directory / "bundle.ylb"
+    full, _ = root.build_bundle(trust_lists=trust_lists, status_lists=status_lists, now=now)
+    write_atomic(bundle, full)
     return bundle

@@ -327,11 +327,13 @@ def test_bad_arguments_exit_2(demo: dict[str, Any], args: list[str]) -> None:
 
 def test_tampered_bundle_rejects_with_trust_data_invalid(demo: dict[str, Any], tmp_path: Path) -> None:
     issued = issue(demo, "green-tea-3", lab_dir(demo, "https://qdtc.example.cn"), tmp_path)
-    head, payload, sig = Path(demo["bundle"]).read_text().split(".")
-    body = json.loads(b64url_decode(payload))
-    body["createdAt"] = "2030-01-01T00:00:00Z"
-    tampered = tmp_path / "tampered.jwt"
-    tampered.write_text(".".join((head, b64url_encode(json.dumps(body).encode()), sig)))
+    magic, manifest, body = Path(demo["bundle"]).read_bytes().split(b"\n", 2)
+    head, payload, sig = manifest.decode().split(".")
+    signed = json.loads(b64url_decode(payload))
+    signed["createdAt"] = "2030-01-01T00:00:00Z"
+    tampered = tmp_path / "tampered.ylb"
+    changed = ".".join((head, b64url_encode(json.dumps(signed).encode()), sig)).encode()
+    tampered.write_bytes(b"\n".join((magic, changed, body)))
     proc = yilu(
         "verify",
         issued["qr"],

@@ -89,7 +89,7 @@ def write_world(world: World, directory: Path, name: str) -> tuple[Path, Path]:
     """The world's bundle and its pinned root keys as files."""
     directory.mkdir(parents=True, exist_ok=True)
     bundle = directory / f"{name}-bundle.jwt"
-    bundle.write_text(world.bundle())
+    bundle.write_bytes(world.bundle())
     roots = directory / f"{name}-root-keys.json"
     roots.write_text(json.dumps([dict(world.root.public.jwk)]))
     return bundle, roots

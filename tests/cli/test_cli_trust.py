@@ -102,7 +102,7 @@ def test_install_then_verify_without_bundle_accepts(demo: dict[str, Any], tmp_pa
     proc = install(demo["bundle"], data_dir, "--root", demo["rootKeys"], "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["changed"] is True
-    assert set(trust_files(data_dir)) == {"bundle.jwt", "root-keys.json", "versions.json"}
+    assert set(trust_files(data_dir)) == {"index.db", "root-keys.json"}
     assert json.loads((data_dir / "trust" / "root-keys.json").read_text()) == json.loads(
         Path(demo["rootKeys"]).read_text()
     )
@@ -346,7 +346,7 @@ def test_trust_show_escapes_what_the_trust_data_says(tmp_path: Path) -> None:
 
     world = Loud()
     bundle, roots = tmp_path / "bundle.jwt", tmp_path / "roots.json"
-    bundle.write_text(world.bundle())
+    bundle.write_bytes(world.bundle())
     roots.write_text(json.dumps([dict(world.root.public.jwk)]))
     at = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
     data_dir = tmp_path / "data"

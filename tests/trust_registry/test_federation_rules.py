@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from testkit import accredit, file_registry
-from yilu.protocol.errors import InputError, MalformedInputError
+from yilu.protocol.errors import InputError, MalformedInputError, TrustDataError
 from yilu.protocol.jws import parse_compact
 from yilu.protocol.keys import SigningKey
 from yilu.protocol.lists import TrustList
 from yilu.protocol.status_list import Bitstring, StatusList
 from yilu.trust_registry import FederationRoot, Registry
 from yilu.verifier import load_bundle
+from yilu.verifier.store import SnapshotStore
 
 PASS = "federation rules passphrase"
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -284,20 +285,32 @@ def test_bundle_sequence_grows_by_one_per_bundle(tmp_path: Path) -> None:
     root.admit(cn.member_record(since=SINCE, permitted_lab_ids=["https://*.example.cn"]))
     root.publish(now=NOW)
     trust = [cn.publish(now=NOW)]
-    sequences = []
+    sequences, deltas = [], []
     for i in range(3):
-        token = root.build_bundle(trust_lists=trust, status_lists=[], now=NOW + timedelta(minutes=i))
+        token, delta = root.build_bundle(trust_lists=trust, status_lists=[], now=NOW + timedelta(minutes=i))
         sequences.append(load_bundle(token, pinned_roots=[root.key.public]).sequence)
+        deltas.append(delta)
     assert sequences == [1, 2, 3]
+    # The first bundle has nothing to be a delta from; each later one comes with its delta.
+    assert deltas[0] is None and all(d is not None for d in deltas[1:])
     reopened = FederationRoot.open(root.directory)
     assert reopened.state["bundleSequence"] == 3
-    token = reopened.build_bundle(trust_lists=trust, status_lists=[], now=NOW + timedelta(hours=1))
-    assert load_bundle(token, pinned_roots=[root.key.public]).sequence == 4
+    fourth, _ = reopened.build_bundle(trust_lists=trust, status_lists=[], now=NOW + timedelta(hours=1))
+    assert load_bundle(fourth, pinned_roots=[root.key.public]).sequence == 4
     # Publishing the federation list moves its own sequence, not the bundle's.
     reopened.publish(now=NOW + timedelta(hours=2))
-    token = reopened.build_bundle(trust_lists=trust, status_lists=[], now=NOW + timedelta(hours=2))
+    token, delta = reopened.build_bundle(trust_lists=trust, status_lists=[], now=NOW + timedelta(hours=2))
     snapshot = load_bundle(token, pinned_roots=[root.key.public])
     assert (snapshot.sequence, snapshot.federation.sequence) == (5, 2)
+    # A device holding bundle 4 gets to exactly bundle 5 with the delta, and only once.
+    store = SnapshotStore(tmp_path / "device", pinned_roots=[root.key.public])
+    store.install(fourth, now=NOW + timedelta(hours=2))
+    assert delta is not None
+    installed = store.install(delta, now=NOW + timedelta(hours=2))
+    assert installed.changed and installed.snapshot.versions == snapshot.versions
+    assert (root.directory / "published" / "bundle.ylb").read_bytes() == token
+    with pytest.raises(TrustDataError, match="install a full bundle"):
+        store.install(delta, now=NOW + timedelta(hours=2))  # it holds bundle 5 now, not 4
 
 
 def test_mirror_refuses_a_list_dated_in_the_future(mirror: tuple[Registry, SigningKey]) -> None:

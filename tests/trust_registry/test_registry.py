@@ -110,7 +110,8 @@ def test_root_admits_agrees_and_bundles(tmp_path: Path, registry: Registry) -> N
     fed_token = root.publish(now=NOW)
     fed = FederationList.from_json(parse_compact(fed_token).payload_json())
     assert fed.agreements[0].country == "KZ" and fed.registries[0].country == "CN"
-    bundle = root.build_bundle(trust_lists=[registry.publish(now=NOW)], status_lists=[], now=NOW)
+    bundle, delta = root.build_bundle(trust_lists=[registry.publish(now=NOW)], status_lists=[], now=NOW)
+    assert delta is None  # the root's first bundle
     snapshot = load_bundle(bundle, pinned_roots=[root.key.public])
     assert "https://lab.example.cn" in snapshot.labs and snapshot.sequence == 1
     root.set_member_status(registry.id, "withdrawn", since=NOW)

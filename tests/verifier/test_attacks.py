@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from testkit import FEDERATION, NOW, YEAR_AGO, LabSpec, World, accredit, file_registry
+from testkit import NOW, YEAR_AGO, LabSpec, World, accredit, file_registry
 from yilu.protocol import yl1
-from yilu.protocol.bundle import TYP_BUNDLE, Bundle
+from yilu.protocol.bundle import MAGIC, TYP_BUNDLE, split_container
 from yilu.protocol.encoding import b45_encode, b64url_decode, b64url_encode, dumps_compact
 from yilu.protocol.errors import InputError, RollbackError, TrustDataError
 from yilu.protocol.jws import TYP_VC, sign_compact
@@ -269,7 +269,7 @@ def test_store_refuses_rollback_of_status_lists(world: World, tmp_path: Path) ->
     spec = world.labs["cn-food"]
     token = world.issue("cn-food", index=4242)
     others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
-    before = make_bundle(world).encode()
+    before = make_bundle(world)
     after_lists = [
         status_list(
             spec, p, revoked={4242} if p == "revocation" else (), valid_from=NOW - timedelta(minutes=10)
@@ -277,9 +277,7 @@ def test_store_refuses_rollback_of_status_lists(world: World, tmp_path: Path) ->
         for p in PURPOSES
     ]
     world.sequence = 2  # the root numbers every bundle it builds; lists keep their sequences
-    after = make_bundle(
-        world, status_lists=after_lists + others, created_at_offset=timedelta(minutes=-5)
-    ).encode()
+    after = make_bundle(world, status_lists=after_lists + others, created_at_offset=timedelta(minutes=-5))
     store = SnapshotStore(tmp_path, pinned_roots=[world.root.public])
     store.install(before, now=NOW)
     store.install(after, now=NOW)
@@ -288,7 +286,7 @@ def test_store_refuses_rollback_of_status_lists(world: World, tmp_path: Path) ->
         store.install(before, now=NOW)
     # A newer bundle (sequence 3) that carries the old, unrevoked status lists: still refused.
     world.sequence = 3
-    replay = make_bundle(world).encode()
+    replay = make_bundle(world)
     with pytest.raises(
         RollbackError, match=re.escape("status list https://qdtc.example.cn/status/revocation")
     ):
@@ -365,13 +363,20 @@ def test_status_list_times_at_the_calendar_edges(world: World, member: str, valu
     assert check(snapshot, world.issue("ru-food"), "CN").accepted
 
 
+def _resigned(bundle: bytes, signer: SigningKey, change: Any) -> bytes:
+    """``bundle`` with its manifest changed by ``change`` and signed again by ``signer``."""
+    manifest_text, body = split_container(bundle)
+    manifest = json.loads(b64url_decode(manifest_text.split(".")[1]))
+    change(manifest)
+    token = sign_compact(dumps_compact(manifest), signer, kid=signer.public.kid, typ=TYP_BUNDLE)
+    return MAGIC + token.encode() + b"\n" + body
+
+
 def test_bundle_created_at_beyond_the_calendar_is_trust_data_error(world: World) -> None:
-    attacker = SigningKey.generate()
-    body = Bundle(FEDERATION, 1, NOW, (dict(attacker.public.jwk),), world.federation(), (), ()).to_json()
-    body["createdAt"] = "9999-12-31T23:59:59-01:00"
-    token = sign_compact(dumps_compact(body), attacker, kid=attacker.public.kid, typ=TYP_BUNDLE)
-    with pytest.raises(TrustDataError):
-        load_bundle(token, pinned_roots=[world.root.public])
+    # Signed by the real root: the date itself must be refused, not overflow.
+    bundle = _resigned(world.bundle(), world.root, lambda m: m.update(createdAt="9999-12-31T23:59:59-01:00"))
+    with pytest.raises(TrustDataError, match="createdAt"):
+        load_bundle(bundle, pinned_roots=[world.root.public])
 
 
 # -- 7. resource use before authentication ----------------------------------------------------
@@ -380,7 +385,10 @@ def test_bundle_created_at_beyond_the_calendar_is_trust_data_error(world: World)
 def test_unauthenticated_bundle_payload_is_not_parsed(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     attacker = SigningKey.generate()
     payload = b"x" * 1_000_000
-    token = sign_compact(payload, attacker, kid=attacker.public.kid, typ=TYP_BUNDLE)
+    # A large body behind a manifest signed by the attacker: neither is parsed or inflated.
+    manifest = sign_compact(b'{"type":"YiluBundle"}', attacker, kid=attacker.public.kid, typ=TYP_BUNDLE)
+    token = MAGIC + manifest.encode() + b"\n" + zlib.compress(payload)
+    monkeypatch.setattr(zlib, "decompressobj", lambda *a, **k: pytest.fail("inflated before authentication"))
     parsed_sizes: list[int] = []
     real_loads = json.loads
 

@@ -11,6 +11,7 @@ import pytest
 
 from testkit import NOW, YEAR_AGO, World
 from yilu.protocol import yl1
+from yilu.protocol.bundle import MAGIC, split_container
 from yilu.protocol.encoding import b64url_decode, b64url_encode
 from yilu.protocol.errors import TrustDataError, VerificationError
 from yilu.protocol.keys import SigningKey
@@ -347,12 +348,19 @@ def test_stale_trust_data(world: World) -> None:
 
 
 def test_tampered_bundle_is_refused(world: World) -> None:
-    head, payload, sig = world.bundle().split(".")
-    body = json.loads(b64url_decode(payload))
-    body["createdAt"] = "2030-01-01T00:00:00Z"
-    tampered = ".".join((head, b64url_encode(json.dumps(body).encode()), sig))
-    with pytest.raises(TrustDataError):
-        load_bundle(tampered, pinned_roots=[world.root.public])
+    bundle = world.bundle()
+    manifest_text, body = split_container(bundle)
+    head, payload, sig = manifest_text.split(".")
+    manifest = json.loads(b64url_decode(payload))
+    manifest["createdAt"] = "2030-01-01T00:00:00Z"
+    tampered = ".".join((head, b64url_encode(json.dumps(manifest).encode()), sig))
+    with pytest.raises(TrustDataError, match="signature does not verify"):
+        load_bundle(MAGIC + tampered.encode() + b"\n" + body, pinned_roots=[world.root.public])
+    # A changed byte of the body, behind the untouched manifest: its signed digest differs.
+    damaged = bytearray(bundle)
+    damaged[-20] ^= 1
+    with pytest.raises(TrustDataError, match="does not match its signed digest"):
+        load_bundle(bytes(damaged), pinned_roots=[world.root.public])
 
 
 def test_bundle_from_another_root_is_refused_when_pinned(world: World) -> None:

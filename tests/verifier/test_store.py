@@ -16,9 +16,9 @@ from yilu.verifier.store import SnapshotStore
 def test_install_newer_replaces_older(world: World, tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path, pinned_roots=[world.root.public])
     assert store.current() is None
-    store.install(world.bundle().encode(), now=NOW)
+    store.install(world.bundle(), now=NOW)
     world.sequence = 2
-    installed = store.install(world.bundle().encode(), now=NOW)
+    installed = store.install(world.bundle(), now=NOW)
     assert installed.changed and installed.snapshot.federation.sequence == 2
     current = store.current()
     assert current is not None and current.federation.sequence == 2
@@ -26,9 +26,9 @@ def test_install_newer_replaces_older(world: World, tmp_path: Path) -> None:
 
 def test_rollback_refused_and_store_untouched(world: World, tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path, pinned_roots=[world.root.public])
-    old = world.bundle().encode()
+    old = world.bundle()
     world.sequence = 5
-    store.install(world.bundle().encode(), now=NOW)
+    store.install(world.bundle(), now=NOW)
     before = store.path.read_bytes()
     with pytest.raises(RollbackError):
         store.install(old, now=NOW)
@@ -38,7 +38,7 @@ def test_rollback_refused_and_store_untouched(world: World, tmp_path: Path) -> N
 def test_trust_list_rollback_refused(world: World, tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path, pinned_roots=[world.root.public])
     world.sequence = 3
-    store.install(world.bundle().encode(), now=NOW)
+    store.install(world.bundle(), now=NOW)
     # The same federation list (sequence 3) with older trust lists (sequence 2): still a rollback.
     fed = world.federation()
     world.sequence = 2
@@ -52,16 +52,16 @@ def test_trust_list_rollback_refused(world: World, tmp_path: Path) -> None:
         tuple(t for spec in world.labs.values() for t in world.status_lists(spec)),
     )
     with pytest.raises(RollbackError, match="trust list"):
-        store.install(b.sign(world.root, world.root.public.kid).encode(), now=NOW)
+        store.install(b.sign(world.root, world.root.public.kid), now=NOW)
 
 
 def test_expired_bundle_refused(world: World, tmp_path: Path) -> None:
     world.federation_expires = NOW - timedelta(seconds=1)
     with pytest.raises(StaleTrustDataError):
-        SnapshotStore(tmp_path, pinned_roots=[world.root.public]).install(world.bundle().encode(), now=NOW)
+        SnapshotStore(tmp_path, pinned_roots=[world.root.public]).install(world.bundle(), now=NOW)
     assert not (tmp_path / "bundle.jwt").exists()
 
 
 def test_foreign_root_refused(world: World, tmp_path: Path) -> None:
     with pytest.raises(TrustDataError):
-        SnapshotStore(tmp_path, pinned_roots=[world.root.public]).install(World().bundle().encode(), now=NOW)
+        SnapshotStore(tmp_path, pinned_roots=[world.root.public]).install(World().bundle(), now=NOW)

@@ -6,6 +6,7 @@ Each test installs real root-signed bundles of a testkit World into a temporary 
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,8 @@ from yilu.protocol.lists import KeyRecord, Member
 from yilu.protocol.reasons import ReasonCode as R
 from yilu.protocol.status_list import Bitstring, StatusList
 from yilu.verifier import Verifier, load_bundle
+from yilu.verifier import store as store_module
+from yilu.verifier._index import read_record
 from yilu.verifier.store import SnapshotStore
 
 KZ_REGISTRY = "https://registry.example.kz"
@@ -30,12 +33,28 @@ def store_for(world: World, path: Path) -> SnapshotStore:
 
 
 def bundle(world: World, *, sequence: int, **kwargs: Any) -> bytes:
-    return world.bundle(sequence=sequence, **kwargs).encode()
+    return world.bundle(sequence=sequence, **kwargs)
 
 
 def record(store: SnapshotStore) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(store.versions_path.read_text())
+    loaded = read_record(store.path)
+    assert loaded is not None
     return loaded
+
+
+def set_record(store: SnapshotStore, text: str) -> None:
+    db = sqlite3.connect(store.path)
+    with db:
+        db.execute("UPDATE meta SET value = ? WHERE name = 'versions'", (text,))
+    db.close()
+
+
+def stored_record_text(store: SnapshotStore) -> str:
+    db = sqlite3.connect(store.path)
+    try:
+        return str(db.execute("SELECT value FROM meta WHERE name = 'versions'").fetchone()[0])
+    finally:
+        db.close()
 
 
 def files(store: SnapshotStore) -> dict[str, bytes]:
@@ -76,7 +95,7 @@ def test_no_pin_and_no_given_roots_is_missing_trust_data(tmp_path: Path) -> None
     store = SnapshotStore(tmp_path)
     assert store.current() is None
     with pytest.raises(TrustDataError) as info:
-        store.install(World().bundle().encode(), now=NOW)
+        store.install(World().bundle(), now=NOW)
     assert info.value.code is R.TRUST_DATA_MISSING
     assert list(tmp_path.iterdir()) == []
 
@@ -95,7 +114,9 @@ def test_same_bundle_twice_is_unchanged_and_no_error(world: World, tmp_path: Pat
     assert {k: v for k, v in second.items() if k != "installedAt"} == {
         k: v for k, v in first.items() if k != "installedAt"
     }
-    assert store.path.read_bytes() == data
+    installed = store.installed_bundle()
+    assert installed is not None and installed.state() == first["bundle"]["digest"]
+    assert installed == load_bundle(data, pinned_roots=[world.root.public]).bundle
 
 
 def test_different_bundle_with_the_same_sequence_is_refused(world: World, tmp_path: Path) -> None:
@@ -264,25 +285,38 @@ def test_bundle_whose_federation_list_expired_is_refused_and_nothing_written(
 def test_damaged_version_record_is_trust_data_error(world: World, tmp_path: Path, damage: str) -> None:
     store = store_for(world, tmp_path)
     store.install(bundle(world, sequence=1), now=NOW)
-    store.versions_path.write_text(damage)
-    with pytest.raises(TrustDataError):
-        store.current()
+    set_record(store, damage)
+    # The verified index itself is intact, so scanning goes on; no install may build on a
+    # record it cannot read (it could not tell a rollback), and the damage stays for an operator.
+    current = store.current()
+    assert current is not None and current.sequence == 1
     with pytest.raises(TrustDataError):
         store.install(bundle(world, sequence=2), now=NOW)
-    assert store.versions_path.read_text() == damage
+    assert stored_record_text(store) == damage
 
 
-def test_bundle_older_than_the_record_means_an_interrupted_install(world: World, tmp_path: Path) -> None:
+def test_an_install_interrupted_while_writing_leaves_the_old_snapshot_whole(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = store_for(world, tmp_path)
-    old = bundle(world, sequence=1)
-    store.install(old, now=NOW)
+    store.install(bundle(world, sequence=1), now=NOW)
+    before = record(store)
     world.sequence = 2
     new = bundle(world, sequence=2)
-    store.install(new, now=NOW)
-    store.path.write_bytes(old)  # the record was written, the bundle file was not
-    with pytest.raises(TrustDataError, match="interrupted"):
-        store.current()
-    # Installing the newest bundle again repairs it.
+    real = store_module.write_index
+
+    def crash(path: Path, *args: Any, **kwargs: Any) -> None:
+        real(path, *args, **kwargs)
+        raise KeyboardInterrupt  # Ctrl-C after the new index was written, before it replaced the old
+
+    monkeypatch.setattr(store_module, "write_index", crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.install(new, now=NOW)
+    monkeypatch.undo()
+    current = store.current()
+    assert current is not None and current.sequence == 1
+    assert record(store) == before
+    # Installing the newest bundle again completes it.
     store.install(new, now=NOW)
     current = store.current()
     assert current is not None and current.sequence == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -151,3 +152,38 @@ class StatusList:
             parse_time(cred.get("validFrom"), "statusList.validFrom"),
             None if until is None else parse_time(until, "statusList.validUntil"),
         )
+
+
+class SparseBits(Bitstring):
+    """A read-only bitstring kept as its set indices: what a verifier holds for each list,
+    so that a lab with nothing revoked costs a few bytes rather than 16 KiB decoded."""
+
+    __slots__ = ("_set", "_size")
+
+    def __init__(self, size_bits: int, indices: Iterable[int] = ()) -> None:
+        self._size = size_bits
+        self._set = frozenset(indices)
+
+    @classmethod
+    def of(cls, bits: Bitstring) -> SparseBits:
+        return bits if isinstance(bits, SparseBits) else cls(len(bits), bits.set_indices())
+
+    def __len__(self) -> int:
+        return self._size
+
+    def get(self, index: int) -> bool:
+        if not 0 <= index < self._size:
+            raise IndexError(index)
+        return index in self._set
+
+    def set(self, index: int, value: bool) -> None:
+        raise TypeError("a verifier's copy of a status list is read-only")
+
+    def set_indices(self) -> tuple[int, ...]:
+        return tuple(sorted(self._set))
+
+    def encode(self) -> str:
+        full = Bitstring(self._size)
+        for index in self._set:
+            full.set(index, True)
+        return full.encode()

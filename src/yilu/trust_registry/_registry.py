@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from yilu.protocol.bundle import Bundle
+from yilu.protocol.bundle import Bundle, Manifest, make_delta, open_body, read_full, split_container
 from yilu.protocol.encoding import format_time, parse_time, shift
 from yilu.protocol.errors import InputError, MalformedInputError
 from yilu.protocol.jws import TYP_VC, parse_compact, verify_raw
@@ -504,11 +504,19 @@ class FederationRoot(_Party):
         ]
         return out + list_warnings(trust_lists=trust_lists, status_lists=status_lists, now=now)
 
-    def build_bundle(self, *, trust_lists: Iterable[str], status_lists: Iterable[str], now: datetime) -> str:
-        """One signed file holding the whole snapshot, for devices with no network."""
+    def build_bundle(
+        self, *, trust_lists: Iterable[str], status_lists: Iterable[str], now: datetime
+    ) -> tuple[bytes, bytes | None]:
+        """One signed file holding the whole snapshot, for devices with no network, and a
+        delta from the previous bundle this root built (None for the first one).
+
+        The root keeps its last bundle (``published/bundle.ylb``) to build the next delta
+        from: a device that installed it needs only what changed (docs/formats.md, "Deltas").
+        """
         path = self.directory / "published" / "federation-list.jwt"
         if not path.exists():
             raise InputError("publish the federation list before building a bundle")
+        previous = self._last_bundle()
         self.state["bundleSequence"] = int(self.state.get("bundleSequence", 0)) + 1
         self.save()
         bundle = Bundle(
@@ -520,7 +528,24 @@ class FederationRoot(_Party):
             tuple(trust_lists),
             tuple(status_lists),
         )
-        return bundle.sign(self.key, self.key.public.kid)
+        full = bundle.sign(self.key, self.key.public.kid)
+        delta = None
+        if previous is not None and previous.federation == bundle.federation:
+            delta = make_delta(previous, bundle, self.key, self.key.public.kid)
+        write_atomic(self.directory / "published" / "bundle.ylb", full)
+        return full, delta
+
+    def _last_bundle(self) -> Bundle | None:
+        """The previous bundle this root built (its own file: read without a check of the pin)."""
+        path = self.directory / "published" / "bundle.ylb"
+        if not path.exists():
+            return None
+        try:
+            manifest_text, body = split_container(path.read_bytes())
+            manifest = Manifest.from_json(parse_compact(manifest_text).payload_json())
+            return read_full(manifest, open_body(manifest, body))
+        except InputError:
+            return None
 
 
 def list_warnings(

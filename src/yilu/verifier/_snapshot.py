@@ -22,12 +22,26 @@ whole load. Keys are parsed once and indexed by kid, so verification parses no t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+import json
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Generic, Literal, TypeVar
 
-from yilu.protocol.bundle import KIND_OF_TYP, MAX_BUNDLE_BYTES, TYP_BUNDLE, Bundle
+from yilu.protocol.bundle import (
+    KIND_OF_TYP,
+    MAX_BUNDLE_BYTES,
+    MAX_MANIFEST_CHARS,
+    TYP_BUNDLE,
+    Bundle,
+    Manifest,
+    open_body,
+    read_full,
+    split_container,
+)
 from yilu.protocol.encoding import format_time
 from yilu.protocol.errors import InputError, TrustDataError
 from yilu.protocol.jws import MAX_JWS_CHARS, TYP_VC, ParsedJWS, parse_compact, verify_raw
@@ -44,7 +58,7 @@ from yilu.protocol.lists import (
 )
 from yilu.protocol.names import NameIndex, is_lab_id, is_under
 from yilu.protocol.reasons import ReasonCode
-from yilu.protocol.status_list import StatusList
+from yilu.protocol.status_list import SparseBits, StatusList
 
 #: A list may be dated at most this long after the bundle that carries it was built (clocks
 #: differ a little); later, it is dropped, so that no part can claim a version from the
@@ -177,30 +191,41 @@ class Versions:
 
 @dataclass(slots=True)
 class Snapshot:
-    """Verified trust data, ready for offline verification."""
+    """Verified trust data, ready for offline verification.
+
+    Loaded from a bundle, every map is an in-memory dict; opened from an installed index
+    (verifier/_index.py), the large maps answer lookups from disk (their contents are the same).
+    """
 
     bundle: Bundle
     root_keys: tuple[VerifyKey, ...]
     federation: FederationList
     trust_lists: dict[str, TrustList] = field(default_factory=dict)
-    labs: dict[str, LabEntry] = field(default_factory=dict)
-    keys_by_kid: dict[str, list[KeyEntry]] = field(default_factory=dict)
+    labs: MutableMapping[str, LabEntry] = field(default_factory=dict)
+    keys_by_kid: MutableMapping[str, list[KeyEntry]] = field(default_factory=dict)
     #: Status lists by (issuer lab id, list URL).
-    status_lists: dict[tuple[str, str], StatusList] = field(default_factory=dict)
+    status_lists: MutableMapping[tuple[str, str], StatusList] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
     #: kid -> the dropped part that listed it: a certificate signed with it cannot be
     #: verified (``invalid``) or is signed by a key no registry may vouch for (``conflict``).
-    dropped_kids: dict[str, Skipped] = field(default_factory=dict)
+    dropped_kids: MutableMapping[str, Skipped] = field(default_factory=dict)
     #: (lab id, list URL) -> why the lab's list at that URL was dropped.
-    dropped_status: dict[tuple[str, str], Skipped] = field(default_factory=dict)
+    dropped_status: MutableMapping[tuple[str, str], Skipped] = field(default_factory=dict)
     #: Lab ids whose listing is in the bundle but was dropped (or whose trust list was):
     #: the store keeps their status lists' versions, as for a lab still listed.
     dropped_labs: set[str] = field(default_factory=set)
     #: (lab id, URL) -> revocation indices a device saw set before (the store fills this in:
     #: revocation is final, docs/verifying.md "Rollback and freeze").
-    revoked_before: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
+    revoked_before: MutableMapping[tuple[str, str], frozenset[int]] = field(default_factory=dict)
     #: Which member may list which lab id (built once, from the federation list).
     names: NameIndex[Member] = field(default_factory=lambda: NameIndex(()))
+    versions: Versions = field(default_factory=lambda: Versions.empty())
+    #: How many parts were dropped (``skipped`` may hold only the first ones of an index).
+    skipped_count: int = -1
+    #: Signature checks this load did or reused (what the index remembers for the next one).
+    verified: set[str] = field(default_factory=set)
+    #: The index the large maps are read from, if any (verifier/_index.py).
+    index: Any = None
 
     def members_without_trust_list(self) -> list[Member]:
         """Active members whose trust list this snapshot lacks or could not use: their labs'
@@ -211,8 +236,6 @@ class Snapshot:
             if m.id not in self.trust_lists and status_at(m.status, self.created_at) == "active"
         ]
 
-    versions: Versions = field(default_factory=Versions.empty)
-
     @property
     def created_at(self) -> datetime:
         return self.bundle.created_at
@@ -221,6 +244,10 @@ class Snapshot:
     def sequence(self) -> int:
         return self.bundle.sequence
 
+    @property
+    def skipped_total(self) -> int:
+        return len(self.skipped) if self.skipped_count < 0 else self.skipped_count
+
     def status_list(self, issuer: str, url: str) -> StatusList | None:
         return self.status_lists.get((issuer, url))
 
@@ -228,6 +255,21 @@ class Snapshot:
         """The earliest expiry of the federation list and every trust list."""
         times = [self.federation.expires_at, *(tl.expires_at for tl in self.trust_lists.values())]
         return min(times)
+
+    def lab_counts(self) -> dict[str, int]:
+        """Usable labs per registry."""
+        if self.index is not None:
+            return dict(self.index.lab_counts())
+        counts: dict[str, int] = {}
+        for entry in self.labs.values():
+            counts[entry.member.id] = counts.get(entry.member.id, 0) + 1
+        return counts
+
+    def status_validity(self) -> list[tuple[str, datetime | None]]:
+        """(URL, validUntil) of every usable status list."""
+        if self.index is not None:
+            return list(self.index.status_validity())
+        return [(sl.url, sl.valid_until) for sl in self.status_lists.values()]
 
 
 def status_key(issuer: str, url: str) -> str:
@@ -256,6 +298,67 @@ def _signed_by(parsed: ParsedJWS, keys: Iterable[VerifyKey]) -> VerifyKey | None
     return None
 
 
+class _Checker:
+    """Signature checks, remembered by a token over exactly what was checked (signing input,
+    signature and public key), and run on every core when there are many."""
+
+    #: Below this many checks a process pool costs more than it saves.
+    PARALLEL_FROM: Final = 4000
+
+    def __init__(self, known: set[str], seen: set[str]) -> None:
+        self.known, self.seen = known, seen
+
+    @staticmethod
+    def token(parsed: ParsedJWS, key: VerifyKey) -> str:
+        material = "|".join(str(key.jwk.get(m, "")) for m in ("kty", "crv", "x", "y"))
+        digest = hashlib.sha256(parsed.signing_input + b"." + parsed.signature + material.encode())
+        return digest.hexdigest()[:40]
+
+    def verify(self, parsed: ParsedJWS, key: VerifyKey) -> bool:
+        if parsed.alg != key.alg:
+            return False
+        token = self.token(parsed, key)
+        if token in self.known:
+            self.seen.add(token)
+            return True
+        if verify_raw(parsed, key):
+            self.known.add(token)
+            self.seen.add(token)
+            return True
+        return False
+
+    def prefetch(self, jobs: Sequence[tuple[ParsedJWS, VerifyKey]]) -> None:
+        """Check many signatures at once (results land in :attr:`known`)."""
+        todo = [(p, k, t) for p, k in jobs if p.alg == k.alg and (t := self.token(p, k)) not in self.known]
+        workers = min(os.cpu_count() or 1, 8)
+        if len(todo) < self.PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+            return
+        batches = [todo[i : i + 1000] for i in range(0, len(todo), 1000)]
+        payloads = [
+            [(json.dumps(dict(k.jwk), sort_keys=True), p.signature, p.signing_input) for p, k, _ in batch]
+            for batch in batches
+        ]
+        try:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+                results = list(pool.map(_verify_batch, payloads))
+        except (OSError, RuntimeError):  # no pool here (a sandbox, a thread limit): check one by one later
+            return
+        for batch, ok in zip(batches, results, strict=True):
+            self.known.update(t for (_, _, t), good in zip(batch, ok, strict=True) if good)
+
+
+def _verify_batch(batch: list[tuple[str, bytes, bytes]]) -> list[bool]:
+    """Worker side of :meth:`_Checker.prefetch` (keys parsed once per batch)."""
+    keys: dict[str, VerifyKey] = {}
+    out = []
+    for jwk, signature, signing_input in batch:
+        key = keys.get(jwk)
+        if key is None:
+            key = keys[jwk] = VerifyKey.from_jwk(json.loads(jwk))
+        out.append(key.verify(signature, signing_input))
+    return out
+
+
 def _from_the_future(issued: datetime, built: datetime) -> str | None:
     if issued > built + FUTURE_TOLERANCE:
         return f"issued {format_time(issued)}, after the bundle that carries it was built"
@@ -270,25 +373,43 @@ def _payload(parsed: ParsedJWS, what: str) -> dict[str, Any]:
 
 
 def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey]) -> Snapshot:
-    """Verify and index a bundle against the pinned federation root key(s).
+    """Verify and index a full bundle against the pinned federation root key(s).
 
     Raises :class:`TrustDataError` when the bundle or its federation list cannot be used
     (with ``code`` TRUST_DATA_MISSING when no root is pinned); any other bad part is
     dropped and reported in :attr:`Snapshot.skipped`.
     """
+    roots = _pinned(pinned_roots)
+    manifest, body = open_manifest(data, roots)
+    if manifest.base is not None:
+        raise TrustDataError(
+            f"this is a delta bundle (from sequence {manifest.base.sequence}): install it with "
+            "yilu trust install onto the snapshot it updates"
+        )
+    return load_snapshot(read_body(manifest, body), roots)
+
+
+def _pinned(pinned_roots: Iterable[VerifyKey]) -> tuple[VerifyKey, ...]:
     roots = tuple(pinned_roots)
     if not roots:
         raise TrustDataError(
             "no federation root key is pinned: a bundle proves nothing without one",
             code=ReasonCode.TRUST_DATA_MISSING,
         )
+    return roots
+
+
+def open_manifest(data: bytes | str, roots: Sequence[VerifyKey]) -> tuple[Manifest, bytes]:
+    """Check a bundle file's size and its manifest's signature by a pinned root, before
+    anything else of it is read; return the manifest and the (compressed) body."""
     if len(data) > MAX_BUNDLE_BYTES:
         raise TrustDataError(f"this file is larger than any bundle ({MAX_BUNDLE_BYTES} bytes at most)")
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
     try:
-        text = data.decode("ascii").strip() if isinstance(data, bytes) else data.strip()
-    except UnicodeDecodeError as exc:
-        raise TrustDataError("this file is not a Yilu bundle (it is not text)") from exc
-    parsed = _parse_bundle(text)
+        manifest_text, body = split_container(raw)
+    except InputError as exc:
+        raise TrustDataError(_what_file(raw)) from exc
+    parsed = _parse_manifest(manifest_text)
     if _signed_by(parsed, roots) is None:
         pinned = ", ".join(sorted({k.kid for k in roots}))
         if parsed.kid not in {k.kid for k in roots}:
@@ -298,18 +419,48 @@ def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey]) -> Snap
             )
         raise TrustDataError("the bundle's signature does not verify: the file was damaged or altered")
     try:
-        bundle = Bundle.from_json(_payload(parsed, "the bundle"))
+        return Manifest.from_json(_payload(parsed, "the bundle")), body
     except InputError as exc:
         raise TrustDataError(f"the bundle is malformed: {exc}") from exc
+
+
+def read_body(manifest: Manifest, body: bytes) -> Bundle:
+    """The snapshot a full bundle holds (its manifest already verified)."""
+    try:
+        return read_full(manifest, open_body(manifest, body))
+    except InputError as exc:
+        raise TrustDataError(f"the bundle is malformed: {exc}") from exc
+
+
+def _what_file(raw: bytes) -> str:
+    """A plain message for a file that is not a version 2 bundle: say what it is if we can."""
+    try:
+        text = raw.decode("ascii").strip()
+        parsed = parse_compact(text, max_chars=MAX_BUNDLE_BYTES, decode_payload=False)
+    except (UnicodeDecodeError, InputError):
+        return "this file is not a Yilu bundle"
+    found = parsed.header.get("typ")
+    kind = KIND_OF_TYP.get(found) if isinstance(found, str) else None
+    return f"this file is {kind}, not a bundle" if kind else "this file is not a Yilu bundle (wrong typ)"
+
+
+def load_snapshot(bundle: Bundle, roots: Sequence[VerifyKey], *, known: Iterable[str] = ()) -> Snapshot:
+    """Verify and index every part of ``bundle`` (whose integrity the caller checked).
+
+    ``known`` are signature checks an earlier install did (:attr:`Snapshot.verified`): a
+    part whose exact bytes were verified with the same key is not verified again, so that
+    a delta costs what changed, not the whole federation.
+    """
     federation, fed_digest = _load_federation(bundle, roots)
-    snap = Snapshot(bundle, roots, federation)
-    trust_versions = _load_trust_lists(snap, bundle.trust_lists)
+    snap = Snapshot(bundle, tuple(roots), federation)
+    checker = _Checker(set(known), snap.verified)
+    trust_versions = _load_trust_lists(snap, bundle.trust_lists, checker)
     _bind_labs(snap)
-    status_versions = _load_status_lists(snap, bundle.status_lists)
+    status_versions = _load_status_lists(snap, bundle.status_lists, checker)
     snap.versions = Versions(
         federation.federation,
         bundle.sequence,
-        _digest(parsed),
+        bundle.state(),
         federation.sequence,
         fed_digest,
         trust_versions,
@@ -318,17 +469,13 @@ def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey]) -> Snap
     return snap
 
 
-def _parse_bundle(text: str) -> ParsedJWS:
+def _parse_manifest(text: str) -> ParsedJWS:
     try:
-        parsed = parse_compact(text, max_chars=MAX_BUNDLE_BYTES, decode_payload=False)
+        parsed = parse_compact(text, max_chars=MAX_MANIFEST_CHARS)
     except InputError as exc:
         raise TrustDataError(f"this file is not a Yilu bundle ({exc})") from exc
-    found = parsed.header.get("typ")
-    if found != TYP_BUNDLE:
-        kind = KIND_OF_TYP.get(found) if isinstance(found, str) else None
-        raise TrustDataError(
-            f"this file is {kind}, not a bundle" if kind else "this file is not a Yilu bundle (wrong typ)"
-        )
+    if parsed.header.get("typ") != TYP_BUNDLE:
+        raise TrustDataError("this file is not a Yilu bundle (wrong typ)")
     return parsed
 
 
@@ -375,7 +522,7 @@ def _newest(found: Iterable[_Candidate[P]], version: Callable[[P], V]) -> tuple[
     return newest, list(top.values())
 
 
-def _load_trust_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVersion]:
+def _load_trust_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker) -> dict[str, PartVersion]:
     """Verify every trust list; keep the newest of each member (docs/verifying.md, "Trust data")."""
     members = snap.federation.registries
     by_member: dict[str, list[_Candidate[TrustList]]] = {}
@@ -391,7 +538,7 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVe
                 (m, record)
                 for m in members
                 for record in m.keys
-                if record.kid == parsed.kid and verify_raw(parsed, record.key)
+                if record.kid == parsed.kid and checker.verify(parsed, record.key)
             ),
             None,
         )
@@ -522,22 +669,34 @@ def _bind_labs(snap: Snapshot) -> None:
 # -- status lists ----------------------------------------------------------------------------
 
 
-def _load_status_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartVersion]:
+def _load_status_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker) -> dict[str, PartVersion]:
     by_url: dict[tuple[str, str], list[_Candidate[StatusList]]] = {}
+    parsed_all: list[tuple[str, ParsedJWS | TrustDataError]] = []
     for i, token in enumerate(tokens):
         what = f"status list #{i + 1}"
         try:
-            parsed = _parse(token, TYP_VC, what)
+            parsed_all.append((what, _parse(token, TYP_VC, what)))
         except TrustDataError as exc:
-            snap.skipped.append(Skipped(what, str(exc)))
+            parsed_all.append((what, exc))
+    checker.prefetch(
+        [
+            (p, c.record.key)
+            for _, p in parsed_all
+            if isinstance(p, ParsedJWS)
+            for c in snap.keys_by_kid.get(p.kid, [])
+        ]
+    )
+    for what, parsed in parsed_all:
+        if isinstance(parsed, TrustDataError):
+            snap.skipped.append(Skipped(what, str(parsed)))
             continue
         # The signature first: only a list that some listed lab key verifies is parsed.
-        candidates = [c for c in snap.keys_by_kid.get(parsed.kid, []) if verify_raw(parsed, c.record.key)]
+        candidates = [c for c in snap.keys_by_kid.get(parsed.kid, []) if checker.verify(parsed, c.record.key)]
         if not candidates:
             _drop_unverified_status_list(snap, parsed, what)
             continue
         try:
-            status_list = StatusList.from_credential(parsed.payload_json())
+            status_list = _sparse(StatusList.from_credential(parsed.payload_json()))
         except InputError as exc:
             snap.skipped.append(Skipped(what, f"malformed: {exc}"))
             continue
@@ -593,6 +752,11 @@ def _load_status_lists(snap: Snapshot, tokens: Sequence[str]) -> dict[str, PartV
             format_time(newest_from), top[0].digest, key[0], snap.labs[key[0]].member.id, revoked
         )
     return versions
+
+
+def _sparse(status_list: StatusList) -> StatusList:
+    """The list with its bits kept as set indices (a verifier reads, never writes, them)."""
+    return replace(status_list, bits=SparseBits.of(status_list.bits))
 
 
 def _drop_unverified_status_list(snap: Snapshot, parsed: ParsedJWS, what: str) -> None:

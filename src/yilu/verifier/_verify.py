@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from yilu.protocol import yl1
 from yilu.protocol.bundle import KIND_OF_TYP
+from yilu.protocol.bundle import MAGIC as BUNDLE_MAGIC
 from yilu.protocol.encoding import format_time, loads_json_object, parse_time, shift
 from yilu.protocol.errors import InputError, MalformedInputError, SignatureError, UnsupportedFormatError
 from yilu.protocol.jws import TYP_VC, ParsedJWS, looks_like_compact, parse_compact, verify_with_any
@@ -40,6 +41,8 @@ def _decode_input(data: str | bytes) -> tuple[ParsedJWS, dict[str, Any]]:
     """Turn QR text, a compact JWS or a PNG/JPEG photo into a parsed (unverified) JWS and
     its payload object. A payload that is not a JSON object can be no certificate at all
     (a ``YL1:`` text made with another dictionary, say): MALFORMED, before any key is tried."""
+    if isinstance(data, bytes) and data.startswith(BUNDLE_MAGIC):
+        raise MalformedInputError("this is a bundle, not a certificate", code=ReasonCode.UNREADABLE)
     is_image = isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
     if not is_image and len(data) > MAX_TEXT_INPUT:
         raise MalformedInputError("input is too large to be a certificate", code=ReasonCode.UNREADABLE)

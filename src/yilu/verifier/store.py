@@ -3,39 +3,50 @@
 A store is a directory (``$YILU_DATA_DIR/trust`` for the command line) holding:
 
 ``root-keys.json``  the federation root public keys, pinned once (``yilu trust install --root``);
-``versions.json``   the version of every part of the installed snapshot (the rollback record);
-``bundle.jwt``      the installed bundle, verified again from the pin whenever it is loaded.
+``index.db``        the installed snapshot, verified once at install and indexed for scanning
+                    (verifier/_index.py), with its parts (to apply the next delta to) and the
+                    version of every part (the rollback record).
 
-TUF-style protections (docs/verifying.md, "Rollback and freeze"): a bundle is installed
-only if it verifies from the pinned root, its federation list has not expired (freeze),
-and no part of it is older than the installed one: the bundle's own sequence, the
-federation list, every registry's trust list and every lab's status list (rollback); two
-different contents may not share one version. A part the bundle lacks or cannot use keeps
-its installed version on record while its owner is in the federation (its certificates
-cannot be verified meanwhile, and nothing older can come back), and every revocation seen
-stays on record (revocation is final). Files are replaced atomically, the version record
-first, so an interrupted install never lowers what the store will accept next.
+TUF-style protections (docs/verifying.md, "Rollback and freeze"): a bundle, or a delta
+applied to the installed snapshot, is installed only if it verifies from the pinned root,
+its federation list has not expired (freeze), and no part of it is older than the
+installed one: the bundle's own sequence, the federation list, every registry's trust list
+and every lab's status list (rollback); two different contents may not share one version.
+A part the bundle lacks or cannot use keeps its installed version on record while its
+owner is in the federation (its certificates cannot be verified meanwhile, and nothing
+older can come back), and every revocation seen stays on record (revocation is final).
+The index is written beside the old one and renamed over it: an interrupted install
+leaves the old snapshot and its record whole.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from yilu.protocol.bundle import Bundle, apply_delta, open_body
 from yilu.protocol.encoding import format_time, parse_time
 from yilu.protocol.errors import InputError, RollbackError, StaleTrustDataError, TrustDataError
 from yilu.protocol.keys import VerifyKey
 from yilu.protocol.reasons import ReasonCode
-from yilu.protocol.storage import read_json, write_atomic, write_json
-from yilu.verifier._snapshot import PartVersion, Snapshot, Versions, load_bundle
+from yilu.protocol.storage import read_json, write_json
+from yilu.verifier._index import open_index, read_parts, read_record, read_verified, write_index
+from yilu.verifier._snapshot import (
+    PartVersion,
+    Snapshot,
+    Versions,
+    load_snapshot,
+    open_manifest,
+    read_body,
+)
 
 ROOT_FILE: Final = "root-keys.json"
-BUNDLE_FILE: Final = "bundle.jwt"
-VERSIONS_FILE: Final = "versions.json"
+INDEX_FILE: Final = "index.db"
 
 
 def read_root_keys(path: Path) -> tuple[VerifyKey, ...]:
@@ -72,15 +83,12 @@ class SnapshotStore:
 
     @property
     def path(self) -> Path:
-        return self.directory / BUNDLE_FILE
+        """The installed snapshot's index."""
+        return self.directory / INDEX_FILE
 
     @property
     def root_path(self) -> Path:
         return self.directory / ROOT_FILE
-
-    @property
-    def versions_path(self) -> Path:
-        return self.directory / VERSIONS_FILE
 
     def stored_roots(self) -> tuple[VerifyKey, ...] | None:
         """The root keys pinned in this store, or None if none are pinned yet."""
@@ -109,33 +117,29 @@ class SnapshotStore:
         return stored
 
     def current(self) -> Snapshot | None:
-        """The installed snapshot, verified again from the pin; None if nothing is installed."""
+        """The installed snapshot, read lazily from its index; None if nothing is installed.
+
+        It was verified from the pin when it was installed; opening it checks no signature
+        (docs/verifying.md, "Trust data"), so a verifier is ready in milliseconds.
+        """
         if not self.path.exists():
             return None
-        snapshot = load_bundle(self.path.read_bytes(), pinned_roots=self.roots())
-        record = self.stored_versions()
-        if record is not None and record.bundle > snapshot.versions.bundle:
-            raise TrustDataError(
-                f"the installed bundle (sequence {snapshot.versions.bundle}) is older than the last one "
-                f"accepted ({record.bundle}): an install was interrupted; install the newest bundle again"
-            )
-        _remember_revocations(snapshot, record)
-        return snapshot
+        return open_index(self.path, self.roots())
 
     def stored_versions(self) -> Versions | None:
-        if not self.versions_path.exists():
-            return None
-        try:
-            return Versions.from_json(read_json(self.versions_path))
-        except InputError as exc:
-            raise TrustDataError(f"{self.versions_path} is damaged") from exc
+        record = read_record(self.path)
+        return None if record is None else Versions.from_json(record)
 
     def installed_at(self) -> datetime | None:
+        record = read_record(self.path)
         try:
-            value = read_json(self.versions_path).get("installedAt")
-            return parse_time(value, "installedAt")
-        except (InputError, AttributeError):
+            return parse_time(record.get("installedAt") if record else None, "installedAt")
+        except InputError:
             return None
+
+    def installed_bundle(self) -> Bundle | None:
+        """The installed snapshot's parts (what a delta applies to)."""
+        return read_parts(self.path) if self.path.exists() else None
 
     def check(self, new: Snapshot, *, now: datetime) -> bool:
         """Raise unless ``new`` may replace what is installed; True if it changes anything.
@@ -163,18 +167,36 @@ class SnapshotStore:
             _remember_revocations(new, old)
 
     def install(self, bundle: bytes, *, now: datetime) -> Installed:
-        """Verify ``bundle`` and make it current, unless it is stale or older than what is installed.
+        """Verify a full bundle, or a delta to the installed snapshot, and make it current,
+        unless it is stale or older in any part than what is installed.
 
         The first install pins the given root keys. On any error the store is untouched.
         """
         roots = self.roots()
-        new = load_bundle(bundle, pinned_roots=roots)
+        manifest, body = open_manifest(bundle, roots)
+        if manifest.base is None:
+            parts = read_body(manifest, body)
+        else:
+            base = self.installed_bundle()
+            if base is None:
+                raise TrustDataError(
+                    f"this is a delta from bundle sequence {manifest.base.sequence} and nothing is "
+                    "installed to apply it to: install a full bundle"
+                )
+            try:
+                parts = apply_delta(manifest, open_body(manifest, body), base)
+            except InputError as exc:
+                raise TrustDataError(f"cannot apply this delta: {exc}") from exc
+        new = load_snapshot(parts, roots, known=read_verified(self.path))
         changed = self.check(new, now=now)
         if self.stored_roots() is None:
             write_json(self.root_path, _jwks(roots))
         old = self.stored_versions()
-        write_json(self.versions_path, _record(old, new, now))
-        write_atomic(self.path, bundle)
+        record = _record(old, new, now)
+        revoked = {k: tuple(v["revoked"]) for k, v in record["statusLists"].items() if v.get("revoked")}
+        staging = self.path.with_name(INDEX_FILE + ".new")
+        write_index(staging, new, parts=parts, record=record, revoked=revoked, verified=new.verified)
+        os.replace(staging, self.path)
         _remember_revocations(new, old)
         return Installed(new, changed, _cleared_revocations(old, new) + _unusable(new))
 
