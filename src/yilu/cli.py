@@ -25,7 +25,7 @@ import argparse
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -584,11 +584,7 @@ def _trust_lines(summary: dict[str, Any]) -> list[str]:
 # -- wiring ---------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="yilu", description="Verifiable cross-border test certificates.")
-    p.add_argument("--version", action="version", version=f"yilu {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def _add_issue(sub: Any) -> None:
     s = sub.add_parser("issue", help="sign a test report as a certificate")
     s.add_argument("report", help="the test report (JSON)")
     s.add_argument("--lab", required=True, help="the lab directory")
@@ -597,6 +593,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_issue)
 
+
+def _add_revoke(sub: Any) -> None:
     s = sub.add_parser("revoke", help="revoke or (un)suspend a certificate")
     s.add_argument("id", help="certificate id (or report number)")
     s.add_argument("--lab", required=True)
@@ -605,6 +603,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--unsuspend", action="store_true")
     s.set_defaults(func=cmd_revoke)
 
+
+def _add_verify(sub: Any) -> None:
     s = sub.add_parser(
         "verify",
         help="verify a certificate offline",
@@ -635,6 +635,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_verify)
 
+
+def _add_trust(sub: Any) -> None:
     s = sub.add_parser("trust", help="install and inspect the verifier's trust data")
     trust_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
     a = trust_sub.add_parser(
@@ -655,6 +657,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_trust)
 
+
+def _add_lab(sub: Any) -> None:
     s = sub.add_parser("lab", help="lab administration")
     lab_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
     a = lab_sub.add_parser("init", help="create a lab directory with an encrypted key")
@@ -681,6 +685,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--at", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_lab)
 
+
+def _add_registry(sub: Any) -> None:
     s = sub.add_parser("registry", help="registry (accreditation body) administration")
     reg_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
     a = reg_sub.add_parser("init", help="create a registry directory with an encrypted key")
@@ -732,6 +738,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--at", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_registry)
 
+
+def _add_root(sub: Any) -> None:
     s = sub.add_parser("root", help="federation root administration")
     root_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
     a = root_sub.add_parser("init", help="create the federation root (writes root-keys.json to pin)")
@@ -776,6 +784,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--at", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_root)
 
+
+def _add_demo(sub: Any) -> None:
     s = sub.add_parser("demo", help="a complete local federation")
     demo_sub = s.add_subparsers(dest="action", required=True, parser_class=_Parser)
     a = demo_sub.add_parser("init", help="build a complete local federation in DIR")
@@ -784,6 +794,30 @@ def build_parser() -> argparse.ArgumentParser:
     a = demo_sub.add_parser("refresh", help="republish the demo's lists and rebuild its bundle")
     a.add_argument("dir")
     s.set_defaults(func=cmd_demo)
+
+
+#: Each sub-command's parser, added in this order (``yilu --help`` lists them so).
+_COMMANDS: Final[dict[str, Callable[[Any], None]]] = {
+    "issue": _add_issue,
+    "revoke": _add_revoke,
+    "verify": _add_verify,
+    "trust": _add_trust,
+    "lab": _add_lab,
+    "registry": _add_registry,
+    "root": _add_root,
+    "demo": _add_demo,
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``yilu`` parser; with ``only``, just that sub-command's (``yilu verify`` need not
+    build the other seven: about 10 ms of a process, DESIGN.md "Performance budget")."""
+    p = _Parser(prog="yilu", description="Verifiable cross-border test certificates.")
+    p.add_argument("--version", action="version", version=f"yilu {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, add in _COMMANDS.items():
+        if only is None or name == only:
+            add(sub)
     return p
 
 
@@ -809,8 +843,9 @@ def _mark_kids(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(_mark_kids(list(sys.argv[1:] if argv is None else argv)))
+    given = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(given[0] if given and given[0] in _COMMANDS else None)
+    args = parser.parse_args(_mark_kids(given))
     try:
         code: int = args.func(args)
     except (UsageError, YiluError) as exc:

@@ -29,6 +29,7 @@ from yilu.protocol.jws import (
     encode_header,
     parse_compact,
     sign_compact,
+    verify_raw,
     verify_signature,
     verify_with_any,
 )
@@ -249,10 +250,35 @@ def test_non_string_kid_rejected(kid: object) -> None:
     assert info.value.code == ReasonCode.MALFORMED
 
 
-def test_missing_kid_is_empty_hint(ed_key: SigningKey) -> None:
+def test_missing_kid_is_empty_hint_but_no_yilu_header(ed_key: SigningKey) -> None:
+    """Parsing reads a missing kid as the empty hint; the signature check then refuses
+    the header, which is not the one Yilu writes (docs/formats.md, "JWS")."""
     parsed = parse_compact(resign(ed_key, {"alg": "EdDSA"}))
     assert parsed.kid == ""
-    verify_signature(parsed, ed_key.public)
+    with pytest.raises(SignatureError) as info:
+        verify_signature(parsed, ed_key.public)
+    assert info.value.codes == (ReasonCode.MALFORMED,)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b'{"alg":"EdDSA","kid":"k","typ":"vc+jwt","x":1}',  # an extra member
+        b'{"alg":"EdDSA","typ":"vc+jwt","kid":"k"}',  # another order
+        b'{"alg": "EdDSA","kid":"k","typ":"vc+jwt"}',  # a space
+        b'{"alg":"EdDSA","kid":"k","kid":"k","typ":"vc+jwt"}',  # a duplicate
+        rb'{"alg":"EdDSA","kid":"\u006b","typ":"vc+jwt"}',  # an escape
+        b'{"alg":"EdDSA","kid":"k","typ":"vc+jwt","b64":true}',  # RFC 7797, ignored by pyjwt
+    ],
+)
+def test_only_the_exact_yilu_header_verifies(ed_key: SigningKey, header: bytes) -> None:
+    """A correctly signed token whose header is anything but ``encode_header``'s bytes."""
+    signing_input = f"{b64url_encode(header)}.{b64url_encode(PAYLOAD)}"
+    token = f"{signing_input}.{b64url_encode(ed_key.sign(signing_input.encode()))}"
+    jwt.PyJWS().decode_complete(token, key=ed_key.public.key, algorithms=["EdDSA"])  # pyjwt accepts
+    with pytest.raises(SignatureError) as info:
+        verify_signature(parse_compact(token), ed_key.public)
+    assert info.value.codes == (ReasonCode.MALFORMED,)
 
 
 def test_header_jwk_is_ignored(ed_key: SigningKey) -> None:
@@ -386,7 +412,11 @@ def test_rfc8037_a4_example_verifies() -> None:
     )
     parsed = parse_compact(token)
     assert parsed.payload_bytes == b"Example of Ed25519 signing"
-    verify_signature(parsed, VerifyKey.from_jwk(jwk))
+    assert verify_raw(parsed, VerifyKey.from_jwk(jwk))
+    # its header {"alg":"EdDSA"} is not one Yilu writes: the certificate check refuses it
+    with pytest.raises(SignatureError) as info:
+        verify_signature(parsed, VerifyKey.from_jwk(jwk))
+    assert info.value.codes == (ReasonCode.MALFORMED,)
     private = ed25519.Ed25519PrivateKey.from_private_bytes(
         b64url_decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")
     )
@@ -445,7 +475,9 @@ def test_jwcrypto_signed_token_verifies_in_yilu(alg: str) -> None:
     )
     public = VerifyKey.from_jwk(key.export_public(as_dict=True))
     obj = jwc_jws.JWS(PAYLOAD)
-    obj.add_signature(key, alg=None, protected=json.dumps({"alg": alg, "kid": public.kid, "typ": "vc+jwt"}))
+    # Yilu's header bytes exactly (compact JSON): other spellings are refused (docs/formats.md, "JWS")
+    protected = encode_header(alg=alg, kid=public.kid, typ=TYP_VC).decode()
+    obj.add_signature(key, alg=None, protected=protected)
     token = obj.serialize(compact=True)
     parsed = parse_compact(token, expected_typ=TYP_VC)
     verify_signature(parsed, public)

@@ -1,15 +1,16 @@
 """Compact JWS (RFC 7515) as VC-JOSE-COSE uses it: parse strictly, sign, verify.
 
 Keys always come from trust data, never from the JWS header (docs/verifying.md):
-``kid`` only selects candidates, and ``jwk``/``jku``/``x5c`` headers are ignored.
-Signatures are checked by pyjwt with an allow-list of exactly the key's algorithm.
+``kid`` only selects candidates. Signatures are checked here, without a JOSE library
+(docs/formats.md, "JWS", "Verifying"): strict canonical base64url, exactly the header
+Yilu writes, an allow-list of exactly the key's algorithm, 64-byte raw signatures.
+pyjwt is the test oracle for these rules (tests/protocol/test_jws_differential.py).
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Final, Protocol
-
-import jwt
 
 from yilu.protocol.encoding import b64url_decode, b64url_encode, dumps_compact, loads_json_object
 from yilu.protocol.errors import (
@@ -44,7 +45,7 @@ class ParsedJWS:
     checked (docs/verifying.md, "Trust data"); it is decoded on first use.
     """
 
-    __slots__ = ("_payload", "compact", "header", "header_bytes", "signature")
+    __slots__ = ("_payload", "_signing_input", "compact", "header", "header_bytes", "signature")
 
     def __init__(
         self,
@@ -59,6 +60,7 @@ class ParsedJWS:
         self._payload = payload_bytes
         self.signature = signature
         self.header = header
+        self._signing_input: bytes | None = None
 
     @property
     def payload_bytes(self) -> bytes:
@@ -80,7 +82,9 @@ class ParsedJWS:
 
     @property
     def signing_input(self) -> bytes:
-        return self.compact[: self.compact.rindex(".")].encode("ascii")
+        if self._signing_input is None:
+            self._signing_input = self.compact[: self.compact.rindex(".")].encode("ascii")
+        return self._signing_input
 
     def payload_json(self) -> dict[str, Any]:
         """The payload as a JSON object (raises MalformedInputError otherwise)."""
@@ -144,6 +148,12 @@ def parse_compact(
         header = loads_json_object(header_bytes, "JWS header")
     except MalformedInputError as exc:
         raise MalformedInputError(str(exc), code=ReasonCode.MALFORMED) from exc
+    _check_header(header, expected_typ)
+    return ParsedJWS(token, header_bytes, payload_bytes, signature, header)
+
+
+def _check_header(header: dict[str, Any], expected_typ: str | None) -> None:
+    """The header rules of :func:`parse_compact` (docs/formats.md, "JWS", "Parsing")."""
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ALLOWED_ALGS:
         raise UnsupportedFormatError(f"algorithm {alg!r} is not allowed", code=ReasonCode.UNSUPPORTED_ALG)
@@ -158,7 +168,30 @@ def parse_compact(
             f"expected typ {expected_typ!r}, got {header.get('typ')!r}",
             code=ReasonCode.UNSUPPORTED_FORMAT,
         )
-    return ParsedJWS(token, header_bytes, payload_bytes, signature, header)
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def from_parts(header_bytes: bytes, payload_bytes: bytes, signature: bytes) -> ParsedJWS:
+    """The compact JWS made of already decoded parts (a ``YL1:`` envelope), parsed.
+
+    Unpadded base64url of bytes is canonical, so the signing input built here with the C
+    encoder is exactly the one a JOSE library would check on the rebuilt token
+    (docs/formats.md, "YL1 envelope", "Lossless"); the header rules are those of
+    :func:`parse_compact`. Raises as :func:`parse_compact` does.
+    """
+    try:
+        header = loads_json_object(header_bytes, "JWS header")
+    except MalformedInputError as exc:
+        raise MalformedInputError(str(exc), code=ReasonCode.MALFORMED) from exc
+    _check_header(header, None)
+    signing_input = _b64(header_bytes) + b"." + _b64(payload_bytes)
+    compact = (signing_input + b"." + _b64(signature)).decode("ascii")
+    parsed = ParsedJWS(compact, header_bytes, payload_bytes, signature, header)
+    parsed._signing_input = signing_input
+    return parsed
 
 
 def verify_raw(parsed: ParsedJWS, key: VerifyKey) -> bool:
@@ -171,26 +204,49 @@ def verify_raw(parsed: ParsedJWS, key: VerifyKey) -> bool:
     return parsed.alg == key.alg and key.verify(parsed.signature, parsed.signing_input)
 
 
-_PYJWS: Final = jwt.PyJWS(algorithms=sorted(ALLOWED_ALGS))
+#: Raw signature length of both allowed algorithms: Ed25519, and ES256 as r||s (RFC 7518 §3.4).
+SIGNATURE_BYTES: Final = 64
+
+
+def check_yilu_header(parsed: ParsedJWS) -> None:
+    """Refuse any header but the one Yilu writes, byte for byte (docs/formats.md, "JWS").
+
+    Exactly ``alg``, ``kid``, ``typ``, strings, in that order, compact JSON: what
+    :func:`encode_header` gives. Every other member (``jwk``, ``b64``, ``crit``, ``x5c``...),
+    a missing ``kid``, a duplicate or a spacing variant is refused, so nothing a JOSE
+    library might act on can ride along. Raises :class:`SignatureError` (code MALFORMED).
+    """
+    header = parsed.header
+    alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
+    if not (
+        isinstance(alg, str)
+        and isinstance(kid, str)
+        and isinstance(typ, str)
+        and parsed.header_bytes == encode_header(alg=alg, kid=kid, typ=typ)
+    ):
+        raise SignatureError(
+            'the JWS header is not exactly {"alg","kid","typ"} as Yilu writes it',
+            codes=(ReasonCode.MALFORMED,),
+        )
 
 
 def verify_signature(parsed: ParsedJWS, key: VerifyKey) -> None:
-    """Check ``parsed`` against ``key`` with pyjwt, allowing only the key's own algorithm.
+    """Check ``parsed`` against ``key``: the strict JWS check of certificates.
 
-    Raises :class:`SignatureError` (code UNSUPPORTED_ALG when the header's algorithm
-    does not belong to the key, SIGNATURE_INVALID otherwise).
+    In order (docs/verifying.md, "Verification order", step 3): the header's ``alg`` is
+    the key's own (UNSUPPORTED_ALG); the header is exactly Yilu's (:func:`check_yilu_header`,
+    MALFORMED); the signature is 64 raw bytes and verifies over the exact signing input
+    (SIGNATURE_INVALID). Canonical base64url, the allow-list and no ``crit`` were checked
+    by :func:`parse_compact` or :func:`from_parts`. Raises :class:`SignatureError`.
     """
     if parsed.alg != key.alg:
         raise SignatureError(
             f"header alg {parsed.alg!r} does not match the key's {key.alg!r}",
             codes=(ReasonCode.UNSUPPORTED_ALG,),
         )
-    try:
-        _PYJWS.decode_complete(parsed.compact, key=key.key, algorithms=[key.alg])
-    except jwt.InvalidAlgorithmError as exc:
-        raise SignatureError(str(exc), codes=(ReasonCode.UNSUPPORTED_ALG,)) from exc
-    except jwt.PyJWTError as exc:
-        raise SignatureError("signature does not verify", codes=(ReasonCode.SIGNATURE_INVALID,)) from exc
+    check_yilu_header(parsed)
+    if len(parsed.signature) != SIGNATURE_BYTES or not key.verify(parsed.signature, parsed.signing_input):
+        raise SignatureError("signature does not verify", codes=(ReasonCode.SIGNATURE_INVALID,))
 
 
 def verify_with_any(parsed: ParsedJWS, candidates: list[VerifyKey]) -> VerifyKey:

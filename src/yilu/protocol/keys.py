@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
@@ -136,6 +136,8 @@ class SigningKey:
     @property
     def public(self) -> VerifyKey:
         """The matching public key (computed, not cached: keys are small)."""
+        from cryptography.hazmat.primitives import serialization  # lazy: not on the verify path
+
         pub = self.key.public_key()
         if isinstance(pub, ed25519.Ed25519PublicKey):
             raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -162,6 +164,8 @@ class SigningKey:
         """PKCS#8 PEM encrypted with ``passphrase`` (refuses an empty one)."""
         if not passphrase:
             raise SecretError("refusing to write a private key without a passphrase")
+        from cryptography.hazmat.primitives import serialization  # lazy: not on the verify path
+
         return self.key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -173,6 +177,8 @@ class SigningKey:
         """Open an encrypted PKCS#8 PEM; unencrypted keys are refused."""
         if b"ENCRYPTED" not in pem:
             raise SecretError("refusing a private key stored in clear")
+        from cryptography.hazmat.primitives import serialization  # lazy: not on the verify path
+
         try:
             key = serialization.load_pem_private_key(pem, passphrase.encode())
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:

@@ -101,6 +101,16 @@ def decode(text: str) -> str:
     Raises :class:`MalformedInputError`, :class:`UnsupportedFormatError` or
     :class:`InputTooLargeError`, each with a reason code.
     """
+    return assemble_compact(*decode_parts(text))
+
+
+def decode_parts(text: str) -> tuple[bytes, bytes, bytes]:
+    """Unwrap ``YL1:`` text into the JWS's decoded header, payload and signature bytes.
+
+    The verifier's path (docs/formats.md, "YL1 envelope", steps 1-8): no compact text is
+    rebuilt only to be decoded again (``jws.from_parts`` builds the signing input).
+    Raises as :func:`decode` does.
+    """
     if len(text) > MAX_TEXT_CHARS:
         raise InputTooLargeError(
             f"YL1 text longer than {MAX_TEXT_CHARS} characters", code=ReasonCode.MALFORMED
@@ -134,4 +144,4 @@ def decode(text: str) -> str:
         )
     if not 0 < header_len < len(inflated):
         raise MalformedInputError("YL1 header length is out of range", code=ReasonCode.MALFORMED)
-    return assemble_compact(inflated[:header_len], inflated[header_len:], signature)
+    return inflated[:header_len], inflated[header_len:], signature

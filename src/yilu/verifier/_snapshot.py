@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Generic, Literal, TypeVar
@@ -329,6 +327,9 @@ class _Checker:
 
     def prefetch(self, jobs: Sequence[tuple[ParsedJWS, VerifyKey]]) -> None:
         """Check many signatures at once (results land in :attr:`known`)."""
+        import multiprocessing as mp  # only installs with many parts come here
+        from concurrent.futures import ProcessPoolExecutor
+
         todo = [(p, k, t) for p, k in jobs if p.alg == k.alg and (t := self.token(p, k)) not in self.known]
         workers = min(os.cpu_count() or 1, 8)
         if len(todo) < self.PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():

@@ -20,7 +20,14 @@ from yilu.protocol.bundle import KIND_OF_TYP
 from yilu.protocol.bundle import MAGIC as BUNDLE_MAGIC
 from yilu.protocol.encoding import format_time, loads_json_object, parse_time, shift
 from yilu.protocol.errors import InputError, MalformedInputError, SignatureError, UnsupportedFormatError
-from yilu.protocol.jws import TYP_VC, ParsedJWS, looks_like_compact, parse_compact, verify_with_any
+from yilu.protocol.jws import (
+    TYP_VC,
+    ParsedJWS,
+    from_parts,
+    looks_like_compact,
+    parse_compact,
+    verify_with_any,
+)
 from yilu.protocol.lists import status_at
 from yilu.protocol.names import is_under
 from yilu.protocol.reasons import ReasonCode
@@ -61,14 +68,15 @@ def _decode_input(data: str | bytes) -> tuple[ParsedJWS, dict[str, Any]]:
             ) from exc
     text = text.strip()
     from_qr = text.startswith(yl1.PREFIX)
-    if from_qr:
-        text = yl1.decode(text)
-    elif not looks_like_compact(text):
+    if from_qr:  # straight to the decoded parts: no compact text to decode again
+        parsed = from_parts(*yl1.decode_parts(text))
+    elif looks_like_compact(text):
+        parsed = parse_compact(text)
+    else:
         raise MalformedInputError(
             "input is neither YL1: text nor a compact VC-JWT: is this the certificate's QR code?",
             code=ReasonCode.UNREADABLE,
         )
-    parsed = parse_compact(text)
     typ = parsed.header.get("typ")
     if typ != TYP_VC:
         kind = KIND_OF_TYP.get(typ) if isinstance(typ, str) else None
