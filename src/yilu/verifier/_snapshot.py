@@ -327,12 +327,14 @@ class _Checker:
 
     def prefetch(self, jobs: Sequence[tuple[ParsedJWS, VerifyKey]]) -> None:
         """Check many signatures at once (results land in :attr:`known`)."""
-        import multiprocessing as mp  # only installs with many parts come here
-        from concurrent.futures import ProcessPoolExecutor
-
         todo = [(p, k, t) for p, k in jobs if p.alg == k.alg and (t := self.token(p, k)) not in self.known]
         workers = min(os.cpu_count() or 1, 8)
-        if len(todo) < self.PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
+        if len(todo) < self.PARALLEL_FROM or workers < 2:
+            return
+        import multiprocessing as mp  # only large installs come here
+        from concurrent.futures import ProcessPoolExecutor
+
+        if "fork" not in mp.get_all_start_methods():
             return
         batches = [todo[i : i + 1000] for i in range(0, len(todo), 1000)]
         payloads = [
