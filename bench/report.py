@@ -304,7 +304,8 @@ def _goals(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
 
     def target(label: str, get: Getter, unit: str, limit: float) -> None:
         value, how = at_target(snaps, get)
-        shown = f"{fmt(value, unit)} ({how})" if value is not None else "not measured"
+        suffix = " s" if unit == "s" else ""
+        shown = f"{fmt(value, unit)}{suffix} ({how})" if value is not None else "not measured"
         goals.append((label, shown, None if value is None else value <= limit))
 
     target("install <= 30 s at 120k labs", _get("install.install_s"), "s", 30)
