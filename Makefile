@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 DEMO ?= demo
 
 .PHONY: run test lint bench clean
@@ -21,8 +22,17 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff check src tests tools bench
 	$(BIN)/mypy --strict
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# make bench: 1k, 10k and 120k labs; make bench QUICK=1: 1k only (a few minutes, for CI);
+# SIZES="1000 10000" picks sizes. Writes docs/performance.md and bench/results/*.json.
+bench: $(BENCH_STAMP)
+	PYTHONPATH="$(CURDIR)/src" $(BIN)/python -m bench $(if $(QUICK),--quick) $(if $(SIZES),--sizes $(SIZES))
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
