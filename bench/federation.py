@@ -23,9 +23,7 @@ under ``bench/.cache/``.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
-import lzma
 import random
 import shutil
 import time
@@ -37,7 +35,8 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from yilu.protocol import yl1
-from yilu.protocol.bundle import Bundle
+from yilu.protocol.bundle import Bundle, Encoding, encode_records
+from yilu.protocol.bundle import make_delta as bundle_delta
 from yilu.protocol.credential import build_credential, certificate_id, status_entry
 from yilu.protocol.encoding import dumps_compact, format_time
 from yilu.protocol.jws import TYP_VC, sign_compact
@@ -58,7 +57,7 @@ from yilu.protocol.vocabulary import COUNTRIES, SCOPES
 
 #: Changes whenever what the builder writes changes (status list or bundle format): a
 #: cached federation is only reused under the same tag.
-FORMAT_TAG: Final = "sl2-jwtbundle-1"
+FORMAT_TAG: Final = "sl2-ylb2-1"
 CACHE: Final = Path(__file__).parent / ".cache"
 REFERENCE: Final = Path(__file__).resolve().parents[1] / "tests" / "data" / "green-tea-8.json"
 
@@ -227,9 +226,8 @@ def make_status_lists(spec: LabSpec, signer: SigningKey) -> list[str]:
     return out
 
 
-def make_bundle(parts: SignedParts, root: SigningKey) -> bytes:
-    """SWAP POINT 2: the bundle bytes from the signed parts (today a root-signed JWS)."""
-    bundle = Bundle(
+def as_bundle(parts: SignedParts) -> Bundle:
+    return Bundle(
         FEDERATION_ID,
         parts.sequence,
         parts.created_at,
@@ -238,14 +236,16 @@ def make_bundle(parts: SignedParts, root: SigningKey) -> bytes:
         parts.trust_lists,
         parts.status_lists,
     )
-    return bundle.sign(root, root.public.kid).encode("ascii")
 
 
-def make_delta(old: bytes, new: bytes) -> bytes | None:
-    """The daily update that turns an installed bundle ``old`` into ``new``, or None while
-    the formats have no deltas (the report then says "n/a: no deltas yet")."""
-    del old, new
-    return None
+def make_bundle(parts: SignedParts, root: SigningKey, *, encoding: Encoding = "xz") -> bytes:
+    """SWAP POINT 2: the bundle bytes from the signed parts (version 2: compressed container)."""
+    return as_bundle(parts).sign(root, root.public.kid, encoding=encoding)
+
+
+def make_delta(old: SignedParts, new: SignedParts, root: SigningKey) -> bytes | None:
+    """The daily update that turns the installed snapshot ``old`` into ``new``."""
+    return bundle_delta(as_bundle(old), as_bundle(new), root, root.public.kid)
 
 
 # --- building --------------------------------------------------------------------------
@@ -455,7 +455,7 @@ def _write(path: Path, data: bytes) -> None:
 
 def build_cached(n: int, *, xz: bool = True) -> Path:
     """The cached federation of ``n`` labs, built if missing. The directory holds
-    ``bundle.jwt`` (day 0), ``update.jwt`` (day 1, after 1 % changed), ``root-keys.json``,
+    ``bundle.ylb`` (day 0), ``update.ylb`` (day 1, after 1 % changed), ``root-keys.json``,
     ``certificate.txt`` (the sample's YL1 text) and ``meta.json`` (sizes, timings)."""
     out = cache_dir(n)
     if (out / "meta.json").exists():
@@ -466,27 +466,30 @@ def build_cached(n: int, *, xz: bool = True) -> Path:
     t0 = time.perf_counter()
     fed = build(n)
     t_build = time.perf_counter() - t0
-    bundle = make_bundle(sign_parts(fed, NOW - timedelta(minutes=30)), fed.root)
+    day0 = sign_parts(fed, NOW - timedelta(minutes=30))
+    bundle = make_bundle(day0, fed.root)
     t_sign = time.perf_counter() - t0 - t_build
     jws = issue_sample(fed)
     changed = change_one_percent(fed)
-    update = make_bundle(sign_parts(fed, NEXT_DAY - timedelta(minutes=30)), fed.root)
-    delta = make_delta(bundle, update)
-    _write(tmp / "bundle.jwt", bundle)
-    _write(tmp / "update.jwt", update)
+    day1 = sign_parts(fed, NEXT_DAY - timedelta(minutes=30))
+    update = make_bundle(day1, fed.root)
+    delta = make_delta(day0, day1, fed.root)
+    if delta is not None:
+        _write(tmp / "delta.ylb", delta)
+    _write(tmp / "bundle.ylb", bundle)
+    _write(tmp / "update.ylb", update)
     _write(tmp / "root-keys.json", json.dumps([dict(fed.root.public.jwk)]).encode())
     _write(tmp / "certificate.txt", yl1.encode(jws).encode("ascii"))
     t1 = time.perf_counter()
     sizes: dict[str, Any] = {
+        # Version 2 bundles are compressed files (xz): their size is the compressed size.
         "bundle": len(bundle),
-        "bundle_gzip6": len(gzip.compress(bundle, compresslevel=6, mtime=0)),
+        "bundle_raw": len(encode_records(as_bundle(day0))),
         "update": len(update),
-        "update_gzip6": len(gzip.compress(update, compresslevel=6, mtime=0)),
         "delta": None if delta is None else len(delta),
-        "delta_gzip6": None if delta is None else len(gzip.compress(delta, compresslevel=6, mtime=0)),
     }
     if xz:
-        sizes["bundle_xz"] = len(lzma.compress(bundle, preset=6))
+        sizes["bundle_zlib"] = len(make_bundle(day0, fed.root, encoding="zlib"))
     meta = {
         "n": n,
         "format": FORMAT_TAG,

@@ -12,8 +12,8 @@ MB = 1_000_000
 TARGET_LABS = 120_000
 #: The foundation's whole-bundle design at 1k / 10k / 100k labs (DESIGN.md, "Facts measured").
 DESIGN_FACTS = {
-    "bundle": "3 / 31 / 308 MB",
-    "bundle_gzip6": "0.5 / 4.7 / 47 MB",
+    "bundle_raw": "3 / 31 / 308 MB",
+    "bundle": "0.5 / 4.7 / 47 MB (gzip)",
     "install": "1.3 / 13 / 133 s (load)",
     "rss": "80 MB / 0.5 GB / 4.7 GB",
 }
@@ -35,9 +35,9 @@ def _get(path: str) -> Getter:
 
 #: (label, getter, unit, DESIGN fact key) for the snapshot table.
 METRICS: list[tuple[str, Getter, str, str]] = [
-    ("bundle", _get("sizes.bundle"), "bytes", "bundle"),
-    ("bundle, gzip -6", _get("sizes.bundle_gzip6"), "bytes", "bundle_gzip6"),
-    ("bundle, xz -6", _get("sizes.bundle_xz"), "bytes", ""),
+    ("bundle file (compressed, xz)", _get("sizes.bundle"), "bytes", "bundle"),
+    ("bundle file with zlib instead", _get("sizes.bundle_zlib"), "bytes", ""),
+    ("bundle body uncompressed", _get("sizes.bundle_raw"), "bytes", "bundle_raw"),
     ("install (verify + store), s", _get("install.install_s"), "s", "install"),
     ("install process, peak RSS", _get("install.max_rss"), "rss", "rss"),
     ("ready to scan (imports + open store + first verdict), s", _get("ready.ready_s"), "s", ""),
@@ -46,8 +46,9 @@ METRICS: list[tuple[str, Getter, str, str]] = [
     ("one `yilu verify` process, s", _get("verify.seconds"), "s", ""),
     ("one `yilu verify` process, peak RSS", _get("verify.max_rss"), "rss", ""),
     ("scan at this size (median), µs", _get("ready.scan.median_us"), "us", ""),
-    ("daily update install (whole bundle), s", _get("update.install_s"), "s", ""),
-    ("daily update as a whole bundle, gzip -6", _get("sizes.update_gzip6"), "bytes", ""),
+    ("daily update install (delta), s", _get("update.install_s"), "s", ""),
+    ("daily update: delta file", _get("sizes.delta"), "bytes", ""),
+    ("daily update: whole next bundle instead", _get("sizes.update"), "bytes", ""),
 ]
 
 
@@ -246,7 +247,7 @@ def _snapshot_section(results: dict[str, Any], baseline: dict[str, Any] | None) 
         row += f" {DESIGN_FACTS.get(fact, '')} |"
         out.append(row)
     update = next((s["sizes"] for s in snaps if "sizes" in s), {})
-    delta = update.get("delta_gzip6")
+    delta = update.get("delta")
     out += [
         "",
         "*Per 1,000 labs* is the least-squares slope through the measured sizes; the 120k column is "
@@ -257,7 +258,8 @@ def _snapshot_section(results: dict[str, Any], baseline: dict[str, Any] | None) 
         + (
             "n/a: no deltas yet — the only update today is the whole new bundle (its size is in the table)."
             if delta is None
-            else f"{delta:,} bytes gzip -6."
+            else f"a delta of {delta:,} bytes (`yilu root bundle --delta-out`); the whole next "
+            "bundle is in the table."
         )
         + " The code path that makes the change and rebuilds is `bench.federation.change_one_percent`; "
         "a delta builder plugs in as `bench.federation.make_delta(old, new) -> bytes | None`.",
@@ -313,15 +315,9 @@ def _goals(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     target("ready to scan <= 150 MB RSS at 120k labs (handheld)", _get("ready.max_rss"), "rss", 150 * MB)
     target("ready to scan <= 400 MB RSS at 120k labs (node)", _get("ready.max_rss"), "rss", 400 * MB)
     target(
-        "full snapshot <= 25 MB compressed at 120k labs (gzip -6)",
-        _get("sizes.bundle_gzip6"),
-        "bytes",
-        25 * MB,
+        "full snapshot <= 25 MB compressed at 120k labs (the xz file)", _get("sizes.bundle"), "bytes", 25 * MB
     )
-    target(
-        "full snapshot <= 25 MB compressed at 120k labs (xz -6)", _get("sizes.bundle_xz"), "bytes", 25 * MB
-    )
-    delta = next((s["sizes"].get("delta_gzip6") for s in snaps if "sizes" in s), None)
+    delta = next((s["sizes"].get("delta") for s in reversed(snaps) if "sizes" in s), None)
     goals.append(
         (
             "daily update after 1 % of labs changed <= 1 MB",

@@ -1,6 +1,6 @@
 """The snapshot measurements, each run by the harness in a fresh process.
 
-``python -m bench.workers install STORE CACHE``  install CACHE/bundle.jwt into the store;
+``python -m bench.workers install STORE CACHE``  install CACHE/bundle.ylb into the store;
 ``python -m bench.workers ready STORE CACHE [SCANS]``  open the installed store, build a
 Verifier, verify the sample certificate (and time SCANS more scans at this size).
 
@@ -24,7 +24,7 @@ from yilu.verifier.store import SnapshotStore  # noqa: E402
 
 
 def install(
-    store_dir: Path, cache: Path, bundle_name: str = "bundle.jwt", at: str = "install_at"
+    store_dir: Path, cache: Path, bundle_name: str = "bundle.ylb", at: str = "install_at"
 ) -> dict[str, Any]:
     meta = json.loads((cache / "meta.json").read_text())
     roots = [VerifyKey.from_jwk(j) for j in json.loads((cache / "root-keys.json").read_text())]
@@ -71,8 +71,9 @@ def main() -> None:
     action, store, cache = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     if action == "install":
         result = install(store, cache)
-    elif action == "update":
-        result = install(store, cache, "update.jwt", "update_at")
+    elif action == "update":  # the delta when the format has one, else the whole next bundle
+        name = "delta.ylb" if (cache / "delta.ylb").exists() else "update.ylb"
+        result = {**install(store, cache, name, "update_at"), "file": name}
     elif action == "ready":
         result = ready(store, cache, int(sys.argv[4]) if len(sys.argv) > 4 else 0)
     else:

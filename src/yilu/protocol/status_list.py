@@ -8,7 +8,6 @@ Encoding"). ``encodedList`` is multibase base64url (``u`` prefix) of the GZIP'd 
 from __future__ import annotations
 
 import gzip
-import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ from yilu.protocol.vocabulary import STATUS_LIST_TYPE, STATUS_PURPOSES, VC_CONTE
 MIN_BITS: Final = 131_072
 #: Largest list accepted when decoding (bounded inflation): 2^24 bits, 2 MiB.
 MAX_BITS: Final = 1 << 24
-_NONZERO: Final = re.compile(rb"[^\x00]")
 
 
 class Bitstring:
@@ -64,12 +62,19 @@ class Bitstring:
             self._bits[index >> 3] &= ~mask & 0xFF
 
     def set_indices(self) -> tuple[int, ...]:
-        """The indices whose bit is set, in order (fast for the usual, nearly empty list)."""
+        """The indices whose bit is set, in order. Fast for the usual, nearly empty list:
+        an empty one costs one C call, and 256-byte runs of zeros are skipped in C."""
         data = bytes(self._bits)
+        end = len(data.rstrip(b"\x00"))
         out: list[int] = []
-        for match in _NONZERO.finditer(data):
-            byte, base = match.group()[0], match.start() * 8
-            out.extend(base + i for i in range(8) if byte & (0x80 >> i))
+        for start in range(0, end, 256):
+            chunk = data[start : min(start + 256, end)]
+            if chunk.count(0) == len(chunk):
+                continue
+            for offset, byte in enumerate(chunk):
+                if byte:
+                    base = (start + offset) * 8
+                    out.extend(base + i for i in range(8) if byte & (0x80 >> i))
         return tuple(out)
 
     def encode(self) -> str:
