@@ -2,8 +2,9 @@
 
 Everything is fixed: an Ed25519 key from the 32-byte seed 00 01 02 ... 1f, the report
 tests/data/green-tea-3.json, issuance at 2026-11-20T08:30:00Z, slot 2121 of the
-lab's status list (revocation index 4242, suspension 4243). Ed25519 signatures are deterministic (RFC 8032), so the JWS is
-fixed; the YL1 bytes are fixed for a given DEFLATE implementation (CPython's zlib).
+lab's status list (revocation index 4242, suspension 4243). Ed25519 signatures are
+deterministic (RFC 8032), so the JWS is fixed; the YL1 bytes are fixed for a given
+DEFLATE implementation (CPython's zlib).
 
 Run:  .venv/bin/python tools/make_test_vector.py              (readable)
       .venv/bin/python tools/make_test_vector.py --markdown   (the labelled blocks of the docs)

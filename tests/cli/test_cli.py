@@ -87,7 +87,8 @@ def test_issue_verify_text_and_png_agree(demo: dict[str, Any], tmp_path: Path) -
     # statusListIndex is the revocation index 2k; the suspension entry is 2k + 1, same list.
     index = issued["statusListIndex"]
     assert index % 2 == 0
-    assert [(e["statusPurpose"], e["statusListIndex"]) for e in text_result["credential"]["credentialStatus"]] == [
+    entries = text_result["credential"]["credentialStatus"]
+    assert [(e["statusPurpose"], e["statusListIndex"]) for e in entries] == [
         ("revocation", str(index)),
         ("suspension", str(index + 1)),
     ]

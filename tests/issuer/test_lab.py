@@ -70,7 +70,8 @@ def test_issue_signs_the_report(lab: LabIssuer) -> None:
     # One slot of the lab's one list: revocation at the even index, suspension at the next.
     i = issued.status_list_index
     assert i % 2 == 0
-    assert [(s["statusPurpose"], s["statusListIndex"], s["statusListCredential"]) for s in cred["credentialStatus"]] == [
+    entries = cred["credentialStatus"]
+    assert [(s["statusPurpose"], s["statusListIndex"], s["statusListCredential"]) for s in entries] == [
         ("revocation", str(i), f"{lab.id}/status"),
         ("suspension", str(i + 1), f"{lab.id}/status"),
     ]

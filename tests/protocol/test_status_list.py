@@ -240,7 +240,7 @@ def test_slot_indices_pair_an_even_revocation_with_the_next_suspension() -> None
     assert slot_indices(2121) == (4242, 4243)
     assert slot_indices(MIN_SLOTS - 1) == (MIN_BITS - 2, MIN_BITS - 1)
     assert MIN_SLOTS == 65_536
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not negative"):
         slot_indices(-1)
 
 

@@ -5,9 +5,10 @@ A lab keeps one list for both purposes: its ``statusPurpose`` is the array
 "BitstringStatusListCredential", allows "one or more strings"). A Yilu certificate
 owns one *slot* k of its lab's list: its revocation bit is index 2k and its suspension
 bit index 2k + 1 (:func:`slot_indices`), a Yilu profile rule that lets anyone tell
-revocation bits (even) from suspension bits (odd), which keeping revocations final needs (docs/formats.md, "Status lists"). Index 0 is the most
-significant bit of the first byte (§3.2, "Bitstring Encoding"). ``encodedList`` is
-multibase base64url (``u`` prefix) of the GZIP'd bits.
+revocation bits (even) from suspension bits (odd), which keeping revocations final
+needs (docs/formats.md, "Status lists"). Index 0 is the most significant bit of the
+first byte (§3.2, "Bitstring Encoding"). ``encodedList`` is multibase base64url (``u``
+prefix) of the GZIP'd bits.
 """
 
 from __future__ import annotations
