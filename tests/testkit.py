@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from yilu.protocol.bundle import Bundle
-from yilu.protocol.credential import build_credential, certificate_id, status_entry
+from yilu.protocol.credential import build_credential, certificate_id, status_entries
 from yilu.protocol.encoding import dumps_compact
 from yilu.protocol.jws import TYP_VC, sign_compact
 from yilu.protocol.keys import SigningKey
@@ -34,7 +34,8 @@ from yilu.protocol.lists import (
     TrustList,
 )
 from yilu.protocol.names import NamePattern
-from yilu.protocol.status_list import Bitstring, StatusList
+from yilu.protocol.status_list import Bitstring, StatusList, slot_indices
+from yilu.protocol.vocabulary import STATUS_PURPOSES
 from yilu.trust_registry import Registry
 
 DATA = Path(__file__).parent / "data"
@@ -63,6 +64,7 @@ class LabSpec:
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
     extra_keys: list[KeyRecord] = field(default_factory=list)
+    #: Slots k (not bit indices) whose revocation bit 2k / suspension bit 2k + 1 is set.
     revoked: set[int] = field(default_factory=set)
     suspended: set[int] = field(default_factory=set)
     status_valid_until: datetime | None = NOW + timedelta(days=30)
@@ -74,8 +76,10 @@ class LabSpec:
         )
         return (main, *self.extra_keys)
 
-    def url(self, purpose: str) -> str:
-        return f"{self.id}/status/{purpose}"
+    @property
+    def url(self) -> str:
+        """The lab's one status list (both purposes)."""
+        return f"{self.id}/status"
 
 
 @dataclass
@@ -148,17 +152,17 @@ class World:
         return tl.sign(self.reg_keys[cc], self.reg_keys[cc].public.kid)
 
     def status_lists(self, spec: LabSpec) -> list[str]:
-        out = []
-        for purpose, indices in (("revocation", spec.revoked), ("suspension", spec.suspended)):
-            bits = Bitstring()
-            for i in indices:
-                bits.set(i, True)
-            sl = StatusList(
-                spec.url(purpose), spec.id, purpose, bits, NOW - timedelta(hours=1), spec.status_valid_until
-            )
-            signer = spec.status_signer or spec.key
-            out.append(sl.sign(signer, signer.public.kid))
-        return out
+        """The lab's one signed status list, as a one-element list."""
+        bits = Bitstring()
+        for slot in spec.revoked:
+            bits.set(slot_indices(slot)[0], True)
+        for slot in spec.suspended:
+            bits.set(slot_indices(slot)[1], True)
+        sl = StatusList(
+            spec.url, spec.id, STATUS_PURPOSES, bits, NOW - timedelta(hours=1), spec.status_valid_until
+        )
+        signer = spec.status_signer or spec.key
+        return [sl.sign(signer, signer.public.kid)]
 
     def federation(self) -> str:
         fed = FederationList(
@@ -202,12 +206,13 @@ class World:
         lab: str = "cn-food",
         name: str = "green-tea-8",
         *,
-        index: int = 4242,
+        slot: int = 4242,
         valid_from: datetime = NOW - timedelta(days=1),
         key: SigningKey | None = None,
         overrides: dict[str, Any] | None = None,
     ) -> str:
-        """A signed VC-JWT from ``lab`` (optionally with another key or altered members)."""
+        """A signed VC-JWT from ``lab`` (optionally with another key or altered members); its
+        status entries are revocation 2 * ``slot`` and suspension 2 * ``slot`` + 1."""
         spec = self.labs[lab]
         rep = report(name)
         if lab == "cn-metals" and name == "green-tea-8":
@@ -217,7 +222,7 @@ class World:
             credential_id=certificate_id(spec.id, rep["reportNumber"]),
             issuer=spec.id,
             valid_from=valid_from,
-            status=[status_entry(p, index, spec.url(p)) for p in ("revocation", "suspension")],
+            status=status_entries(slot, spec.url),
         )
         cred.update(overrides or {})
         signer = key or spec.key

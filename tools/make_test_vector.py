@@ -1,9 +1,10 @@
 """Build the deterministic test vector of docs/formats.md ("Test vector").
 
 Everything is fixed: an Ed25519 key from the 32-byte seed 00 01 02 ... 1f, the report
-tests/data/green-tea-3.json, issuance at 2026-11-20T08:30:00Z, status index 4242 in
-both status lists. Ed25519 signatures are deterministic (RFC 8032), so the JWS is
-fixed; the YL1 bytes are fixed for a given DEFLATE implementation (CPython's zlib).
+tests/data/green-tea-3.json, issuance at 2026-11-20T08:30:00Z, slot 2121 of the
+lab's status list (revocation index 4242, suspension 4243). Ed25519 signatures are
+deterministic (RFC 8032), so the JWS is fixed; the YL1 bytes are fixed for a given
+DEFLATE implementation (CPython's zlib).
 
 Run:  .venv/bin/python tools/make_test_vector.py              (readable)
       .venv/bin/python tools/make_test_vector.py --markdown   (the labelled blocks of the docs)
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from yilu.issuer.qr import qr_version
 from yilu.protocol import yl1
-from yilu.protocol.credential import build_credential, certificate_id, status_entry
+from yilu.protocol.credential import build_credential, certificate_id, status_entries
 from yilu.protocol.encoding import b45_decode, b64url_decode, dumps_compact
 from yilu.protocol.jws import TYP_VC, sign_compact
 from yilu.protocol.keys import SigningKey, jwk_thumbprint
@@ -35,7 +36,8 @@ REPORT = ROOT / "tests" / "data" / "green-tea-3.json"
 SEED = bytes(range(32))
 ISSUER = "https://qdtc.example.cn"
 VALID_FROM = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
-STATUS_INDEX = 4242
+#: The certificate's slot in its lab's status list: revocation index 4242, suspension 4243.
+STATUS_SLOT = 2121
 
 #: The order in which the values appear in the docs (each one a labelled fenced block).
 FIELDS = (
@@ -73,10 +75,7 @@ def build_vector() -> dict[str, Any]:
         credential_id=certificate_id(ISSUER, report["reportNumber"]),
         issuer=ISSUER,
         valid_from=VALID_FROM,
-        status=[
-            status_entry("revocation", STATUS_INDEX, f"{ISSUER}/status/revocation"),
-            status_entry("suspension", STATUS_INDEX, f"{ISSUER}/status/suspension"),
-        ],
+        status=status_entries(STATUS_SLOT, f"{ISSUER}/status"),
     )
     payload = dumps_compact(credential)
     jws = sign_compact(payload, key, kid=public.kid, typ=TYP_VC)

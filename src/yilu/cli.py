@@ -160,7 +160,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         changed = lab.set_status(args.id, purpose="revocation", value=True, now=_now(None))
         what = "revoked"
     if changed:
-        _err(f"{what} {args.id}; the lab's status lists are re-signed in {Path(args.lab) / 'status'}")
+        _err(f"{what} {args.id}; the lab's status list is re-signed: {Path(args.lab) / 'status/list.jwt'}")
     else:
         _err(f"{args.id} was already {what}; nothing changed")
     return EXIT_OK
@@ -202,15 +202,16 @@ def cmd_lab(args: argparse.Namespace) -> int:
         lab = LabIssuer.open(Path(args.lab))
         until = lab.republish(now=_now(args.at), force=args.force)
         if until is None:
-            current = min(lab.status_list_expiries().values())
+            current = lab.status_list_expiry()
+            shown = format_time(current) if current is not None else "-"
             _err(
-                f"the status lists of {lab.id} are valid until {format_time(current)}; nothing to do "
-                "(they are re-signed when fewer than 10 days remain; --force re-signs now)"
+                f"the status list of {lab.id} is valid until {shown}; nothing to do "
+                "(it is re-signed when fewer than 10 days remain; --force re-signs now)"
             )
         else:
             _err(
-                f"re-signed the status lists of {lab.id}, valid until {format_time(until)}; "
-                f"give {Path(args.lab) / 'status'}/*.jwt to your registry (yilu registry mirror)"
+                f"re-signed the status list of {lab.id}, valid until {format_time(until)}; "
+                f"give {Path(args.lab) / 'status/list.jwt'} to your registry (yilu registry mirror)"
             )
     return EXIT_OK
 
@@ -676,12 +677,12 @@ def _add_lab(sub: Any) -> None:
     a.add_argument("--json", action="store_true")
     a = lab_sub.add_parser(
         "republish",
-        help="re-sign the status lists before they expire (run daily)",
-        description="Re-sign the lab's status lists when fewer than 10 days of their 30 remain "
+        help="re-sign the status list before it expires (run daily)",
+        description="Re-sign the lab's status list when fewer than 10 days of its 30 remain "
         "(or always, with --force), so that verifiers never see them expire.",
     )
     a.add_argument("--lab", required=True)
-    a.add_argument("--force", action="store_true", help="re-sign now, however long the lists remain valid")
+    a.add_argument("--force", action="store_true", help="re-sign now, however long the list remains valid")
     a.add_argument("--at", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_lab)
 

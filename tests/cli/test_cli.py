@@ -84,6 +84,14 @@ def test_issue_verify_text_and_png_agree(demo: dict[str, Any], tmp_path: Path) -
     assert code_text == code_png == code_jws == 0
     assert text_result["verdict"] == png_result["verdict"] == jws_result["verdict"] == "accept"
     assert text_result["credential"] == png_result["credential"]
+    # statusListIndex is the revocation index 2k; the suspension entry is 2k + 1, same list.
+    index = issued["statusListIndex"]
+    assert index % 2 == 0
+    entries = text_result["credential"]["credentialStatus"]
+    assert [(e["statusPurpose"], e["statusListIndex"]) for e in entries] == [
+        ("revocation", str(index)),
+        ("suspension", str(index + 1)),
+    ]
     assert set(text_result) == {"verdict", "reasons", "credential", "issuer", "trust"}
     assert {"sequence", "ageSeconds"} <= set(text_result["trust"])
     # Same verdict, for a rejecting country, from text and from the photo.
@@ -414,8 +422,7 @@ def test_manual_federation_with_cli(tmp_path: Path) -> None:
             "registry",
             "mirror",
             str(tmp_path / "reg"),
-            str(tmp_path / "lab/status/revocation.jwt"),
-            str(tmp_path / "lab/status/suspension.jwt"),
+            str(tmp_path / "lab/status/list.jwt"),
         ],
         ["registry", "publish", str(tmp_path / "reg")],
         ["root", "init", str(tmp_path / "root"), "--id", "https://fed.example"],

@@ -376,22 +376,22 @@ def test_interrupted_issue_loses_nothing(demo: dict[str, Any], tmp_path: Path) -
 # -- 13. a quiet lab ------------------------------------------------------------------------------
 
 
-def _revocation_list(demo: dict[str, Any]) -> StatusList:
-    token = (Path(lab_dir(demo)) / "status" / "revocation.jwt").read_text().strip()
+def _status_list(demo: dict[str, Any]) -> StatusList:
+    token = (Path(lab_dir(demo)) / "status" / "list.jwt").read_text().strip()
     return StatusList.from_credential(parse_compact(token, expected_typ=TYP_VC).payload_json())
 
 
 def test_lab_republish_resigns_status_lists_later(demo: dict[str, Any], tmp_path: Path) -> None:
     """The daily routine: nothing to do while the lists have time left; re-signed (later
     validFrom and validUntil) once fewer than 10 of their 30 days remain."""
-    before = _revocation_list(demo)
+    before = _status_list(demo)
     assert before.valid_until is not None
     proc = yilu("lab", "republish", "--lab", lab_dir(demo), data_dir=tmp_path / "d")
     assert proc.returncode == 0 and "nothing to do" in proc.stderr, proc.stderr
-    assert _revocation_list(demo).valid_from == before.valid_from
+    assert _status_list(demo).valid_from == before.valid_from
     day_21 = (before.valid_from + timedelta(days=21)).strftime("%Y-%m-%dT%H:%M:%SZ")
     proc = yilu("lab", "republish", "--lab", lab_dir(demo), "--at", day_21, data_dir=tmp_path / "d")
     assert proc.returncode == 0 and "re-signed" in proc.stderr, proc.stderr
-    after = _revocation_list(demo)
+    after = _status_list(demo)
     assert after.valid_from > before.valid_from
     assert after.valid_until is not None and after.valid_until > before.valid_until + timedelta(days=20)

@@ -135,7 +135,7 @@ def test_trust_show(demo: dict[str, Any], tmp_path: Path) -> None:
         "https://nca.example.kz": 0,
     }
     status = shown["statusLists"]
-    assert (status["count"], status["expired"], status["expiringSoon"]) == (6, [], [])
+    assert (status["count"], status["expired"], status["expiringSoon"]) == (3, [], [])  # one per lab
     assert shown["skipped"] == []
     text = yilu("trust", "show", data_dir=data_dir)
     assert text.returncode == 0 and FEDERATION in text.stdout and text.stderr == ""
@@ -147,10 +147,10 @@ def test_trust_show(demo: dict[str, Any], tmp_path: Path) -> None:
         return dict(json.loads(proc.stdout)["statusLists"])
 
     soon = at(25)
-    assert (len(soon["expiringSoon"]), soon["expired"]) == (6, [])
-    assert f"{CN_FOOD}/status/revocation" in soon["expiringSoon"]
+    assert (len(soon["expiringSoon"]), soon["expired"]) == (3, [])
+    assert f"{CN_FOOD}/status" in soon["expiringSoon"]
     late = at(31)
-    assert (len(late["expired"]), late["expiringSoon"]) == (6, [])
+    assert (len(late["expired"]), late["expiringSoon"]) == (3, [])
 
 
 def test_verify_with_nothing_installed_is_unverifiable(demo: dict[str, Any], tmp_path: Path) -> None:
@@ -411,7 +411,7 @@ def test_root_bundle_warns_about_lists_devices_will_drop(tmp_path: Path) -> None
     assert expired.returncode == 0, expired.stderr
     assert "yilu: warning: the trust list https://cnas.example.cn has expired" in expired.stderr
     assert (
-        "yilu: warning: the status list https://qdtc.example.cn/status/revocation has expired"
+        "yilu: warning: the status list https://qdtc.example.cn/status has expired"
         in expired.stderr
     )
     ahead = yilu(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -66,7 +67,15 @@ def test_issue_signs_the_report(lab: LabIssuer) -> None:
     cred = parsed.payload_json()
     assert cred["issuer"] == lab.id and cred["validFrom"] == "2026-11-27T09:00:00Z"
     assert cred["validUntil"] == "2027-05-20T00:00:00Z" and "validUntil" not in cred["credentialSubject"]
-    assert {s["statusListIndex"] for s in cred["credentialStatus"]} == {str(issued.status_list_index)}
+    # One slot of the lab's one list: revocation at the even index, suspension at the next.
+    i = issued.status_list_index
+    assert i % 2 == 0
+    entries = cred["credentialStatus"]
+    assert [(s["statusPurpose"], s["statusListIndex"], s["statusListCredential"]) for s in entries] == [
+        ("revocation", str(i), f"{lab.id}/status"),
+        ("suspension", str(i + 1), f"{lab.id}/status"),
+    ]
+    assert lab.config["statusList"] == f"{lab.id}/status"
     assert qr_version(issued.qr) <= 18
 
 
@@ -99,6 +108,20 @@ def test_status_indices_are_random_and_distinct(lab: LabIssuer) -> None:
         indices.append(lab.issue(body, now=NOW).status_list_index)
     assert len(set(indices)) == 20
     assert indices != sorted(indices)
+    assert all(i % 2 == 0 for i in indices)  # revocation indices: a slot each, never shared
+
+
+def test_slots_are_never_shared(lab: LabIssuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slot is taken by its revocation index 2k: a second certificate never lands on
+    2k + 1 (the first one's suspension bit), even when the random draw repeats."""
+    draws = iter([7, 7, 7, 8])
+    monkeypatch.setattr(secrets, "randbelow", lambda n: next(draws))
+    first = report("green-tea-3")
+    first["reportNumber"] = "R-1"
+    second = report("green-tea-3")
+    second["reportNumber"] = "R-2"
+    assert lab.issue(first, now=NOW).status_list_index == 14
+    assert lab.issue(second, now=NOW).status_list_index == 16
 
 
 def test_bad_reports_are_refused_and_nothing_recorded(lab: LabIssuer) -> None:
@@ -113,23 +136,30 @@ def test_bad_reports_are_refused_and_nothing_recorded(lab: LabIssuer) -> None:
     assert read_json(lab.directory / "certificates.json") == {}
 
 
-def _bits(lab: LabIssuer, purpose: str) -> StatusList:
-    token = (lab.directory / "status" / f"{purpose}.jwt").read_text()
+def _list(lab: LabIssuer) -> StatusList:
+    assert sorted(p.name for p in (lab.directory / "status").iterdir()) == ["list.jwt"]
+    token = (lab.directory / "status" / "list.jwt").read_text()
+    assert lab.status_list_tokens() == [token.strip()]
     parsed = parse_compact(token)
     verify_signature(parsed, lab.key.public)
-    return StatusList.from_credential(parsed.payload_json())
+    status_list = StatusList.from_credential(parsed.payload_json())
+    assert (status_list.url, status_list.purposes) == (f"{lab.id}/status", ("revocation", "suspension"))
+    assert parsed.payload_json()["credentialSubject"]["statusPurpose"] == ["revocation", "suspension"]
+    return status_list
 
 
 def test_revoke_and_suspend_flip_signed_bits(lab: LabIssuer) -> None:
     issued = lab.issue(report("green-tea-8"), now=NOW)
     i = issued.status_list_index
-    assert not _bits(lab, "revocation").bits.get(i)
+    assert _list(lab).bits.set_indices() == ()
     lab.set_status(issued.id, purpose="suspension", value=True, now=NOW)
-    assert _bits(lab, "suspension").bits.get(i) and not _bits(lab, "revocation").bits.get(i)
+    assert _list(lab).bits.set_indices() == (i + 1,)
+    assert _list(lab).suspended_indices() == (i + 1,) and _list(lab).revoked_indices() == ()
     lab.set_status("QDTC-2026-FT-004512", purpose="suspension", value=False, now=NOW)  # by report number
-    assert not _bits(lab, "suspension").bits.get(i)
+    assert _list(lab).bits.set_indices() == ()
     lab.set_status(issued.id, purpose="revocation", value=True, now=NOW)
-    assert _bits(lab, "revocation").bits.get(i)
+    assert _list(lab).bits.set_indices() == (i,)
+    assert _list(lab).revoked_indices() == (i,)
     with pytest.raises(InputError, match="final"):
         lab.set_status(issued.id, purpose="revocation", value=False, now=NOW)
     with pytest.raises(InputError, match="no certificate"):
@@ -223,12 +253,12 @@ def test_concurrent_issuers_lose_no_record(lab: LabIssuer, tmp_path: Path) -> No
 
 def test_a_revoked_certificate_is_not_suspended_and_revoking_again_changes_nothing(lab: LabIssuer) -> None:
     issued = lab.issue(report("green-tea-3"), now=NOW)
-    before = (lab.directory / "status" / "revocation.jwt").read_text()
+    before = (lab.directory / "status" / "list.jwt").read_text()
     assert lab.set_status(issued.id, purpose="revocation", value=True, now=NOW + timedelta(minutes=1))
-    after = (lab.directory / "status" / "revocation.jwt").read_text()
+    after = (lab.directory / "status" / "list.jwt").read_text()
     assert after != before
     assert not lab.set_status(issued.id, purpose="revocation", value=True, now=NOW + timedelta(minutes=2))
-    assert (lab.directory / "status" / "revocation.jwt").read_text() == after  # not re-signed
+    assert (lab.directory / "status" / "list.jwt").read_text() == after  # not re-signed
     with pytest.raises(InputError, match="is revoked, which is final"):
         lab.set_status(issued.id, purpose="suspension", value=True, now=NOW + timedelta(minutes=3))
     with pytest.raises(InputError, match="a revocation is final"):
@@ -245,7 +275,7 @@ def test_published_files_are_readable_by_others_and_the_key_is_not(lab: LabIssue
         lab.issue(report("green-tea-3"), now=NOW)
     finally:
         os.umask(mask)
-    for name in ("status/revocation.jwt", "status/suspension.jwt", "public.json"):
+    for name in ("status/list.jwt", "public.json"):
         assert (lab.directory / name).stat().st_mode & 0o777 == 0o644, name
     assert (lab.directory / "key.pem").stat().st_mode & 0o777 == 0o600
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from yilu.protocol.credential import build_credential, certificate_id, status_entry
+from yilu.protocol.credential import build_credential, certificate_id, status_entries
 from yilu.protocol.encoding import dumps_compact
 from yilu.protocol.jws import TYP_VC, sign_compact
 from yilu.protocol.keys import SigningKey
@@ -19,7 +19,8 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 REFERENCE_REPORTS = ("green-tea-3", "green-tea-8", "green-tea-8-fail", "green-tea-40", "steel-rebar-6")
 ISSUER = "https://qdtc.example.cn"
 ISSUED_AT = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-STATUS_INDEX = 48213
+#: The certificates' slot: revocation index 96426, suspension 96427.
+STATUS_SLOT = 48213
 
 
 def load_report(name: str) -> dict[str, Any]:
@@ -27,16 +28,13 @@ def load_report(name: str) -> dict[str, Any]:
     return loaded
 
 
-def credential_for(report: dict[str, Any], index: int = STATUS_INDEX) -> dict[str, Any]:
+def credential_for(report: dict[str, Any], slot: int = STATUS_SLOT) -> dict[str, Any]:
     return build_credential(
         report,
         credential_id=certificate_id(ISSUER, report["reportNumber"]),
         issuer=ISSUER,
         valid_from=ISSUED_AT,
-        status=[
-            status_entry("revocation", index, f"{ISSUER}/status/revocation"),
-            status_entry("suspension", index, f"{ISSUER}/status/suspension"),
-        ],
+        status=status_entries(slot, f"{ISSUER}/status"),
     )
 
 
@@ -82,7 +80,7 @@ class Reference:
     REPORTS = REFERENCE_REPORTS
     ISSUER = ISSUER
     ISSUED_AT = ISSUED_AT
-    STATUS_INDEX = STATUS_INDEX
+    STATUS_SLOT = STATUS_SLOT
     load_report = staticmethod(load_report)
     credential_for = staticmethod(credential_for)
     sign_credential = staticmethod(sign_credential)

@@ -16,6 +16,7 @@ from yilu.protocol.credential import (
     build_credential,
     credential_schema,
     order_members,
+    status_entries,
     status_entry,
     validate_report,
     yilu_context,
@@ -25,10 +26,7 @@ from yilu.protocol.vocabulary import CREDENTIAL_TYPE, SCHEMA_ID, SCOPES, VC_CONT
 
 ISSUER = "https://qdtc.example.cn"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-STATUS = [
-    status_entry("revocation", 7, f"{ISSUER}/status/revocation"),
-    status_entry("suspension", 7, f"{ISSUER}/status/suspension"),
-]
+STATUS = status_entries(7, f"{ISSUER}/status")
 
 
 def build(report: dict[str, Any], valid_from: datetime = NOW) -> dict[str, Any]:
@@ -161,6 +159,16 @@ def test_status_entry() -> None:
         "statusListCredential": "https://l.example/status/revocation",
     }
     assert status_entry("suspension", 131071, "u")["statusListIndex"] == "131071"
+
+
+def test_status_entries_are_one_slot_of_one_list() -> None:
+    """Revocation at 2k, suspension at 2k + 1, both in the lab's one list (formats.md)."""
+    url = "https://l.example/status"
+    assert status_entries(2121, url) == [
+        status_entry("revocation", 4242, url),
+        status_entry("suspension", 4243, url),
+    ]
+    assert [e["statusListIndex"] for e in status_entries(65535, url)] == ["131070", "131071"]
 
 
 # ---------------------------------------------------------------- validate_report

@@ -15,9 +15,10 @@ from yilu.protocol.encoding import b64url_decode, b64url_encode
 from yilu.protocol.errors import InputTooLargeError, MalformedInputError
 from yilu.protocol.jws import TYP_VC, parse_compact, verify_signature
 from yilu.protocol.keys import SigningKey
-from yilu.protocol.status_list import MAX_BITS, MIN_BITS, Bitstring, StatusList
+from yilu.protocol.status_list import MAX_BITS, MIN_BITS, MIN_SLOTS, Bitstring, StatusList, slot_indices
 
-URL = "https://qdtc.example.cn/status/revocation"
+URL = "https://qdtc.example.cn/status"
+BOTH = ("revocation", "suspension")
 ISSUER = "https://qdtc.example.cn"
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -183,28 +184,39 @@ def test_largest_list_accepted_and_one_byte_more_refused() -> None:
 # ---------------------------------------------------------------- the status list credential
 
 
-def make_list(purpose: str = "revocation", until: datetime | None = T0 + timedelta(days=1)) -> StatusList:
+def make_list(
+    purposes: tuple[str, ...] = BOTH, until: datetime | None = T0 + timedelta(days=1)
+) -> StatusList:
     bits = Bitstring()
-    for i in (3, 48213, MIN_BITS - 1):
+    for i in (3, 48212, 48213, MIN_BITS - 1):
         bits.set(i, True)
-    return StatusList(URL, ISSUER, purpose, bits, T0, until)
+    return StatusList(URL, ISSUER, purposes, bits, T0, until)
 
 
 def same(a: StatusList, b: StatusList) -> bool:
-    return (a.url, a.issuer, a.purpose, a.valid_from, a.valid_until, a.bits.encode()) == (
+    return (a.url, a.issuer, a.purposes, a.valid_from, a.valid_until, a.bits.encode()) == (
         b.url,
         b.issuer,
-        b.purpose,
+        b.purposes,
         b.valid_from,
         b.valid_until,
         b.bits.encode(),
     )
 
 
-@pytest.mark.parametrize("purpose", ["revocation", "suspension"])
+@pytest.mark.parametrize(
+    ("purposes", "written"),
+    [
+        (BOTH, ["revocation", "suspension"]),
+        (("suspension", "revocation"), ["suspension", "revocation"]),
+        (("revocation",), "revocation"),
+        (("suspension",), "suspension"),
+    ],
+)
 @pytest.mark.parametrize("until", [T0 + timedelta(days=1), None])
-def test_credential_round_trip(purpose: str, until: datetime | None) -> None:
-    status = make_list(purpose, until)
+def test_credential_round_trip(purposes: tuple[str, ...], written: Any, until: datetime | None) -> None:
+    """One purpose is written as a string, several as an array (Bitstring Status List §2.2)."""
+    status = make_list(purposes, until)
     cred = status.to_credential()
     assert cred["@context"] == ["https://www.w3.org/ns/credentials/v2"]
     assert cred["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
@@ -214,13 +226,34 @@ def test_credential_round_trip(purpose: str, until: datetime | None) -> None:
     assert ("validUntil" in cred) is (until is not None)
     subject = cred["credentialSubject"]
     assert subject["type"] == "BitstringStatusList"
-    assert subject["statusPurpose"] == purpose
+    assert subject["statusPurpose"] == written
     assert subject["id"] == f"{URL}#list"
     assert subject["encodedList"].startswith("u")
     again = StatusList.from_credential(cred)
     assert same(again, status)
     assert again.bits.get(48213)
-    assert not again.bits.get(48212)
+    assert not again.bits.get(48214)
+
+
+def test_slot_indices_pair_an_even_revocation_with_the_next_suspension() -> None:
+    assert slot_indices(0) == (0, 1)
+    assert slot_indices(2121) == (4242, 4243)
+    assert slot_indices(MIN_SLOTS - 1) == (MIN_BITS - 2, MIN_BITS - 1)
+    assert MIN_SLOTS == 65_536
+    with pytest.raises(ValueError, match="not negative"):
+        slot_indices(-1)
+
+
+def test_revoked_are_the_even_set_bits_and_suspended_the_odd() -> None:
+    status = make_list()  # bits 3, 48212, 48213, MIN_BITS - 1
+    assert status.revoked_indices() == (48212,)
+    assert status.suspended_indices() == (3, 48213, MIN_BITS - 1)
+
+
+def test_a_list_without_a_purpose_has_no_bits_of_it() -> None:
+    assert make_list(("suspension",)).revoked_indices() == ()
+    assert make_list(("revocation",)).suspended_indices() == ()
+    assert make_list(("revocation",)).revoked_indices() == (48212,)
 
 
 def test_signed_status_list_verifies() -> None:
@@ -244,6 +277,12 @@ def _broken(change: Any) -> dict[str, Any]:
         lambda c: c["credentialSubject"].__setitem__("statusPurpose", "Revocation"),
         lambda c: c["credentialSubject"].__setitem__("statusPurpose", None),
         lambda c: c["credentialSubject"].pop("statusPurpose"),
+        lambda c: c["credentialSubject"].__setitem__("statusPurpose", []),
+        lambda c: c["credentialSubject"].__setitem__("statusPurpose", ["revocation", "message"]),
+        lambda c: c["credentialSubject"].__setitem__("statusPurpose", ["revocation", "revocation"]),
+        lambda c: c["credentialSubject"].__setitem__("statusPurpose", ["suspension", None]),
+        lambda c: c["credentialSubject"].__setitem__("statusPurpose", [["revocation"]]),
+        lambda c: c["credentialSubject"].__setitem__("statusPurpose", {"revocation": True}),
         lambda c: c["credentialSubject"].__setitem__("type", "StatusList2021"),
         lambda c: c.__setitem__("credentialSubject", [c["credentialSubject"]]),
         lambda c: c.pop("credentialSubject"),

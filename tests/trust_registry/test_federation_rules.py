@@ -19,6 +19,7 @@ from yilu.protocol.jws import parse_compact
 from yilu.protocol.keys import SigningKey
 from yilu.protocol.lists import TrustList
 from yilu.protocol.status_list import Bitstring, StatusList
+from yilu.protocol.vocabulary import STATUS_PURPOSES
 from yilu.trust_registry import FederationRoot, Registry
 from yilu.verifier import load_bundle
 from yilu.verifier.store import SnapshotStore
@@ -179,14 +180,21 @@ def test_plain_withdrawal_can_be_followed_by_reaccreditation(tmp_path: Path) -> 
 
 
 def status_token(
-    key: SigningKey, purpose: str, *, minutes: int, bits: tuple[int, ...] = (), issuer: str = LAB
+    key: SigningKey,
+    *,
+    minutes: int,
+    bits: tuple[int, ...] = (),
+    issuer: str = LAB,
+    purposes: tuple[str, ...] = STATUS_PURPOSES,
+    url: str | None = None,
 ) -> str:
+    """A signed status list of ``issuer`` (one list, both purposes unless told)."""
     bitstring = Bitstring()
     for i in bits:
         bitstring.set(i, True)
     valid_from = NOW + timedelta(minutes=minutes)
     sl = StatusList(
-        f"{issuer}/status/{purpose}", issuer, purpose, bitstring, valid_from, valid_from + timedelta(days=30)
+        url or f"{issuer}/status", issuer, purposes, bitstring, valid_from, valid_from + timedelta(days=30)
     )
     return sl.sign(key, key.public.kid)
 
@@ -209,58 +217,47 @@ def mirrored(registry: Registry) -> dict[str, str]:
 
 def test_mirror_keeps_one_file_per_url_and_returns_what_changed(mirror: tuple[Registry, SigningKey]) -> None:
     reg, key = mirror
-    rev1, sus1 = status_token(key, "revocation", minutes=0), status_token(key, "suspension", minutes=0)
-    assert sorted(reg.mirror_status_lists([rev1, sus1], now=NOW + timedelta(hours=1))) == [
-        f"{LAB}/status/revocation",
-        f"{LAB}/status/suspension",
-    ]
-    assert (
-        reg.mirror_status_lists([rev1, sus1], now=NOW + timedelta(hours=1)) == []
-    )  # the same copies again: nothing changed
-    rev2 = status_token(key, "revocation", minutes=5, bits=(3,))
-    assert reg.mirror_status_lists([rev2, sus1], now=NOW + timedelta(hours=1)) == [f"{LAB}/status/revocation"]
-    assert mirrored(reg) == {f"{LAB}/status/revocation": rev2, f"{LAB}/status/suspension": sus1}
+    first = status_token(key, minutes=0)
+    assert reg.mirror_status_lists([first], now=NOW + timedelta(hours=1)) == [f"{LAB}/status"]
+    assert reg.mirror_status_lists([first], now=NOW + timedelta(hours=1)) == []  # the same copy again
+    second = status_token(key, minutes=5, bits=(2, 3))
+    assert reg.mirror_status_lists([second], now=NOW + timedelta(hours=1)) == [f"{LAB}/status"]
+    assert mirrored(reg) == {f"{LAB}/status": second}
+    # Another URL of the lab is another file (labs publish one, but the mirror is per URL).
+    extra = status_token(key, minutes=5, url=f"{LAB}/status/b")
+    assert reg.mirror_status_lists([extra], now=NOW + timedelta(hours=1)) == [f"{LAB}/status/b"]
     assert len(list((reg.directory / "published" / "status").glob("*.jwt"))) == 2
 
 
 def test_mirror_refuses_a_list_older_than_its_copy(mirror: tuple[Registry, SigningKey]) -> None:
     reg, key = mirror
-    newer = status_token(key, "revocation", minutes=10, bits=(3,))
+    newer = status_token(key, minutes=10, bits=(2,))
     reg.mirror_status_lists([newer], now=NOW + timedelta(hours=1))
     with pytest.raises(InputError, match="older"):
-        reg.mirror_status_lists([status_token(key, "revocation", minutes=0)], now=NOW + timedelta(hours=1))
-    assert mirrored(reg) == {f"{LAB}/status/revocation": newer}
+        reg.mirror_status_lists([status_token(key, minutes=0)], now=NOW + timedelta(hours=1))
+    assert mirrored(reg) == {f"{LAB}/status": newer}
 
 
 @pytest.mark.parametrize("bad", ["stranger", "older", "not-a-token", "foreign-lab", "outside-url"])
 def test_mirror_is_all_or_nothing(mirror: tuple[Registry, SigningKey], bad: str) -> None:
     reg, key = mirror
-    first = status_token(key, "revocation", minutes=10)
+    first = status_token(key, minutes=10)
     reg.mirror_status_lists([first], now=NOW + timedelta(hours=1))
     before = mirrored(reg)
     good = [
-        status_token(key, "suspension", minutes=20),
-        status_token(key, "revocation", minutes=20, bits=(1,)),
+        status_token(key, minutes=20, url=f"{LAB}/status/b"),
+        status_token(key, minutes=20, bits=(2,)),
     ]
     if bad == "stranger":
-        broken = status_token(SigningKey.generate(), "suspension", minutes=30)
+        broken = status_token(SigningKey.generate(), minutes=30)
     elif bad == "older":
-        broken = status_token(key, "revocation", minutes=0)
+        broken = status_token(key, minutes=0)
     elif bad == "not-a-token":
         broken = "not.a.token"
     elif bad == "foreign-lab":
-        broken = status_token(key, "revocation", minutes=30, issuer="https://other.example.cn")
+        broken = status_token(key, minutes=30, issuer="https://other.example.cn")
     else:
-        bitstring = Bitstring()
-        sl = StatusList(
-            "https://elsewhere.example.cn/status/revocation",
-            LAB,
-            "revocation",
-            bitstring,
-            NOW,
-            NOW + timedelta(days=1),
-        )
-        broken = sl.sign(key, key.public.kid)
+        broken = status_token(key, minutes=30, url="https://elsewhere.example.cn/status")
     with pytest.raises(InputError):
         reg.mirror_status_lists([good[0], broken, good[1]], now=NOW + timedelta(hours=1))
     assert mirrored(reg) == before
@@ -268,11 +265,11 @@ def test_mirror_is_all_or_nothing(mirror: tuple[Registry, SigningKey], bad: str)
 
 def test_mirror_never_keeps_the_older_of_two_lists_in_one_batch(mirror: tuple[Registry, SigningKey]) -> None:
     reg, key = mirror
-    revoked = status_token(key, "revocation", minutes=10, bits=(3,))
-    unrevoked = status_token(key, "revocation", minutes=0)
+    revoked = status_token(key, minutes=10, bits=(2,))
+    unrevoked = status_token(key, minutes=0)
     with contextlib.suppress(InputError):  # refusing the batch is fine too
         reg.mirror_status_lists([revoked, unrevoked], now=NOW + timedelta(hours=1))
-    assert mirrored(reg).get(f"{LAB}/status/revocation") in (None, revoked)
+    assert mirrored(reg).get(f"{LAB}/status") in (None, revoked)
 
 
 # -- bundles ----------------------------------------------------------------------------------------
@@ -317,30 +314,45 @@ def test_mirror_refuses_a_list_dated_in_the_future(mirror: tuple[Registry, Signi
     reg, key = mirror
     now = NOW + timedelta(hours=1)
     with pytest.raises(InputError, match="in the future: check the lab's clock"):
-        reg.mirror_status_lists([status_token(key, "revocation", minutes=60 + 61)], now=now)
+        reg.mirror_status_lists([status_token(key, minutes=60 + 61)], now=now)
     assert mirrored(reg) == {}
     # Up to an hour ahead is a clock difference, not the future.
-    reg.mirror_status_lists([status_token(key, "revocation", minutes=60 + 59)], now=now)
-    assert list(mirrored(reg)) == [f"{LAB}/status/revocation"]
+    reg.mirror_status_lists([status_token(key, minutes=60 + 59)], now=now)
+    assert list(mirrored(reg)) == [f"{LAB}/status"]
 
 
-def test_mirror_refuses_a_revocation_list_that_clears_a_revoked_bit(
+def test_mirror_refuses_a_list_that_clears_a_revoked_bit(
     mirror: tuple[Registry, SigningKey],
 ) -> None:
-    """A rogue lab signing a newer list without a revocation it had published: refused."""
+    """A rogue lab signing a newer list without a revocation (an even bit) it had
+    published: refused. Revoked slots 1 and 4 (bits 2, 8), suspended slot 2 (bit 5)."""
     reg, key = mirror
     now = NOW + timedelta(hours=1)
-    reg.mirror_status_lists([status_token(key, "revocation", minutes=0, bits=(3, 8))], now=now)
+    reg.mirror_status_lists([status_token(key, minutes=0, bits=(2, 5, 8))], now=now)
     kept = mirrored(reg)
     with pytest.raises(
         InputError, match=r"clears revocations \(1 of them, e\.g\. index 8\): a revocation is final"
     ):
-        reg.mirror_status_lists([status_token(key, "revocation", minutes=5, bits=(3,))], now=now)
+        reg.mirror_status_lists([status_token(key, minutes=5, bits=(2, 5))], now=now)
     assert mirrored(reg) == kept
-    # Adding revocations is fine; a suspension list may clear bits (suspensions are lifted).
-    reg.mirror_status_lists([status_token(key, "revocation", minutes=6, bits=(3, 8, 9))], now=now)
-    reg.mirror_status_lists([status_token(key, "suspension", minutes=0, bits=(5,))], now=now)
-    reg.mirror_status_lists([status_token(key, "suspension", minutes=7, bits=())], now=now)
+    # A list that no longer says it is for revocation clears every revocation: refused.
+    with pytest.raises(InputError, match=r"clears revocations \(2 of them"):
+        reg.mirror_status_lists(
+            [status_token(key, minutes=5, bits=(2, 5, 8), purposes=("suspension",))], now=now
+        )
+    assert mirrored(reg) == kept
+
+
+def test_mirror_accepts_an_unsuspension(mirror: tuple[Registry, SigningKey]) -> None:
+    """Clearing an odd (suspension) bit lifts a suspension: mirrored; adding is fine too."""
+    reg, key = mirror
+    now = NOW + timedelta(hours=1)
+    reg.mirror_status_lists([status_token(key, minutes=0, bits=(2, 5, 8))], now=now)
+    lifted = status_token(key, minutes=5, bits=(2, 8))
+    assert reg.mirror_status_lists([lifted], now=now) == [f"{LAB}/status"]
+    assert mirrored(reg) == {f"{LAB}/status": lifted}
+    more = status_token(key, minutes=6, bits=(2, 8, 10, 11))
+    assert reg.mirror_status_lists([more], now=now) == [f"{LAB}/status"]
 
 
 def test_registry_lists_only_labs_within_its_own_lab_ids(tmp_path: Path) -> None:

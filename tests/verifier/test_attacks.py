@@ -64,20 +64,20 @@ def make_bundle(
 
 def status_list(
     spec: LabSpec,
-    purpose: str,
     *,
-    revoked: Iterable[int] = (),
+    bits: Iterable[int] = (),
     valid_from: Any = NOW - timedelta(hours=1),
     valid_until: Any = NOW + timedelta(days=30),
     signer: SigningKey | None = None,
     url: str | None = None,
 ) -> str:
-    """One status list of ``spec``'s lab id, signed by ``signer`` (default: the lab's key)."""
-    bits = Bitstring()
-    for i in revoked:
-        bits.set(i, True)
+    """One status list (both purposes) of ``spec``'s lab id with ``bits`` set, signed by
+    ``signer`` (default: the lab's key)."""
+    bitstring = Bitstring()
+    for i in bits:
+        bitstring.set(i, True)
     signer = signer or spec.key
-    sl = StatusList(url or spec.url(purpose), spec.id, purpose, bits, valid_from, valid_until)
+    sl = StatusList(url or spec.url, spec.id, PURPOSES, bitstring, valid_from, valid_until)
     return sl.sign(signer, signer.public.kid)
 
 
@@ -130,9 +130,9 @@ def test_rogue_registry_cannot_unrevoke(world: World, rogue_first: bool) -> None
     attacker = SigningKey.generate()
     world.labs["cn-food"].revoked = {4242}
     rogue = add_rogue(world, attacker)
-    token = world.issue("cn-food", index=4242)
+    token = world.issue("cn-food", slot=4242)
     genuine = world.status_lists(world.labs["cn-food"])
-    forged = [status_list(rogue, p, valid_from=NOW - timedelta(minutes=5), signer=attacker) for p in PURPOSES]
+    forged = [status_list(rogue, valid_from=NOW - timedelta(minutes=5), signer=attacker)]
     others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
     lists = (forged + genuine if rogue_first else genuine + forged) + others
     snapshot = load(world, make_bundle(world, status_lists=lists))
@@ -144,8 +144,8 @@ def test_rogue_registry_cannot_unrevoke_by_withholding_genuine_lists(world: Worl
     attacker = SigningKey.generate()
     world.labs["cn-food"].revoked = {4242}
     rogue = add_rogue(world, attacker)
-    token = world.issue("cn-food", index=4242)
-    forged = [status_list(rogue, p, signer=attacker) for p in PURPOSES]
+    token = world.issue("cn-food", slot=4242)
+    forged = [status_list(rogue, signer=attacker)]
     others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
     snapshot = load(world, make_bundle(world, status_lists=forged + others))
     for country in ("KZ", "CN"):
@@ -157,9 +157,9 @@ def test_rogue_registry_cannot_unrevoke_by_withholding_genuine_lists(world: Worl
 def test_older_genuine_status_list_next_to_newer_does_not_unrevoke(world: World, older_first: bool) -> None:
     spec = world.labs["cn-food"]
     spec.revoked = {4242}
-    token = world.issue("cn-food", index=4242)
+    token = world.issue("cn-food", slot=4242)
     newer = world.status_lists(spec)  # validFrom NOW - 1 h, bit set
-    older = [status_list(spec, p, valid_from=NOW - timedelta(days=2)) for p in PURPOSES]  # bit clear
+    older = [status_list(spec, valid_from=NOW - timedelta(days=2))]  # bit clear
     others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
     lists = (older + newer if older_first else newer + older) + others
     snapshot = load(world, make_bundle(world, status_lists=lists))
@@ -172,16 +172,13 @@ def test_status_list_url_outside_its_lab_is_dropped(world: World, foreign_first:
     """The RU lab signs a list with its own key at the CN lab's URL: it must not shadow the CN list."""
     cn, ru = world.labs["cn-food"], world.labs["ru-food"]
     cn.revoked = {4242}
-    foreign = [
-        status_list(ru, p, valid_from=NOW - timedelta(minutes=5), url=cn.url(p), signer=ru.key)
-        for p in PURPOSES
-    ]
+    foreign = [status_list(ru, valid_from=NOW - timedelta(minutes=5), url=cn.url, signer=ru.key)]
     own = [t for spec in world.labs.values() for t in world.status_lists(spec)]
     snapshot = load(world, make_bundle(world, status_lists=foreign + own if foreign_first else own + foreign))
-    assert check(snapshot, world.issue("cn-food", index=4242)).codes == (R.REVOKED,)
-    assert check(snapshot, world.issue("cn-food", index=4243)).accepted
+    assert check(snapshot, world.issue("cn-food", slot=4242)).codes == (R.REVOKED,)
+    assert check(snapshot, world.issue("cn-food", slot=4243)).accepted
     assert check(snapshot, world.issue("ru-food"), "CN").accepted
-    assert mentions(snapshot, cn.url("revocation")) or mentions(snapshot, RU_FOOD), snapshot.skipped
+    assert mentions(snapshot, cn.url) or mentions(snapshot, RU_FOOD), snapshot.skipped
 
 
 # -- 2. superseded and equivocating trust lists ---------------------------------------------
@@ -267,15 +264,10 @@ def test_equivocating_trust_lists_disable_only_that_registry(world: World, first
 
 def test_store_refuses_rollback_of_status_lists(world: World, tmp_path: Path) -> None:
     spec = world.labs["cn-food"]
-    token = world.issue("cn-food", index=4242)
+    token = world.issue("cn-food", slot=4242)
     others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
     before = make_bundle(world)
-    after_lists = [
-        status_list(
-            spec, p, revoked={4242} if p == "revocation" else (), valid_from=NOW - timedelta(minutes=10)
-        )
-        for p in PURPOSES
-    ]
+    after_lists = [status_list(spec, bits={8484}, valid_from=NOW - timedelta(minutes=10))]  # slot 4242
     world.sequence = 2  # the root numbers every bundle it builds; lists keep their sequences
     after = make_bundle(world, status_lists=after_lists + others, created_at_offset=timedelta(minutes=-5))
     store = SnapshotStore(tmp_path, pinned_roots=[world.root.public])
@@ -288,7 +280,7 @@ def test_store_refuses_rollback_of_status_lists(world: World, tmp_path: Path) ->
     world.sequence = 3
     replay = make_bundle(world)
     with pytest.raises(
-        RollbackError, match=re.escape("status list https://qdtc.example.cn/status/revocation")
+        RollbackError, match=re.escape("status list https://qdtc.example.cn/status ")
     ):
         store.install(replay, now=NOW)
     assert store.path.read_bytes() == stored
@@ -324,7 +316,7 @@ def test_credential_without_revocation_entry_is_rejected(world: World) -> None:
             "type": "BitstringStatusListEntry",
             "statusPurpose": "suspension",
             "statusListIndex": "4242",
-            "statusListCredential": spec.url("suspension"),
+            "statusListCredential": spec.url,
         }
     ]
     result = check(load(world), world.issue(overrides={"credentialStatus": only_suspension}))
@@ -347,11 +339,11 @@ def test_credential_without_credential_status_is_rejected(world: World) -> None:
 def test_status_list_times_at_the_calendar_edges(world: World, member: str, value: str) -> None:
     spec = world.labs["cn-food"]
     bits = Bitstring()
-    cred = StatusList(spec.url("revocation"), spec.id, "revocation", bits, NOW - timedelta(hours=1), None)
+    cred = StatusList(spec.url, spec.id, PURPOSES, bits, NOW - timedelta(hours=1), None)
     raw = cred.to_credential()
     raw[member] = value
     edge = sign_compact(dumps_compact(raw), spec.key, kid=spec.key.public.kid, typ=TYP_VC)
-    lists = [edge, status_list(spec, "suspension")]
+    lists = [edge]
     lists += [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
     try:
         snapshot = load(world, make_bundle(world, status_lists=lists))
@@ -456,11 +448,9 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Registry,
 
 
 def _lab_list(key: SigningKey, issuer: str = LAB_ID) -> str:
-    """A revocation list signed now (wall clock), valid for 30 days."""
+    """A status list signed now (wall clock), valid for 30 days."""
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    sl = StatusList(
-        f"{issuer}/status/revocation", issuer, "revocation", Bitstring(), now, now + timedelta(days=30)
-    )
+    sl = StatusList(f"{issuer}/status", issuer, PURPOSES, Bitstring(), now, now + timedelta(days=30))
     return sl.sign(key, key.public.kid)
 
 
@@ -534,7 +524,7 @@ def test_non_numeric_status_index_message(world: World) -> None:
             "type": "BitstringStatusListEntry",
             "statusPurpose": p,
             "statusListIndex": "abc",
-            "statusListCredential": spec.url(p),
+            "statusListCredential": spec.url,
         }
         for p in PURPOSES
     ]

@@ -42,8 +42,8 @@ def skipped(snapshot: Snapshot, text: str) -> list[tuple[str, str]]:
 
 def signed_list(
     spec: LabSpec,
-    purpose: str,
     *,
+    purposes: tuple[str, ...] = PURPOSES,
     bits: tuple[int, ...] = (),
     valid_from: Any = NOW - timedelta(hours=1),
     valid_until: Any = NOW + timedelta(days=30),
@@ -52,7 +52,7 @@ def signed_list(
     bitstring = Bitstring()
     for i in bits:
         bitstring.set(i, True)
-    sl = StatusList(url or spec.url(purpose), spec.id, purpose, bitstring, valid_from, valid_until)
+    sl = StatusList(url or spec.url, spec.id, purposes, bitstring, valid_from, valid_until)
     return sl.sign(spec.key, spec.key.public.kid)
 
 
@@ -201,29 +201,29 @@ def test_non_canonical_lab_id_in_a_trust_list_is_dropped(world: World, lab_id: s
 @pytest.mark.parametrize(
     "url",
     [
-        "https://qdtc.example.cn.attacker.kz/status/revocation",
-        "https://elsewhere.example.cn/status/revocation",
-        "https://sdmt.example.cn/status/revocation",
+        "https://qdtc.example.cn.attacker.kz/status",
+        "https://elsewhere.example.cn/status",
+        "https://sdmt.example.cn/status",
     ],
 )
 def test_status_list_whose_url_is_outside_its_lab_is_dropped(world: World, url: str) -> None:
     spec = world.labs["cn-food"]
-    outside = signed_list(spec, "revocation", valid_from=NOW - timedelta(minutes=1), url=url)
-    genuine = [signed_list(spec, "revocation", bits=(4242,)), signed_list(spec, "suspension")]
-    lists = [outside, *genuine, *other_labs_lists(world, "cn-metals", "ru-food")]
+    outside = signed_list(spec, valid_from=NOW - timedelta(minutes=1), url=url)
+    genuine = signed_list(spec, bits=(8484,))  # slot 4242 revoked
+    lists = [outside, genuine, *other_labs_lists(world, "cn-metals", "ru-food")]
     snapshot = load(world, world.bundle(status_lists=lists))
     found = skipped(snapshot, f"status list {url}")
     assert [kind for kind, _ in found] == ["conflict"], snapshot.skipped
     assert (CN_FOOD, url) not in snapshot.status_lists
-    assert check(snapshot, world.issue(index=4242)).codes == (R.REVOKED,)
-    assert check(snapshot, world.issue(index=4243)).codes == (R.ACCEPTED,)
+    assert check(snapshot, world.issue(slot=4242)).codes == (R.REVOKED,)
+    assert check(snapshot, world.issue(slot=4243)).codes == (R.ACCEPTED,)
     assert_others_unaffected(world, snapshot)
 
 
-def test_lab_whose_only_revocation_list_is_outside_it_cannot_be_verified(world: World) -> None:
+def test_lab_whose_only_status_list_is_outside_it_cannot_be_verified(world: World) -> None:
     spec = world.labs["cn-food"]
-    outside = signed_list(spec, "revocation", url="https://elsewhere.example.cn/status/revocation")
-    lists = [outside, signed_list(spec, "suspension"), *other_labs_lists(world, "cn-metals", "ru-food")]
+    outside = signed_list(spec, url="https://elsewhere.example.cn/status")
+    lists = [outside, *other_labs_lists(world, "cn-metals", "ru-food")]
     snapshot = load(world, world.bundle(status_lists=lists))
     result = check(snapshot, world.issue())
     assert (result.verdict, result.codes) == ("unverifiable", (R.STATUS_UNAVAILABLE,))
@@ -244,11 +244,11 @@ def test_lab_whose_only_revocation_list_is_outside_it_cannot_be_verified(world: 
     ],
 )
 def test_status_entry_pointing_outside_its_issuer_is_final(world: World, url: Any) -> None:
-    spec = world.labs["cn-food"]
-    status = entries(("revocation", "4242", url), ("suspension", "4242", spec.url("suspension")))
+    status = entries(("revocation", "4242", url), ("suspension", "4243", url))
     result = check(load(world), world.issue(overrides={"credentialStatus": status}))
-    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,)), result.to_json()
-    assert "lab's own lists" in result.reasons[0].details["detail"]
+    both = (R.STATUS_ENTRY_INVALID, R.STATUS_ENTRY_INVALID)
+    assert (result.verdict, result.codes) == ("reject", both), result.to_json()
+    assert all("lab's own lists" in r.details["detail"] for r in result.reasons)
 
 
 @pytest.mark.parametrize(
@@ -258,9 +258,7 @@ def test_status_entry_pointing_outside_its_issuer_is_final(world: World, url: An
 )
 def test_status_index_that_is_not_a_canonical_decimal_is_final(world: World, index: Any) -> None:
     spec = world.labs["cn-food"]
-    status = entries(
-        ("revocation", index, spec.url("revocation")), ("suspension", "1", spec.url("suspension"))
-    )
+    status = entries(("revocation", index, spec.url), ("suspension", "1", spec.url))
     result = check(load(world), world.issue(overrides={"credentialStatus": status}))
     assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,)), result.to_json()
     assert "index" in result.reasons[0].details["detail"]
@@ -270,26 +268,27 @@ def test_status_index_that_is_not_a_canonical_decimal_is_final(world: World, ind
     ("index", "codes"),
     [
         ("0", (R.ACCEPTED,)),
-        ("131071", (R.ACCEPTED,)),  # the last entry of a 131072-bit list
-        ("131072", (R.STATUS_ENTRY_INVALID,)),
-        ("9999999999", (R.STATUS_ENTRY_INVALID,)),
+        ("131070", (R.ACCEPTED,)),  # the last slot of a 131072-bit list (suspension 131071)
+        ("131072", (R.STATUS_ENTRY_INVALID, R.STATUS_ENTRY_INVALID)),
+        ("9999999998", (R.STATUS_ENTRY_INVALID, R.STATUS_ENTRY_INVALID)),
     ],
 )
 def test_status_index_bounds(world: World, index: str, codes: tuple[R, ...]) -> None:
     spec = world.labs["cn-food"]
-    status = entries(
-        ("revocation", index, spec.url("revocation")), ("suspension", "1", spec.url("suspension"))
-    )
-    assert check(load(world), world.issue(overrides={"credentialStatus": status})).codes == codes
+    status = entries(("revocation", index, spec.url), ("suspension", str(int(index) + 1), spec.url))
+    result = check(load(world), world.issue(overrides={"credentialStatus": status}))
+    assert result.codes == codes
+    if R.STATUS_ENTRY_INVALID in codes:
+        assert "is outside the status list (131072 entries)" in result.reasons[0].details["detail"]
 
 
 @pytest.mark.parametrize("purpose", PURPOSES)
 def test_duplicate_status_entries_are_final(world: World, purpose: str) -> None:
     spec = world.labs["cn-food"]
     status = entries(
-        ("revocation", "1", spec.url("revocation")),
-        ("suspension", "1", spec.url("suspension")),
-        (purpose, "2", spec.url(purpose)),
+        ("revocation", "2", spec.url),
+        ("suspension", "3", spec.url),
+        (purpose, "2" if purpose == "revocation" else "3", spec.url),
     )
     result = check(load(world), world.issue(overrides={"credentialStatus": status}))
     assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,))
@@ -300,9 +299,9 @@ def test_duplicate_status_entries_are_final(world: World, purpose: str) -> None:
 def test_unknown_status_purpose_is_final(world: World, purpose: Any) -> None:
     spec = world.labs["cn-food"]
     status = entries(
-        ("revocation", "1", spec.url("revocation")),
-        ("suspension", "1", spec.url("suspension")),
-        (purpose, "1", spec.url("suspension")),
+        ("revocation", "2", spec.url),
+        ("suspension", "3", spec.url),
+        (purpose, "3", spec.url),
     )
     result = check(load(world), world.issue(overrides={"credentialStatus": status}))
     assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,)), result.to_json()
@@ -325,51 +324,116 @@ def test_certificate_without_a_revocation_entry_is_final(world: World, status: A
 
 def test_certificate_with_only_a_revocation_entry_is_accepted(world: World) -> None:
     spec = world.labs["cn-food"]
-    status = entries(("revocation", "1", spec.url("revocation")))
+    status = entries(("revocation", "2", spec.url))
     assert check(load(world), world.issue(overrides={"credentialStatus": status})).codes == (R.ACCEPTED,)
+
+
+# -- the pairing rule: revocation 2k, suspension 2k + 1, one list -------------------------------
+
+
+@pytest.mark.parametrize("index", ["1", "4243", "131069"])
+def test_an_odd_revocation_index_is_final(world: World, index: str) -> None:
+    """Odd indices are suspension bits: a revocation entry there could be lifted."""
+    spec = world.labs["cn-food"]
+    status = entries(("revocation", index, spec.url), ("suspension", str(int(index) + 1), spec.url))
+    result = check(load(world), world.issue(overrides={"credentialStatus": status}))
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,))
+    assert result.reasons[0].details["detail"].startswith(f"the revocation index {index} is odd")
+    # Alone, too.
+    alone = entries(("revocation", index, spec.url))
+    result = check(load(world), world.issue(overrides={"credentialStatus": alone}))
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,))
+
+
+@pytest.mark.parametrize("suspension", ["4242", "4244", "4241", "8485", "0"])
+def test_a_suspension_entry_not_at_revocation_plus_one_is_final(world: World, suspension: str) -> None:
+    spec = world.labs["cn-food"]
+    status = entries(("revocation", "4242", spec.url), ("suspension", suspension, spec.url))
+    result = check(load(world), world.issue(overrides={"credentialStatus": status}))
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,))
+    assert result.reasons[0].details["detail"] == (
+        f"the suspension index {suspension} is not the revocation index + 1 (4243)"
+    )
+
+
+def test_a_suspension_entry_in_another_list_is_final(world: World) -> None:
+    """Another list of the same lab, even a genuine one in the snapshot: the pair is one list."""
+    spec = world.labs["cn-food"]
+    other = f"{CN_FOOD}/status/other"
+    lists = [*world.status_lists(spec), signed_list(spec, url=other), *other_labs_lists(world, "cn-metals")]
+    snapshot = load(world, world.bundle(status_lists=[*lists, *other_labs_lists(world, "ru-food")]))
+    assert (CN_FOOD, other) in snapshot.status_lists
+    status = entries(("revocation", "4242", spec.url), ("suspension", "4243", other))
+    result = check(snapshot, world.issue(overrides={"credentialStatus": status}))
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,))
+    assert result.reasons[0].details["detail"] == (
+        "the suspension entry names another list than the revocation entry: both are in one list"
+    )
+
+
+def test_the_pair_may_come_in_either_order(world: World) -> None:
+    spec = world.labs["cn-food"]
+    spec.suspended = {2121}
+    status = entries(("suspension", "4243", spec.url), ("revocation", "4242", spec.url))
+    result = check(load(world), world.issue(overrides={"credentialStatus": status}))
+    assert result.codes == (R.SUSPENDED,)
+
+
+@pytest.mark.parametrize(
+    ("purposes", "bad"),
+    [(("suspension",), "revocation"), (("revocation",), "suspension")],
+)
+def test_an_entry_whose_purpose_is_not_among_the_lists_is_final(
+    world: World, purposes: tuple[str, ...], bad: str
+) -> None:
+    """Bitstring Status List §3.3 (validate): the entry's purpose must be one of the list's."""
+    spec = world.labs["cn-food"]
+    lists = [signed_list(spec, purposes=purposes), *other_labs_lists(world, "cn-metals", "ru-food")]
+    snapshot = load(world, world.bundle(status_lists=lists))
+    result = check(snapshot, world.issue())
+    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID,))
+    assert result.reasons[0].details["detail"] == (
+        f"the {bad} entry points at a list of the lab for {purposes[0]} only"
+    )
 
 
 # -- expired status lists -----------------------------------------------------------------------
 
 
-def _with_lists(world: World, revocation: str, suspension: str) -> Snapshot:
-    lists = [revocation, suspension, *other_labs_lists(world, "cn-metals", "ru-food")]
+def _with_list(world: World, status_list: str) -> Snapshot:
+    lists = [status_list, *other_labs_lists(world, "cn-metals", "ru-food")]
     return load(world, world.bundle(status_lists=lists))
 
 
-def test_revoked_bit_in_an_expired_revocation_list_is_still_revoked(world: World) -> None:
+def test_revoked_bit_in_an_expired_list_is_still_revoked(world: World) -> None:
     spec = world.labs["cn-food"]
     expired = NOW - timedelta(minutes=1)
-    snapshot = _with_lists(
-        world,
-        signed_list(spec, "revocation", bits=(4242,), valid_until=expired),
-        signed_list(spec, "suspension"),
-    )
-    result = check(snapshot, world.issue(index=4242))
-    assert (result.verdict, result.codes) == ("reject", (R.REVOKED,))
+    snapshot = _with_list(world, signed_list(spec, bits=(8484,), valid_until=expired))  # slot 4242
+    result = check(snapshot, world.issue(slot=4242))
+    # Revoked is final (the reject); the suspension bit in the expired list is unknown.
+    assert (result.verdict, result.codes) == ("reject", (R.REVOKED, R.STATUS_UNAVAILABLE))
     # A clear bit in the same expired list proves nothing: cannot verify.
-    result = check(snapshot, world.issue(index=4243))
+    result = check(snapshot, world.issue(slot=4243))
     assert (result.verdict, result.codes) == ("unverifiable", (R.STATUS_UNAVAILABLE,))
-    assert format_time(expired) in result.reasons[0].details["detail"]
-
-
-def test_suspended_bit_in_an_expired_suspension_list_is_unavailable(world: World) -> None:
-    spec = world.labs["cn-food"]
-    snapshot = _with_lists(
-        world,
-        signed_list(spec, "revocation"),
-        signed_list(spec, "suspension", bits=(4242,), valid_until=NOW - timedelta(minutes=1)),
+    # One list, one problem: named once although both entries use it.
+    assert result.reasons[0].details["detail"] == (
+        f"the status list of Lab cn-food expired {format_time(expired)}: the lab must republish it"
     )
-    result = check(snapshot, world.issue(index=4242))
+
+
+def test_suspended_bit_in_an_expired_list_is_unavailable(world: World) -> None:
+    spec = world.labs["cn-food"]
+    snapshot = _with_list(world, signed_list(spec, bits=(8485,), valid_until=NOW - timedelta(minutes=1)))
+    result = check(snapshot, world.issue(slot=4242))
     assert (result.verdict, result.codes) == ("unverifiable", (R.STATUS_UNAVAILABLE,))
-    assert "suspension" in result.reasons[0].details["detail"]
+    assert "expired" in result.reasons[0].details["detail"]
 
 
-def test_both_lists_expired_with_a_revoked_bit_rejects_listing_both_reasons(world: World) -> None:
+def test_an_expired_list_with_a_revoked_bit_rejects_listing_both_reasons(world: World) -> None:
     spec = world.labs["cn-food"]
     spec.revoked, spec.suspended = {4242}, {4242}
     spec.status_valid_until = NOW - timedelta(seconds=1)
-    result = check(load(world), world.issue(index=4242))
+    result = check(load(world), world.issue(slot=4242))
     assert (result.verdict, result.codes) == ("reject", (R.REVOKED, R.STATUS_UNAVAILABLE))
 
 
@@ -416,23 +480,17 @@ def test_unknown_key_with_current_trust_data_rejects(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    ("federation", "trust", "revocation", "suspension", "earliest"),
+    ("federation", "trust", "status", "earliest"),
     [
-        (1, 5, 9, 9, 1),
-        (9, 2, 5, 5, 2),
-        (9, 5, 3, 9, 3),
-        (9, 5, 9, 4, 4),
-        (9, 5, None, None, 5),
+        (1, 5, 9, 1),
+        (9, 2, 5, 2),
+        (9, 5, 3, 3),
+        (9, 5, None, 5),
     ],
-    ids=["federation-list", "trust-list", "revocation-list", "suspension-list", "lists-without-expiry"],
+    ids=["federation-list", "trust-list", "status-list", "list-without-expiry"],
 )
 def test_result_expires_at_the_earliest_of_the_data_it_used(
-    world: World,
-    federation: int,
-    trust: int,
-    revocation: int | None,
-    suspension: int | None,
-    earliest: int,
+    world: World, federation: int, trust: int, status: int | None, earliest: int
 ) -> None:
     def days(n: int | None) -> Any:
         return None if n is None else NOW + timedelta(days=n)
@@ -440,11 +498,7 @@ def test_result_expires_at_the_earliest_of_the_data_it_used(
     world.federation_expires, world.trust_expires = days(federation), days(trust)
     spec = world.labs["cn-food"]
     world.labs["cn-metals"].status_valid_until = NOW + timedelta(hours=1)  # another lab's: not used
-    lists = [
-        signed_list(spec, "revocation", valid_until=days(revocation)),
-        signed_list(spec, "suspension", valid_until=days(suspension)),
-        *other_labs_lists(world, "cn-metals", "ru-food"),
-    ]
+    lists = [signed_list(spec, valid_until=days(status)), *other_labs_lists(world, "cn-metals", "ru-food")]
     snapshot = load(world, world.bundle(status_lists=lists))
     result = check(snapshot, world.issue())
     assert result.codes == (R.ACCEPTED,)
@@ -453,21 +507,6 @@ def test_result_expires_at_the_earliest_of_the_data_it_used(
     metals = check(snapshot, world.issue("cn-metals"))
     assert metals.trust is not None
     assert metals.trust["expiresAt"] == format_time(NOW + timedelta(hours=1))
-
-
-def test_entry_pointing_at_the_lab_list_of_the_other_purpose_is_final(world: World) -> None:
-    """A revocation entry naming the lab's suspension list (and the reverse) is the
-    certificate's own fault: the list is there, it is just the wrong one."""
-    spec = world.labs["cn-food"]
-    swapped = entries(
-        ("revocation", "1", spec.url("suspension")), ("suspension", "1", spec.url("revocation"))
-    )
-    result = check(load(world), world.issue(overrides={"credentialStatus": swapped}))
-    assert (result.verdict, result.codes) == ("reject", (R.STATUS_ENTRY_INVALID, R.STATUS_ENTRY_INVALID))
-    assert [r.details["detail"] for r in result.reasons] == [
-        "the revocation entry points at the lab's suspension list",
-        "the suspension entry points at the lab's revocation list",
-    ]
 
 
 # -- a member whose trust list the snapshot lacks -------------------------------------------------

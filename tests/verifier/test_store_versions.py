@@ -20,6 +20,7 @@ from yilu.protocol.keys import SigningKey
 from yilu.protocol.lists import KeyRecord, Member
 from yilu.protocol.reasons import ReasonCode as R
 from yilu.protocol.status_list import Bitstring, StatusList
+from yilu.protocol.vocabulary import STATUS_PURPOSES
 from yilu.verifier import Verifier, load_bundle
 from yilu.verifier import store as store_module
 from yilu.verifier._index import read_record
@@ -232,13 +233,10 @@ def test_dropped_trust_list_keeps_the_registrys_version_on_record(tmp_path: Path
 def test_dropped_trust_list_keeps_its_labs_status_list_versions(tmp_path: Path) -> None:
     world = Compromisable()
     spec = world.labs["cn-food"]
-    token = world.issue(index=9)
+    token = world.issue(slot=9)
     others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
-    revoked = [
-        _status(spec, "revocation", bits=(9,), hours_ago=1),
-        _status(spec, "suspension", bits=(), hours_ago=1),
-    ]
-    older = [_status(spec, p, bits=(), hours_ago=5) for p in ("revocation", "suspension")]
+    revoked = [_status(spec, bits=(18,), hours_ago=1)]  # slot 9
+    older = [_status(spec, bits=(), hours_ago=5)]
     store = store_for(world, tmp_path)
     store.install(bundle(world, sequence=1, status_lists=[*others, *revoked]), now=NOW)
     world.compromised = frozenset({"CN"})  # CN's trust list is dropped, and with it its labs
@@ -344,13 +342,15 @@ def test_check_not_older(world: World, tmp_path: Path) -> None:
 # -- status lists: one version per lab and URL ----------------------------------------------------
 
 
-def _status(spec: LabSpec, purpose: str, *, bits: tuple[int, ...], hours_ago: float, url: str = "") -> str:
+def _status(spec: LabSpec, *, bits: tuple[int, ...], hours_ago: float, url: str = "") -> str:
+    """The lab's status list (both purposes) with ``bits`` set: slot k is revoked by 2k,
+    suspended by 2k + 1."""
     bitstring = Bitstring()
     for i in bits:
         bitstring.set(i, True)
     valid_from = NOW - timedelta(hours=hours_ago)
     sl = StatusList(
-        url or spec.url(purpose), spec.id, purpose, bitstring, valid_from, NOW + timedelta(days=30)
+        url or spec.url, spec.id, STATUS_PURPOSES, bitstring, valid_from, NOW + timedelta(days=30)
     )
     return sl.sign(spec.key, spec.key.public.kid)
 
@@ -359,21 +359,20 @@ def test_nested_lab_cannot_mask_a_rollback_of_another_labs_status_list(world: Wo
     parent = world.labs["cn-food"]  # https://qdtc.example.cn
     world.labs["branch"] = LabSpec(f"{parent.id}/branch", "CN", ("food",), SigningKey.generate())
     branch = world.labs["branch"]
-    token = world.issue("branch", index=7)
+    token = world.issue("branch", slot=7)
     others = [t for name in ("cn-food", "cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
     # The parent lab signs a list at the branch's URL (its URL is inside the parent's id too).
-    squat = _status(parent, "revocation", bits=(), hours_ago=0.1, url=branch.url("revocation"))
-    suspension = _status(branch, "suspension", bits=(), hours_ago=1)
-    revoked = _status(branch, "revocation", bits=(7,), hours_ago=1)
-    unrevoked = _status(branch, "revocation", bits=(), hours_ago=5)  # older
+    squat = _status(parent, bits=(), hours_ago=0.1, url=branch.url)
+    revoked = _status(branch, bits=(14,), hours_ago=1)
+    unrevoked = _status(branch, bits=(), hours_ago=5)  # older
     store = store_for(world, tmp_path)
-    store.install(bundle(world, sequence=1, status_lists=[*others, revoked, suspension, squat]), now=NOW)
+    store.install(bundle(world, sequence=1, status_lists=[*others, revoked, squat]), now=NOW)
     current = store.current()
     assert current is not None
     assert Verifier(current, country="CN").verify(token, at=NOW).codes == (R.REVOKED,)
     with pytest.raises(RollbackError):
         store.install(
-            bundle(world, sequence=2, status_lists=[*others, unrevoked, suspension, squat]), now=NOW
+            bundle(world, sequence=2, status_lists=[*others, unrevoked, squat]), now=NOW
         )
     current = store.current()
     assert current is not None
@@ -387,33 +386,60 @@ def test_a_later_list_clearing_a_revoked_bit_does_not_unrevoke(world: World, tmp
     """A rogue lab (its own key) signs a newer revocation list without the bit it had set: a
     device that saw the revocation keeps it, and the install says so."""
     spec = world.labs["cn-food"]
-    token = world.issue(index=9)
+    token = world.issue(slot=9)
     others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
-    suspension = _status(spec, "suspension", bits=(), hours_ago=3)
-    revoked = _status(spec, "revocation", bits=(9, 40), hours_ago=2)
-    cleared = _status(spec, "revocation", bits=(40,), hours_ago=1)  # newer, index 9 cleared
+    revoked = _status(spec, bits=(18, 80), hours_ago=2)
+    cleared = _status(spec, bits=(80,), hours_ago=1)  # newer, index 18 (slot 9) cleared
     store = store_for(world, tmp_path)
-    store.install(bundle(world, sequence=1, status_lists=[*others, suspension, revoked]), now=NOW)
-    assert record(store)["statusLists"][f"{spec.id} {spec.url('revocation')}"]["revoked"] == [9, 40]
-    installed = store.install(bundle(world, sequence=2, status_lists=[*others, suspension, cleared]), now=NOW)
+    store.install(bundle(world, sequence=1, status_lists=[*others, revoked]), now=NOW)
+    assert record(store)["statusLists"][f"{spec.id} {spec.url}"]["revoked"] == [18, 80]
+    installed = store.install(bundle(world, sequence=2, status_lists=[*others, cleared]), now=NOW)
     assert installed.warnings == (
-        f"{spec.url('revocation')} of {spec.id} clears revocations this device had seen (index 9): "
+        f"{spec.url} of {spec.id} clears revocations this device had seen (index 18): "
         "they stay revoked",
     )
-    assert record(store)["statusLists"][f"{spec.id} {spec.url('revocation')}"]["revoked"] == [9, 40]
+    assert record(store)["statusLists"][f"{spec.id} {spec.url}"]["revoked"] == [18, 80]
     for snapshot in (installed.snapshot, store.current()):
         assert snapshot is not None
         assert Verifier(snapshot, country="KZ").verify(token, at=NOW).codes == (R.REVOKED,)
     # A bundle given to verify directly gets the device's revocations too.
     given = load_bundle(
-        bundle(world, sequence=3, status_lists=[*others, suspension, cleared]),
+        bundle(world, sequence=3, status_lists=[*others, cleared]),
         pinned_roots=[world.root.public],
     )
     assert Verifier(given, country="KZ").verify(token, at=NOW).codes == (R.ACCEPTED,)
     store.check_not_older(given)
     assert Verifier(given, country="KZ").verify(token, at=NOW).codes == (R.REVOKED,)
     # Another certificate of that lab is unaffected.
-    assert Verifier(given, country="KZ").verify(world.issue(index=10), at=NOW).codes == (R.ACCEPTED,)
+    assert Verifier(given, country="KZ").verify(world.issue(slot=10), at=NOW).codes == (R.ACCEPTED,)
+
+
+def test_an_unsuspension_is_accepted_while_a_cleared_revocation_stays(world: World, tmp_path: Path) -> None:
+    """Odd bits are suspensions, which a lab lifts: a device keeps only the even (revocation)
+    bits it saw. One newer list clears both kinds: the suspension is lifted, the revocation stays."""
+    spec = world.labs["cn-food"]
+    suspended, revoked = world.issue(slot=9), world.issue(slot=10)  # bits 19 and 20
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    first = _status(spec, bits=(19, 20), hours_ago=2)
+    lifted = _status(spec, bits=(), hours_ago=1)
+    store = store_for(world, tmp_path)
+    installed = store.install(bundle(world, sequence=1, status_lists=[*others, first]), now=NOW)
+    assert record(store)["statusLists"][f"{spec.id} {spec.url}"]["revoked"] == [20]
+    verifier = Verifier(installed.snapshot, country="KZ")
+    assert (verifier.verify(suspended, at=NOW).codes, verifier.verify(revoked, at=NOW).codes) == (
+        (R.SUSPENDED,),
+        (R.REVOKED,),
+    )
+    installed = store.install(bundle(world, sequence=2, status_lists=[*others, lifted]), now=NOW)
+    assert installed.warnings == (
+        f"{spec.url} of {spec.id} clears revocations this device had seen (index 20): they stay revoked",
+    )
+    assert record(store)["statusLists"][f"{spec.id} {spec.url}"]["revoked"] == [20]
+    for snapshot in (installed.snapshot, store.current()):
+        assert snapshot is not None
+        verifier = Verifier(snapshot, country="KZ")
+        assert verifier.verify(suspended, at=NOW).codes == (R.ACCEPTED,)
+        assert verifier.verify(revoked, at=NOW).codes == (R.REVOKED,)
 
 
 # -- parts from the future ---------------------------------------------------------------------------
@@ -427,29 +453,28 @@ def test_a_status_list_dated_after_its_bundle_is_dropped_and_cannot_block_later_
     bundle that carries them are dropped instead."""
     spec = world.labs["cn-food"]
     others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
-    future = _status(spec, "revocation", bits=(), hours_ago=-24 * 365)
-    near = _status(spec, "revocation", bits=(), hours_ago=-0.5)  # within the hour: clocks differ
-    suspension = _status(spec, "suspension", bits=(), hours_ago=1)
+    future = _status(spec, bits=(), hours_ago=-24 * 365)
+    near = _status(spec, bits=(), hours_ago=-0.5)  # within the hour: clocks differ
     bundle_time = NOW - timedelta(minutes=30)
     snap = load_bundle(
-        world.bundle(status_lists=[*others, future, suspension], created_at=bundle_time),
+        world.bundle(status_lists=[*others, future], created_at=bundle_time),
         pinned_roots=[world.root.public],
     )
-    assert (spec.id, spec.url("revocation")) not in snap.status_lists
+    assert (spec.id, spec.url) not in snap.status_lists
     assert any("after the bundle that carries it was built" in str(s) for s in snap.skipped)
     result = Verifier(snap, country="KZ").verify(world.issue(), at=NOW)
     assert result.verdict == "unverifiable" and result.codes == (R.STATUS_UNAVAILABLE,)
     near_snap = load_bundle(
-        world.bundle(status_lists=[*others, near, suspension], created_at=bundle_time),
+        world.bundle(status_lists=[*others, near], created_at=bundle_time),
         pinned_roots=[world.root.public],
     )
-    assert (spec.id, spec.url("revocation")) in near_snap.status_lists
+    assert (spec.id, spec.url) in near_snap.status_lists
     store = store_for(world, tmp_path)
-    store.install(bundle(world, sequence=1, status_lists=[*others, future, suspension]), now=NOW)
-    assert f"{spec.id} {spec.url('revocation')}" not in record(store)["statusLists"]
-    genuine = _status(spec, "revocation", bits=(), hours_ago=0.2)
+    store.install(bundle(world, sequence=1, status_lists=[*others, future]), now=NOW)
+    assert f"{spec.id} {spec.url}" not in record(store)["statusLists"]
+    genuine = _status(spec, bits=(), hours_ago=0.2)
     assert store.install(
-        bundle(world, sequence=2, status_lists=[*others, genuine, suspension]), now=NOW
+        bundle(world, sequence=2, status_lists=[*others, genuine]), now=NOW
     ).changed
 
 
@@ -478,17 +503,17 @@ def test_a_revocation_seen_stays_revoked_when_the_list_goes_missing(world: World
     """The device saw the bit set; a later bundle without that list (or with it dropped)
     still shows REVOKED, not a cannot-verify."""
     spec = world.labs["cn-food"]
-    token = world.issue(index=9)
+    token = world.issue(slot=9)
     others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
-    suspension = _status(spec, "suspension", bits=(), hours_ago=3)
-    revoked = _status(spec, "revocation", bits=(9,), hours_ago=2)
+    revoked = _status(spec, bits=(18,), hours_ago=2)
     store = store_for(world, tmp_path)
-    store.install(bundle(world, sequence=1, status_lists=[*others, suspension, revoked]), now=NOW)
-    installed = store.install(bundle(world, sequence=2, status_lists=[*others, suspension]), now=NOW)
+    store.install(bundle(world, sequence=1, status_lists=[*others, revoked]), now=NOW)
+    installed = store.install(bundle(world, sequence=2, status_lists=[*others]), now=NOW)
     result = Verifier(installed.snapshot, country="KZ").verify(token, at=NOW)
-    assert (result.verdict, result.codes) == ("reject", (R.REVOKED,))
-    # Another certificate of that lab: its revocation list is missing, so cannot verify.
-    other = Verifier(installed.snapshot, country="KZ").verify(world.issue(index=10), at=NOW)
+    # A reject: the suspension bit is unknown now, but the revocation is final.
+    assert (result.verdict, result.codes) == ("reject", (R.REVOKED, R.STATUS_UNAVAILABLE))
+    # Another certificate of that lab: its status list is missing, so cannot verify.
+    other = Verifier(installed.snapshot, country="KZ").verify(world.issue(slot=10), at=NOW)
     assert (other.verdict, other.codes) == ("unverifiable", (R.STATUS_UNAVAILABLE,))
 
 
@@ -496,20 +521,19 @@ def test_a_delisted_lab_listed_again_cannot_come_back_with_its_revocations_clear
     world: World, tmp_path: Path
 ) -> None:
     spec = world.labs["cn-food"]
-    token = world.issue(index=9)
+    token = world.issue(slot=9)
     others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
-    suspension = _status(spec, "suspension", bits=(), hours_ago=3)
-    revoked = _status(spec, "revocation", bits=(9,), hours_ago=2)
+    revoked = _status(spec, bits=(18,), hours_ago=2)
     store = store_for(world, tmp_path)
-    store.install(bundle(world, sequence=1, status_lists=[*others, suspension, revoked]), now=NOW)
+    store.install(bundle(world, sequence=1, status_lists=[*others, revoked]), now=NOW)
     listed = world.labs.pop("cn-food")  # the CN registry stops listing the lab ...
     world.sequence = 2
     store.install(bundle(world, sequence=2, status_lists=others), now=NOW)
-    assert record(store)["statusLists"][f"{spec.id} {spec.url('revocation')}"]["revoked"] == [9]
+    assert record(store)["statusLists"][f"{spec.id} {spec.url}"]["revoked"] == [18]
     world.labs["cn-food"] = listed  # ... and lists it again, with a newer list that clears the bit
     world.sequence = 3
-    cleared = _status(spec, "revocation", bits=(), hours_ago=1)
-    installed = store.install(bundle(world, sequence=3, status_lists=[*others, suspension, cleared]), now=NOW)
+    cleared = _status(spec, bits=(), hours_ago=1)
+    installed = store.install(bundle(world, sequence=3, status_lists=[*others, cleared]), now=NOW)
     assert Verifier(installed.snapshot, country="KZ").verify(token, at=NOW).codes == (R.REVOKED,)
 
 

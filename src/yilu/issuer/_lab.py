@@ -2,12 +2,12 @@
 
 Layout of a lab directory (docs/architecture.md, "Lab directory"):
 
-    lab.json            identity, status-list URLs, key id (no secrets)
+    lab.json            identity, status-list URL, key id (no secrets)
     key.pem             the signing key, encrypted PKCS#8
     public.json         the public key record to hand to the lab's registry
-    certificates.json   id -> report number, report digest, status index, revoked/suspended flags
+    certificates.json   id -> report number, report digest, revocation index, revoked/suspended flags
     certificates/*.jwt  each issued certificate's VC-JWT, so that it can be shown again
-    status/revocation.jwt, status/suspension.jwt   the signed status lists
+    status/list.jwt     the signed status list, for revocation and suspension both
 
 Issuance is all or nothing and idempotent (docs/operating.md, "Issuing"): the certificate file is
 written before the register records it, both atomically, so an interruption leaves either
@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from yilu.protocol import yl1
-from yilu.protocol.credential import build_credential, certificate_id, status_entry, validate_report
+from yilu.protocol.credential import build_credential, certificate_id, status_entries, validate_report
 from yilu.protocol.encoding import dumps_compact, format_time, shift
 from yilu.protocol.errors import InputError, MalformedInputError, SecretError
 from yilu.protocol.jws import TYP_VC, parse_compact, sign_compact
 from yilu.protocol.keys import Alg, SigningKey
 from yilu.protocol.lists import KeyRecord
 from yilu.protocol.names import check_lab_id
-from yilu.protocol.status_list import MIN_BITS, Bitstring, StatusList
+from yilu.protocol.status_list import MIN_BITS, Bitstring, StatusList, slot_indices
 from yilu.protocol.storage import (
     exclusive,
     load_key,
@@ -50,11 +50,17 @@ STATUS_LIST_VALIDITY: Final = timedelta(days=30)
 REPUBLISH_MARGIN: Final = timedelta(days=10)
 #: Held while the register changes, so concurrent ``yilu issue`` runs never lose a record.
 LOCK_FILE: Final = ".lock"
+#: The signed status list, inside the lab directory.
+STATUS_LIST_FILE: Final = "status/list.jwt"
 
 
 @dataclass(frozen=True, slots=True)
 class IssuedCertificate:
-    """What ``yilu issue`` returns: the id, the VC-JWT, its ``YL1:`` text and status index."""
+    """What ``yilu issue`` returns: the id, the VC-JWT, its ``YL1:`` text and status index.
+
+    ``status_list_index`` is the certificate's revocation index 2k; its suspension index
+    is the next one, 2k + 1, in the same list (docs/formats.md, "Status lists").
+    """
 
     id: str
     jws: str
@@ -124,7 +130,7 @@ class LabIssuer:
             "country": country,
             "alg": alg,
             "kid": key.public.kid,
-            "statusLists": {p: f"{lab_id}/status/{p}" for p in STATUS_PURPOSES},
+            "statusList": f"{lab_id}/status",
             "statusListBits": MIN_BITS,
             "scopes": list(scopes),
             "demo": demo,
@@ -144,7 +150,7 @@ class LabIssuer:
         ``key=False`` opens it to read issued certificates only, without the passphrase.
         """
         config = read_json(directory / "lab.json")
-        if not isinstance(config, dict) or "kid" not in config or "statusLists" not in config:
+        if not isinstance(config, dict) or "kid" not in config or "statusList" not in config:
             raise MalformedInputError(f"{directory} is not a lab directory (lab.json is incomplete)")
         signing = load_key(directory / "key.pem", passphrase(demo=bool(config.get("demo")))) if key else None
         return cls(directory, config, signing)
@@ -184,14 +190,14 @@ class LabIssuer:
                         "a changed report needs a new report number (and the old certificate revoked)"
                     )
                 return self._stored(cert_id, register[cert_id], existing=True)
-            index = self._free_index(register)
-            lists = self.config["statusLists"]
+            slot = self._free_slot(register)
+            index = slot_indices(slot)[0]
             credential = build_credential(
                 report,
                 credential_id=cert_id,
                 issuer=self.id,
                 valid_from=now,
-                status=[status_entry(p, index, lists[p]) for p in STATUS_PURPOSES],
+                status=status_entries(slot, self.config["statusList"]),
             )
             accredited = self.config.get("scopes") or []
             if accredited and report.get("scope") not in accredited:
@@ -247,22 +253,24 @@ class LabIssuer:
         index = int(entry["statusListIndex"])
         return IssuedCertificate(cert_id, jws, yl1.encode(jws), index, credential, existing)
 
-    def _free_index(self, register: dict[str, dict[str, Any]]) -> int:
-        """A random unused index: random allocation gives herd privacy (Bitstring Status List §6.1)."""
-        size = int(self.config["statusListBits"])
-        used = {int(c["statusListIndex"]) for c in register.values()}
-        if len(used) >= size:
-            raise InputError("the lab's status lists are full")
+    def _free_slot(self, register: dict[str, dict[str, Any]]) -> int:
+        """A random unused slot k (bits 2k and 2k + 1): random allocation gives herd privacy
+        (Bitstring Status List §6.1). The register records each certificate's 2k."""
+        slots = int(self.config["statusListBits"]) // 2
+        used = {int(c["statusListIndex"]) // 2 for c in register.values()}
+        if len(used) >= slots:
+            raise InputError(f"the lab's status list is full ({slots} certificates)")
         while True:
-            index = secrets.randbelow(size)
-            if index not in used:
-                return index
+            slot = secrets.randbelow(slots)
+            if slot not in used:
+                return slot
 
     # -- status -----------------------------------------------------------------------
 
     def set_status(self, cert_id: str, *, purpose: str, value: bool, now: datetime) -> bool:
-        """Set or clear the certificate's bit in the ``purpose`` list and re-sign the lists;
-        False if the bit already had that value (nothing is re-signed then).
+        """Set or clear the certificate's ``purpose`` bit (2k for revocation, 2k + 1 for
+        suspension) and re-sign the list; False if the bit already had that value (nothing
+        is re-signed then).
 
         A revocation is final: it is never cleared, and a revoked certificate is not
         suspended (which would tell inspectors the lab might lift it).
@@ -285,73 +293,68 @@ class LabIssuer:
             self._publish(register, now=now)
             return True
 
-    def publish_status_lists(self, *, now: datetime) -> dict[str, str]:
-        """Re-sign both status lists from the register; write them under ``status/``."""
+    def publish_status_lists(self, *, now: datetime) -> str:
+        """Re-sign the status list from the register; write it to ``status/list.jwt``."""
         with exclusive(self.directory / LOCK_FILE):
             return self._publish(self._register(), now=now)
 
     def republish(
         self, *, now: datetime, margin: timedelta = REPUBLISH_MARGIN, force: bool = False
     ) -> datetime | None:
-        """Re-sign the status lists if either expires within ``margin`` (or is missing), or
-        always with ``force``.
+        """Re-sign the status list if it expires within ``margin`` (or is missing), or always
+        with ``force``.
 
         Returns the new expiry, or None when nothing needed doing. A lab runs this daily
         (``yilu lab republish``), so that lists never lapse even when nothing is revoked
         (docs/operating.md, "The daily routine").
         """
-        expiries = self.status_list_expiries()
-        due = len(expiries) < len(STATUS_PURPOSES) or min(expiries.values()) <= shift(now, margin)
+        expiry = self.status_list_expiry()
+        due = expiry is None or expiry <= shift(now, margin)
         if not (due or force):
             return None
         self.publish_status_lists(now=now)
-        return min(self.status_list_expiries().values())
+        return self.status_list_expiry()
 
-    def status_list_expiries(self) -> dict[str, datetime]:
-        """purpose -> ``validUntil`` of the published status lists (missing ones left out)."""
-        out: dict[str, datetime] = {}
-        for purpose in STATUS_PURPOSES:
-            status_list = self._published(purpose)
-            if status_list is not None and status_list.valid_until is not None:
-                out[purpose] = status_list.valid_until
-        return out
+    def status_list_expiry(self) -> datetime | None:
+        """``validUntil`` of the published status list (None if none is published)."""
+        status_list = self._published()
+        return None if status_list is None else status_list.valid_until
 
-    def _published(self, purpose: str) -> StatusList | None:
-        path = self.directory / "status" / f"{purpose}.jwt"
+    def _published(self) -> StatusList | None:
+        path = self.directory / STATUS_LIST_FILE
         if not path.exists():
             return None
         return StatusList.from_credential(parse_compact(path.read_text().strip()).payload_json())
 
-    def _publish(self, register: dict[str, dict[str, Any]], *, now: datetime) -> dict[str, str]:
-        size = int(self.config["statusListBits"])
-        out: dict[str, str] = {}
-        for purpose in STATUS_PURPOSES:
-            bits = Bitstring(size)
-            for cert in register.values():
-                if cert[purpose]:
-                    bits.set(int(cert["statusListIndex"]), True)
-            # Each list's validFrom strictly increases: verifiers keep the newest list of
-            # a URL by validFrom, and two lists signed in the same second would tie.
-            previous = self._published(purpose)
-            issued = now.replace(microsecond=0)
-            if previous is not None and issued <= previous.valid_from:
-                issued = previous.valid_from + timedelta(seconds=1)
-            status_list = StatusList(
-                self.config["statusLists"][purpose],
-                self.id,
-                purpose,
-                bits,
-                issued,
-                shift(issued, STATUS_LIST_VALIDITY),
-            )
-            token = status_list.sign(self.key, self.kid)
-            write_atomic(self.directory / "status" / f"{purpose}.jwt", token)
-            out[purpose] = token
-        return out
+    def _publish(self, register: dict[str, dict[str, Any]], *, now: datetime) -> str:
+        bits = Bitstring(int(self.config["statusListBits"]))
+        for cert in register.values():
+            revocation, suspension = slot_indices(int(cert["statusListIndex"]) // 2)
+            if cert["revocation"]:
+                bits.set(revocation, True)
+            if cert["suspension"]:
+                bits.set(suspension, True)
+        # The list's validFrom strictly increases: verifiers keep the newest list of a
+        # URL by validFrom, and two lists signed in the same second would tie.
+        previous = self._published()
+        issued = now.replace(microsecond=0)
+        if previous is not None and issued <= previous.valid_from:
+            issued = previous.valid_from + timedelta(seconds=1)
+        status_list = StatusList(
+            self.config["statusList"],
+            self.id,
+            STATUS_PURPOSES,
+            bits,
+            issued,
+            shift(issued, STATUS_LIST_VALIDITY),
+        )
+        token = status_list.sign(self.key, self.kid)
+        write_atomic(self.directory / STATUS_LIST_FILE, token)
+        return token
 
     def status_list_tokens(self) -> list[str]:
-        """The lab's currently published signed status lists."""
-        return [(self.directory / "status" / f"{p}.jwt").read_text().strip() for p in STATUS_PURPOSES]
+        """The lab's currently published signed status list (one token)."""
+        return [(self.directory / STATUS_LIST_FILE).read_text().strip()]
 
 
 def _report_digest(report: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ import jsonschema
 
 from yilu.protocol.encoding import dumps_compact, format_time, parse_time
 from yilu.protocol.errors import MalformedInputError
+from yilu.protocol.status_list import slot_indices
 from yilu.protocol.vocabulary import CREDENTIAL_TYPE, SCHEMA_ID, VC_CONTEXT, YILU_CONTEXT
 
 #: Canonical member order for every object in a credential; unknown members follow
@@ -142,6 +143,16 @@ def status_entry(purpose: str, index: int, list_url: str) -> dict[str, str]:
         "statusListIndex": str(index),
         "statusListCredential": list_url,
     }
+
+
+def status_entries(slot: int, list_url: str) -> list[dict[str, str]]:
+    """A certificate's two entries for slot ``slot`` of its lab's one list (``list_url``):
+    revocation at index 2k, then suspension at 2k + 1 (docs/formats.md, "Status lists")."""
+    revocation, suspension = slot_indices(slot)
+    return [
+        status_entry("revocation", revocation, list_url),
+        status_entry("suspension", suspension, list_url),
+    ]
 
 
 def build_credential(

@@ -1,8 +1,14 @@
 """W3C Bitstring Status List v1.0: the bitstring and the signed status list credential.
 
-A lab keeps one list per purpose (revocation, suspension); index 0 is the most
-significant bit of the first byte (Bitstring Status List v1.0 §3.2, "Bitstring
-Encoding"). ``encodedList`` is multibase base64url (``u`` prefix) of the GZIP'd bits.
+A lab keeps one list for both purposes: its ``statusPurpose`` is the array
+``["revocation", "suspension"]`` (Bitstring Status List v1.0 §2.2,
+"BitstringStatusListCredential", allows "one or more strings"). A Yilu certificate
+owns one *slot* k of its lab's list: its revocation bit is index 2k and its suspension
+bit index 2k + 1 (:func:`slot_indices`), a Yilu profile rule that lets anyone tell
+revocation bits (even) from suspension bits (odd), which keeping revocations final
+needs (docs/formats.md, "Status lists"). Index 0 is the most significant bit of the
+first byte (§3.2, "Bitstring Encoding"). ``encodedList`` is multibase base64url (``u``
+prefix) of the GZIP'd bits.
 """
 
 from __future__ import annotations
@@ -29,6 +35,15 @@ from yilu.protocol.vocabulary import STATUS_LIST_TYPE, STATUS_PURPOSES, VC_CONTE
 MIN_BITS: Final = 131_072
 #: Largest list accepted when decoding (bounded inflation): 2^24 bits, 2 MiB.
 MAX_BITS: Final = 1 << 24
+#: Certificates per list: one slot (two bits) each.
+MIN_SLOTS: Final = MIN_BITS // 2
+
+
+def slot_indices(slot: int) -> tuple[int, int]:
+    """The (revocation, suspension) indices of a certificate's slot ``slot``: (2k, 2k + 1)."""
+    if slot < 0:
+        raise ValueError("a status list slot is not negative")
+    return 2 * slot, 2 * slot + 1
 
 
 class Bitstring:
@@ -107,10 +122,23 @@ class StatusList:
 
     url: str
     issuer: str
-    purpose: str
+    #: One or more distinct purposes from ``STATUS_PURPOSES``, in the order written.
+    purposes: tuple[str, ...]
     bits: Bitstring
     valid_from: datetime
     valid_until: datetime | None
+
+    def revoked_indices(self) -> tuple[int, ...]:
+        """The set bits at even indices (revocations), or none if the list is not for revocation."""
+        if "revocation" not in self.purposes:
+            return ()
+        return tuple(i for i in self.bits.set_indices() if not i & 1)
+
+    def suspended_indices(self) -> tuple[int, ...]:
+        """The set bits at odd indices (suspensions), or none if the list is not for suspension."""
+        if "suspension" not in self.purposes:
+            return ()
+        return tuple(i for i in self.bits.set_indices() if i & 1)
 
     def to_credential(self) -> dict[str, Any]:
         cred: dict[str, Any] = {
@@ -125,7 +153,7 @@ class StatusList:
         cred["credentialSubject"] = {
             "id": f"{self.url}#list",
             "type": "BitstringStatusList",
-            "statusPurpose": self.purpose,
+            "statusPurpose": self.purposes[0] if len(self.purposes) == 1 else list(self.purposes),
             "encodedList": self.bits.encode(),
         }
         return cred
@@ -142,9 +170,7 @@ class StatusList:
         subject = cred.get("credentialSubject")
         if not isinstance(subject, dict) or subject.get("type") != "BitstringStatusList":
             raise MalformedInputError("status list credentialSubject is not a BitstringStatusList")
-        purpose = subject.get("statusPurpose")
-        if purpose not in STATUS_PURPOSES:
-            raise MalformedInputError(f"unsupported statusPurpose {purpose!r}")
+        purposes = _purposes(subject.get("statusPurpose"))
         url, issuer, encoded = cred.get("id"), cred.get("issuer"), subject.get("encodedList")
         if not isinstance(url, str) or not isinstance(issuer, str) or not isinstance(encoded, str):
             raise MalformedInputError("status list lacks id, issuer or encodedList")
@@ -152,7 +178,7 @@ class StatusList:
         return cls(
             url,
             issuer,
-            str(purpose),
+            purposes,
             Bitstring.decode(encoded),
             parse_time(cred.get("validFrom"), "statusList.validFrom"),
             None if until is None else parse_time(until, "statusList.validUntil"),
@@ -192,3 +218,17 @@ class SparseBits(Bitstring):
         for index in self._set:
             full.set(index, True)
         return full.encode()
+
+
+def _purposes(value: Any) -> tuple[str, ...]:
+    """``statusPurpose``: one known purpose, or a non-empty array of distinct known ones."""
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise MalformedInputError("statusPurpose is an empty array")
+    for item in items:
+        if item not in STATUS_PURPOSES:
+            shown = item[:40] if isinstance(item, str) else type(item).__name__
+            raise MalformedInputError(f"unsupported statusPurpose {shown!r}")
+    if len(set(items)) != len(items):
+        raise MalformedInputError("statusPurpose names a purpose twice")
+    return tuple(str(p) for p in items)

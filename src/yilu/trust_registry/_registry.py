@@ -289,8 +289,9 @@ class Registry(_Party):
         everything from here. Each list is checked first (all or nothing): its issuer must
         be a lab of this registry, its signature a current key of that lab, its URL inside
         the lab's id; it must not be dated in the future, nor be older than the copy already
-        kept, and a revocation list may not clear a bit the kept copy has set (revocation is
-        final). Returns the URLs whose copy changed."""
+        kept, and it may not clear a revocation bit (an even index) the kept copy has set
+        (revocation is final; clearing a suspension bit, an odd index, is an unsuspension).
+        Returns the URLs whose copy changed."""
         accepted: dict[tuple[str, str], tuple[StatusList, str]] = {}
         for token in tokens:
             url, status_list = self._check_status_list(token)
@@ -305,11 +306,12 @@ class Registry(_Party):
                     f"the status list {url} given is older ({format_time(status_list.valid_from)}) than "
                     f"the copy already mirrored ({format_time(kept.valid_from)})"
                 )
-            if kept is not None and status_list.purpose == "revocation":
-                cleared = set(kept.bits.set_indices()) - set(status_list.bits.set_indices())
+            if kept is not None:
+                # Revocation bits are the even indices; an odd (suspension) bit may be cleared.
+                cleared = set(kept.revoked_indices()) - set(status_list.revoked_indices())
                 if cleared:
                     raise InputError(
-                        f"the revocation list {url} clears revocations ({len(cleared)} of them, e.g. index "
+                        f"the status list {url} clears revocations ({len(cleared)} of them, e.g. index "
                         f"{min(cleared)}): a revocation is final"
                     )
             # Of two lists of one URL in one batch, the newer is kept, whatever their order.

@@ -116,7 +116,7 @@ def write_index(
                 (
                     lab,
                     url,
-                    json.dumps([sl.purpose]),
+                    json.dumps(list(sl.purposes)),
                     len(sl.bits),
                     format_time(sl.valid_from),
                     None if sl.valid_until is None else format_time(sl.valid_until),
@@ -291,7 +291,7 @@ class _Reader:
         return StatusList(
             url,
             lab,
-            str(parsed[0]),
+            tuple(str(p) for p in parsed),
             SparseBits(size, json.loads(bits)),
             parse_time(valid_from, "validFrom"),
             None if valid_until is None else parse_time(valid_until, "validUntil"),

@@ -112,8 +112,8 @@ class PartVersion:
     #: For a status list: the lab that issues it and that lab's registry.
     owner: str = ""
     registry: str = ""
-    #: For a revocation list: every index ever seen revoked in it (revocation is final:
-    #: a later list that clears a bit does not un-revoke on a device that saw it set).
+    #: For a status list: every revocation (even) index ever seen set in it (revocation is
+    #: final: a later list that clears such a bit does not un-revoke on a device that saw it).
     revoked: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -750,7 +750,7 @@ def _load_status_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker)
         chosen = top[0].part
         snap.status_lists[key] = chosen
         snap.dropped_status.pop(key, None)
-        revoked = chosen.bits.set_indices() if chosen.purpose == "revocation" else ()
+        revoked = chosen.revoked_indices()  # even set bits only: suspensions may be lifted
         versions[status_key(*key)] = PartVersion(
             format_time(newest_from), top[0].digest, key[0], snap.labs[key[0]].member.id, revoked
         )

@@ -295,7 +295,10 @@ class Verifier:
         """Check every ``credentialStatus`` entry (docs/verifying.md, "Status").
 
         A certificate must carry exactly one entry per purpose, revocation among them, each
-        pointing at a list inside its lab's id. Problems of the entry itself are final
+        pointing at a list inside its lab's id whose ``statusPurpose`` includes the entry's.
+        Its revocation index is even (2k) and its suspension entry, if any, names index
+        2k + 1 of the same list (the Yilu profile: docs/formats.md, "Status lists"; it is
+        what lets a device keep revocations final). Problems of the entry itself are final
         (STATUS_ENTRY_INVALID); a list missing from, or expired in, the trust data is not
         the certificate's fault (STATUS_UNAVAILABLE: cannot verify)."""
         raw = cred.get("credentialStatus")
@@ -308,6 +311,7 @@ class Verifier:
             return [Reason(invalid, {"detail": "the certificate has no revocation entry"})], []
         reasons: list[Reason] = []
         expiries: list[datetime] = []
+        revocation = entries[purposes.index("revocation")]
         for item, purpose in zip(entries, purposes, strict=True):
             if not isinstance(item, dict) or purpose not in STATUS_PURPOSES:
                 reasons.append(Reason(invalid, {"detail": f"unsupported status entry (purpose {purpose!r})"}))
@@ -334,12 +338,19 @@ class Verifier:
                 )
                 continue
             index = int(raw_index)
+            mismatch = _pair_mismatch(purpose, index, url, revocation)
+            if mismatch:
+                reasons.append(Reason(invalid, {"detail": mismatch}))
+                continue
             status_list = self.snapshot.status_list(issuer, url)
-            if status_list is not None and status_list.purpose != purpose:
+            if status_list is not None and purpose not in status_list.purposes:
                 reasons.append(
                     Reason(
                         invalid,
-                        {"detail": f"the {purpose} entry points at the lab's {status_list.purpose} list"},
+                        {
+                            "detail": f"the {purpose} entry points at a list of the lab for "
+                            f"{' and '.join(status_list.purposes)} only"
+                        },
                     )
                 )
                 continue
@@ -352,18 +363,18 @@ class Verifier:
             if status_list is None:
                 dropped = self.snapshot.dropped_status.get((issuer, url))
                 why = (
-                    f"the lab's {purpose} list is unusable ({dropped.reason})"
+                    f"the lab's status list is unusable ({dropped.reason})"
                     if dropped is not None
-                    else f"the trust data holds no {purpose} list {url} of {lab_name}"
+                    else f"the trust data holds no status list {url} of {lab_name}"
                 )
-                reasons.append(Reason(ReasonCode.STATUS_UNAVAILABLE, {"detail": why}))
+                _add_once(reasons, Reason(ReasonCode.STATUS_UNAVAILABLE, {"detail": why}))
                 continue
             if not 0 <= index < len(status_list.bits):
                 reasons.append(
                     Reason(
                         invalid,
                         {
-                            "detail": f"index {index} is outside the {purpose} list "
+                            "detail": f"the {purpose} index {index} is outside the status list "
                             f"({len(status_list.bits)} entries)"
                         },
                     )
@@ -374,11 +385,12 @@ class Verifier:
             if bit and purpose == "revocation":
                 reasons.append(Reason(ReasonCode.REVOKED))  # final, even in an expired list
             elif expired and status_list.valid_until is not None:
-                reasons.append(
+                _add_once(
+                    reasons,
                     Reason(
                         ReasonCode.STATUS_UNAVAILABLE,
                         {
-                            "detail": f"the {purpose} list of {lab_name} expired "
+                            "detail": f"the status list of {lab_name} expired "
                             f"{format_time(status_list.valid_until)}: the lab must republish it"
                         },
                     )
@@ -412,3 +424,30 @@ class Verifier:
             "expiresAt": format_time(expires),
         }
         return VerificationResult(result.verdict, result.reasons, result.credential, result.issuer, trust)
+
+
+def _add_once(reasons: list[Reason], reason: Reason) -> None:
+    """Append ``reason`` unless an equal one is there: both entries name one list, whose
+    absence or expiry is one problem."""
+    if reason not in reasons:
+        reasons.append(reason)
+
+
+def _pair_mismatch(purpose: str, index: int, url: str, revocation: dict[str, Any]) -> str:
+    """Why an entry breaks the Yilu pairing rule (revocation at an even index 2k, suspension
+    at 2k + 1 of the same list), or "" if it keeps it (docs/verifying.md, "Status entries")."""
+    if purpose == "revocation":
+        if index % 2:
+            return (
+                f"the revocation index {index} is odd: revocation bits are the even indices "
+                "(index 2k; suspension is 2k + 1)"
+            )
+        return ""
+    raw = revocation.get("statusListIndex")
+    if not isinstance(raw, str) or not _INDEX.fullmatch(raw):
+        return ""  # the revocation entry's own problem, reported with it
+    if url != revocation.get("statusListCredential"):
+        return "the suspension entry names another list than the revocation entry: both are in one list"
+    if index != int(raw) + 1:
+        return f"the suspension index {index} is not the revocation index + 1 ({int(raw) + 1})"
+    return ""

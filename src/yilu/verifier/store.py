@@ -281,7 +281,7 @@ def _record(old: Versions | None, snap: Snapshot, now: datetime) -> dict[str, An
     """The version record to keep: the new snapshot's versions, plus the installed version
     of every part the new bundle lacks or could not use while its owner is still in the
     federation (its high-water mark stays, so that no later bundle can bring an older
-    version back); the revoked indices of each revocation list only ever grow."""
+    version back); the revoked (even) indices of each status list only ever grow."""
     new = snap.versions
     trust, status = dict(new.trust_lists), dict(new.status_lists)
     if old is not None:
@@ -301,7 +301,8 @@ def _record(old: Versions | None, snap: Snapshot, now: datetime) -> dict[str, An
 
 
 def _cleared_revocations(old: Versions | None, snap: Snapshot) -> tuple[str, ...]:
-    """A warning for each revocation list whose new version clears bits seen set before."""
+    """A warning for each status list whose new version clears revocation (even) bits seen
+    set before; clearing a suspension (odd) bit is an unsuspension and warns of nothing."""
     if old is None:
         return ()
     out = []
