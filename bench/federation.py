@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from yilu.protocol import yl1
 from yilu.protocol.bundle import Bundle, Encoding, encode_records
 from yilu.protocol.bundle import make_delta as bundle_delta
-from yilu.protocol.credential import build_credential, certificate_id, status_entry
+from yilu.protocol.credential import build_credential, certificate_id, status_entries
 from yilu.protocol.encoding import dumps_compact, format_time
 from yilu.protocol.jws import TYP_VC, sign_compact
 from yilu.protocol.keys import SigningKey
@@ -52,12 +52,12 @@ from yilu.protocol.lists import (
     TrustList,
 )
 from yilu.protocol.names import NamePattern
-from yilu.protocol.status_list import MIN_BITS, Bitstring, StatusList
+from yilu.protocol.status_list import MIN_BITS, MIN_SLOTS, Bitstring, StatusList, slot_indices
 from yilu.protocol.vocabulary import COUNTRIES, SCOPES
 
 #: Changes whenever what the builder writes changes (status list or bundle format): a
 #: cached federation is only reused under the same tag.
-FORMAT_TAG: Final = "sl2-ylb2-1"
+FORMAT_TAG: Final = "sl1-ylb2-1"
 CACHE: Final = Path(__file__).parent / ".cache"
 REFERENCE: Final = Path(__file__).resolve().parents[1] / "tests" / "data" / "green-tea-8.json"
 
@@ -79,7 +79,7 @@ ES256_SHARE: Final = 0.1
 #: Revoked certificates per lab, drawn from these (mean 1.4).
 _REVOKED_PER_LAB: Final = (0, 0, 0, 1, 1, 2, 3, 4)
 LIST_VALIDITY: Final = timedelta(days=30)
-SAMPLE_INDEX: Final = 4242
+SAMPLE_INDEX: Final = 2121  # a slot: bits 4242 and 4243
 
 assert all(cc in COUNTRIES for cc in MEMBERS)
 
@@ -174,8 +174,10 @@ class LabSpec:
             self.records(),
         )
 
-    def url(self, purpose: str) -> str:
-        return f"{self.id}/status/{purpose}"
+    @property
+    def url(self) -> str:
+        """The lab's one status list (both purposes: slot k at bits 2k and 2k+1)."""
+        return f"{self.id}/status"
 
 
 @dataclass
@@ -209,21 +211,22 @@ class SignedParts:
 
 
 def make_status_lists(spec: LabSpec, signer: SigningKey) -> list[str]:
-    """SWAP POINT 1: this lab's signed status list token(s).
-
-    Today: one list per purpose (revocation, suspension), certificate ``i`` at bit ``i``
-    of each. Soon: one list per lab with both purposes (certificate ``k`` at bits ``2k``
-    and ``2k+1``); only this function changes."""
-    out = []
-    for purpose, indices in (("revocation", spec.revoked), ("suspension", spec.suspended)):
-        bits = Bitstring(MIN_BITS)
-        for i in indices:
-            bits.set(i, True)
-        sl = StatusList(
-            spec.url(purpose), spec.id, purpose, bits, spec.lists_from, spec.lists_from + LIST_VALIDITY
-        )
-        out.append(sl.sign(signer, signer.public.kid))
-    return out
+    """SWAP POINT 1: this lab's signed status list token(s): one list per lab with both
+    purposes, certificate slot ``k`` at bits ``2k`` (revocation) and ``2k+1`` (suspension)."""
+    bits = Bitstring(MIN_BITS)
+    for slot in spec.revoked:
+        bits.set(slot_indices(slot)[0], True)
+    for slot in spec.suspended:
+        bits.set(slot_indices(slot)[1], True)
+    sl = StatusList(
+        spec.url,
+        spec.id,
+        ("revocation", "suspension"),
+        bits,
+        spec.lists_from,
+        spec.lists_from + LIST_VALIDITY,
+    )
+    return [sl.sign(signer, signer.public.kid)]
 
 
 def as_bundle(parts: SignedParts) -> Bundle:
@@ -290,7 +293,7 @@ def _names(rng: random.Random, cc: str, i: int) -> dict[str, str]:
 
 
 def _indices(rng: random.Random, count: int) -> frozenset[int]:
-    return frozenset(rng.randrange(MIN_BITS) for _ in range(count))
+    return frozenset(rng.randrange(MIN_SLOTS) for _ in range(count))
 
 
 def _lab(rng: random.Random, cc: str, i: int) -> LabSpec:
@@ -435,7 +438,7 @@ def issue_sample(fed: Federation) -> str:
         credential_id=certificate_id(spec.id, report["reportNumber"]),
         issuer=spec.id,
         valid_from=NOW - timedelta(days=1),
-        status=[status_entry(p, SAMPLE_INDEX, spec.url(p)) for p in ("revocation", "suspension")],
+        status=status_entries(SAMPLE_INDEX, spec.url),
     )
     return sign_compact(dumps_compact(cred), spec.key, kid=spec.key.public.kid, typ=TYP_VC)
 
