@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from yilu.protocol.bundle import Bundle, decode_records, encode_records
+from yilu.protocol.bundle import Bundle, decode_records
 from yilu.protocol.encoding import format_time, parse_time
 from yilu.protocol.errors import InputError, TrustDataError
 from yilu.protocol.keys import VerifyKey
@@ -67,13 +67,13 @@ def write_index(
     path: Path,
     snap: Snapshot,
     *,
-    parts: Bundle,
+    parts: bytes,
     record: Mapping[str, Any],
     revoked: Mapping[str, tuple[int, ...]],
     verified: set[str],
 ) -> None:
-    """Write ``snap`` (just verified from ``parts``) and its version ``record`` as a new
-    index file at ``path``; the caller renames it over the installed one."""
+    """Write ``snap`` (just verified from ``parts``, its body records) and its version
+    ``record`` as a new index file at ``path``; the caller renames it over the installed one."""
     path.unlink(missing_ok=True)
     db = sqlite3.connect(path, isolation_level=None)
     try:
@@ -139,10 +139,14 @@ def write_index(
             ((*key.split(" ", 1), i) for key, indices in revoked.items() for i in indices),
         )
         db.executemany("INSERT INTO verified VALUES(?)", ((t,) for t in verified))
-        db.execute("INSERT INTO parts VALUES(?)", (zlib.compress(encode_records(parts), 1),))
+        db.execute("INSERT INTO parts VALUES(?)", (zlib.compress(parts, 1),))
         db.execute("COMMIT")
     finally:
         db.close()
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 def _connect(path: Path) -> sqlite3.Connection:

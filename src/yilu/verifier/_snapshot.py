@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Generic, Literal, TypeVar
 
@@ -40,7 +40,7 @@ from yilu.protocol.bundle import (
     read_full,
     split_container,
 )
-from yilu.protocol.encoding import format_time
+from yilu.protocol.encoding import b64url_decode, format_time, loads_json_object
 from yilu.protocol.errors import InputError, TrustDataError
 from yilu.protocol.jws import MAX_JWS_CHARS, TYP_VC, ParsedJWS, parse_compact, verify_raw
 from yilu.protocol.keys import VerifyKey
@@ -224,6 +224,10 @@ class Snapshot:
     verified: set[str] = field(default_factory=set)
     #: The index the large maps are read from, if any (verifier/_index.py).
     index: Any = None
+    #: Each bound lab's listing as its registry's JSON had it (what an index stores).
+    lab_json: dict[str, Any] = field(default_factory=dict)
+    #: Each usable trust list's labs as JSON, in order (by registry).
+    trust_json: dict[str, list[Any]] = field(default_factory=dict)
 
     def members_without_trust_list(self) -> list[Member]:
         """Active members whose trust list this snapshot lacks or could not use: their labs'
@@ -325,41 +329,96 @@ class _Checker:
             return True
         return False
 
-    def prefetch(self, jobs: Sequence[tuple[ParsedJWS, VerifyKey]]) -> None:
-        """Check many signatures at once (results land in :attr:`known`)."""
-        todo = [(p, k, t) for p, k in jobs if p.alg == k.alg and (t := self.token(p, k)) not in self.known]
+    def status_lists(self, snap: Snapshot, parsed: Sequence[ParsedJWS]) -> list[_StatusResult]:
+        """Check and decode many status lists, on every core when there are many: for each,
+        the candidate keys (by kid) whose signature verifies, then (only then) its content."""
+        jobs: list[_StatusJob] = []
+        for p in parsed:
+            candidates = []
+            for c in snap.keys_by_kid.get(p.kid, []):
+                known = p.alg == c.record.key.alg and self.token(p, c.record.key) in self.known
+                candidates.append((_jwk_text(c.record.key), known))
+            jobs.append((p.alg, p.signature, p.signing_input, candidates))
         workers = min(os.cpu_count() or 1, 8)
-        if len(todo) < self.PARALLEL_FROM or workers < 2:
-            return
-        import multiprocessing as mp  # only large installs come here
-        from concurrent.futures import ProcessPoolExecutor
-
-        if "fork" not in mp.get_all_start_methods():
-            return
-        batches = [todo[i : i + 1000] for i in range(0, len(todo), 1000)]
-        payloads = [
-            [(json.dumps(dict(k.jwk), sort_keys=True), p.signature, p.signing_input) for p, k, _ in batch]
-            for batch in batches
-        ]
-        try:
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-                results = list(pool.map(_verify_batch, payloads))
-        except (OSError, RuntimeError):  # no pool here (a sandbox, a thread limit): check one by one later
-            return
-        for batch, ok in zip(batches, results, strict=True):
-            self.known.update(t for (_, _, t), good in zip(batch, ok, strict=True) if good)
+        results: list[_StatusResult] | None = None
+        if len(jobs) >= self.PARALLEL_FROM and workers >= 2:
+            results = _in_pool(jobs, workers)
+        if results is None:
+            results = [_status_job(job) for job in jobs]
+        for p, (verified, _) in zip(parsed, results, strict=True):
+            keys = snap.keys_by_kid.get(p.kid, [])
+            for i in verified:
+                token = self.token(p, keys[i].record.key)
+                self.known.add(token)
+                self.seen.add(token)
+        return results
 
 
-def _verify_batch(batch: list[tuple[str, bytes, bytes]]) -> list[bool]:
-    """Worker side of :meth:`_Checker.prefetch` (keys parsed once per batch)."""
-    keys: dict[str, VerifyKey] = {}
-    out = []
-    for jwk, signature, signing_input in batch:
-        key = keys.get(jwk)
-        if key is None:
-            key = keys[jwk] = VerifyKey.from_jwk(json.loads(jwk))
-        out.append(key.verify(signature, signing_input))
-    return out
+#: One status list to check: header alg, signature, signing input, and each candidate key
+#: (its JWK as JSON, and whether this exact signature was verified with it before).
+_StatusJob = tuple[str, bytes, bytes, list[tuple[str, bool]]]
+#: What a worker found: the candidates that verify, then the list's content (url, issuer,
+#: purposes, size, set bits, validFrom, validUntil), or why it is malformed, or None if
+#: nothing verified (then the content was never decoded).
+_StatusContent = tuple[str, str, tuple[str, ...], int, tuple[int, ...], datetime, datetime | None]
+_StatusResult = tuple[list[int], _StatusContent | str | None]
+_WORKER_KEYS: dict[str, VerifyKey] = {}
+
+
+def _jwk_text(key: VerifyKey) -> str:
+    return json.dumps(dict(key.jwk), sort_keys=True)
+
+
+def _status_job(job: _StatusJob) -> _StatusResult:
+    """Verify one status list against its candidates; decode it only if one verifies."""
+    alg, signature, signing_input, candidates = job
+    verified: list[int] = []
+    outcome: dict[str, bool] = {}
+    for i, (jwk, known) in enumerate(candidates):
+        if jwk not in outcome:
+            key = _WORKER_KEYS.get(jwk)
+            if key is None:
+                key = _WORKER_KEYS[jwk] = VerifyKey.from_jwk(json.loads(jwk))
+            outcome[jwk] = key.alg == alg and (known or key.verify(signature, signing_input))
+        if outcome[jwk]:
+            verified.append(i)
+    if not verified:
+        return verified, None
+    try:
+        payload = b64url_decode(signing_input[signing_input.index(b".") + 1 :])
+        sl = StatusList.from_credential(loads_json_object(payload, "status list"))
+    except InputError as exc:
+        return verified, f"malformed: {exc}"
+    content = (
+        sl.url,
+        sl.issuer,
+        sl.purposes,
+        len(sl.bits),
+        sl.bits.set_indices(),
+        sl.valid_from,
+        sl.valid_until,
+    )
+    return verified, content
+
+
+def _status_batch(jobs: list[_StatusJob]) -> list[_StatusResult]:
+    return [_status_job(job) for job in jobs]
+
+
+def _in_pool(jobs: list[_StatusJob], workers: int) -> list[_StatusResult] | None:
+    """Run the jobs in forked worker processes; None where no pool can run (then in-process)."""
+    import multiprocessing as mp  # only large installs come here
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in mp.get_all_start_methods():
+        return None
+    size = max(200, min(2000, len(jobs) // (workers * 8) or 1))
+    batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            return [r for batch in pool.map(_status_batch, batches) for r in batch]
+    except (OSError, RuntimeError):  # no processes here (a sandbox, a limit): do it in-process
+        return None
 
 
 def _from_the_future(issued: datetime, built: datetime) -> str | None:
@@ -514,6 +573,8 @@ class _Candidate(Generic[P]):
 
     part: P
     digest: str
+    #: The part's JSON (what an index stores without serialising it again).
+    raw: Any = None
 
 
 def _newest(found: Iterable[_Candidate[P]], version: Callable[[P], V]) -> tuple[V, list[_Candidate[P]]]:
@@ -551,7 +612,8 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker) 
         member, record = signer
         what = f"trust list of {member.accreditation_body} ({member.id})"
         try:
-            trust_list = TrustList.from_json(_payload(parsed, what))
+            payload = _payload(parsed, what)
+            trust_list = TrustList.from_json(payload)
         except (InputError, TrustDataError) as exc:
             snap.skipped.append(Skipped(what, f"malformed: {exc}"))
             continue
@@ -574,7 +636,9 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker) 
             snap.skipped.append(skip)
             _drop_labs(snap, trust_list.labs, skip)
             continue
-        by_member.setdefault(member.id, []).append(_Candidate(trust_list, _digest(parsed)))
+        by_member.setdefault(member.id, []).append(
+            _Candidate(trust_list, _digest(parsed), payload.get("labs"))
+        )
 
     versions: dict[str, PartVersion] = {}
     for member_id, candidates in by_member.items():
@@ -590,6 +654,7 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker) 
                 _drop_labs(snap, c.part.labs, skip)
             continue
         snap.trust_lists[member_id] = chosen.part
+        snap.trust_json[member_id] = chosen.raw
         versions[member_id] = PartVersion(str(newest), chosen.digest)
     return versions
 
@@ -633,7 +698,8 @@ def _bind_labs(snap: Snapshot) -> None:
         counts: dict[str, int] = {}
         for lab in trust_list.labs:
             counts[lab.id] = counts.get(lab.id, 0) + 1
-        for lab in trust_list.labs:
+        raw = snap.trust_json.get(member_id) or [None] * len(trust_list.labs)
+        for lab, lab_json in zip(trust_list.labs, raw, strict=True):
             part = f"listing of lab {lab.id[:120]} by {member.accreditation_body}"
             owners = index.owners(lab.id)
             skip: Skipped | None = None
@@ -661,6 +727,8 @@ def _bind_labs(snap: Snapshot) -> None:
                 continue
             entry = LabEntry(lab, member, trust_list)
             snap.labs[lab.id] = entry
+            if lab_json is not None:
+                snap.lab_json[lab.id] = lab_json
             for record in lab.keys:
                 snap.keys_by_kid.setdefault(record.kid, []).append(KeyEntry(record, entry))
     # A kid that is usable somewhere is not "dropped" (a shared kid: the usable key is tried).
@@ -681,28 +749,24 @@ def _load_status_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker)
             parsed_all.append((what, _parse(token, TYP_VC, what)))
         except TrustDataError as exc:
             parsed_all.append((what, exc))
-    checker.prefetch(
-        [
-            (p, c.record.key)
-            for _, p in parsed_all
-            if isinstance(p, ParsedJWS)
-            for c in snap.keys_by_kid.get(p.kid, [])
-        ]
-    )
+    good = [p for _, p in parsed_all if isinstance(p, ParsedJWS)]
+    # The signature first: only a list that some listed lab key verifies is decoded.
+    results = iter(checker.status_lists(snap, good))
     for what, parsed in parsed_all:
         if isinstance(parsed, TrustDataError):
             snap.skipped.append(Skipped(what, str(parsed)))
             continue
-        # The signature first: only a list that some listed lab key verifies is parsed.
-        candidates = [c for c in snap.keys_by_kid.get(parsed.kid, []) if checker.verify(parsed, c.record.key)]
-        if not candidates:
+        verified, content = next(results)
+        keys = snap.keys_by_kid.get(parsed.kid, [])
+        candidates = [keys[i] for i in verified]
+        if not candidates or content is None:
             _drop_unverified_status_list(snap, parsed, what)
             continue
-        try:
-            status_list = _sparse(StatusList.from_credential(parsed.payload_json()))
-        except InputError as exc:
-            snap.skipped.append(Skipped(what, f"malformed: {exc}"))
+        if isinstance(content, str):
+            snap.skipped.append(Skipped(what, content))
             continue
+        url, issuer, purposes, size, bits, valid_from, valid_until = content
+        status_list = StatusList(url, issuer, purposes, SparseBits(size, bits), valid_from, valid_until)
         key = (status_list.issuer, status_list.url)
         what = f"status list {status_list.url[:160]}"
         records = [c.record for c in candidates if c.owner.lab.id == status_list.issuer]
@@ -755,11 +819,6 @@ def _load_status_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker)
             format_time(newest_from), top[0].digest, key[0], snap.labs[key[0]].member.id, revoked
         )
     return versions
-
-
-def _sparse(status_list: StatusList) -> StatusList:
-    """The list with its bits kept as set indices (a verifier reads, never writes, them)."""
-    return replace(status_list, bits=SparseBits.of(status_list.bits))
 
 
 def _drop_unverified_status_list(snap: Snapshot, parsed: ParsedJWS, what: str) -> None:

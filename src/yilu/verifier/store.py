@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from yilu.protocol.bundle import Bundle, apply_delta, open_body
+from yilu.protocol.bundle import Bundle, apply_delta, encode_records, open_body, read_full
 from yilu.protocol.encoding import format_time, parse_time
 from yilu.protocol.errors import InputError, RollbackError, StaleTrustDataError, TrustDataError
 from yilu.protocol.keys import VerifyKey
@@ -42,7 +42,6 @@ from yilu.verifier._snapshot import (
     Versions,
     load_snapshot,
     open_manifest,
-    read_body,
 )
 
 ROOT_FILE: Final = "root-keys.json"
@@ -174,8 +173,13 @@ class SnapshotStore:
         """
         roots = self.roots()
         manifest, body = open_manifest(bundle, roots)
+        records: bytes | None = None
         if manifest.base is None:
-            parts = read_body(manifest, body)
+            try:
+                records = open_body(manifest, body)
+                parts = read_full(manifest, records)
+            except InputError as exc:
+                raise TrustDataError(f"the bundle is malformed: {exc}") from exc
         else:
             base = self.installed_bundle()
             if base is None:
@@ -195,7 +199,14 @@ class SnapshotStore:
         record = _record(old, new, now)
         revoked = {k: tuple(v["revoked"]) for k, v in record["statusLists"].items() if v.get("revoked")}
         staging = self.path.with_name(INDEX_FILE + ".new")
-        write_index(staging, new, parts=parts, record=record, revoked=revoked, verified=new.verified)
+        write_index(
+            staging,
+            new,
+            parts=records if records is not None else encode_records(parts),
+            record=record,
+            revoked=revoked,
+            verified=new.verified,
+        )
         os.replace(staging, self.path)
         _remember_revocations(new, old)
         return Installed(new, changed, _cleared_revocations(old, new) + _unusable(new))
