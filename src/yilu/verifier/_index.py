@@ -262,6 +262,8 @@ class _Reader:
         self.trust_lists = snap.trust_lists
         self.lab_entry = lru_cache(maxsize=4096)(self._lab_entry)
         self.status_list = lru_cache(maxsize=4096)(self._status_list)
+        self.keys = lru_cache(maxsize=4096)(self._keys)
+        self.revoked = lru_cache(maxsize=4096)(self._revoked)
 
     def rows(self, sql: str, *args: Any) -> list[Any]:
         try:
@@ -299,6 +301,19 @@ class _Reader:
             SparseBits(size, json.loads(bits)),
             parse_time(valid_from, "validFrom"),
             None if valid_until is None else parse_time(valid_until, "validUntil"),
+        )
+
+    def _keys(self, kid: str) -> tuple[KeyEntry, ...]:
+        out = []
+        for lab_id, idx in self.rows("SELECT lab, idx FROM keys WHERE kid = ?", kid):
+            entry = self.lab_entry(lab_id)
+            if entry is not None and 0 <= idx < len(entry.lab.keys):
+                out.append(KeyEntry(entry.lab.keys[idx], entry))
+        return tuple(out)
+
+    def _revoked(self, lab: str, url: str) -> frozenset[int]:
+        return frozenset(
+            r[0] for r in self.rows("SELECT idx FROM revoked WHERE lab = ? AND url = ?", lab, url)
         )
 
     def lab_counts(self) -> dict[str, int]:
@@ -346,14 +361,10 @@ class _Labs(_Lazy[str, LabEntry]):
 
 class _Keys(_Lazy[str, list[KeyEntry]]):
     def __getitem__(self, kid: str) -> list[KeyEntry]:
-        out = []
-        for lab_id, idx in self.reader.rows("SELECT lab, idx FROM keys WHERE kid = ?", kid):
-            entry = self.reader.lab_entry(lab_id)
-            if entry is not None and 0 <= idx < len(entry.lab.keys):
-                out.append(KeyEntry(entry.lab.keys[idx], entry))
-        if not out:
+        found = self.reader.keys(kid) if isinstance(kid, str) else ()
+        if not found:
             raise KeyError(kid)
-        return out
+        return list(found)
 
     def _keys(self) -> list[Any]:
         return [r[0] for r in self.reader.rows("SELECT DISTINCT kid FROM keys")]
@@ -396,10 +407,10 @@ class _DroppedStatus(_Lazy[tuple[str, str], Skipped]):
 
 class _Revoked(_Lazy[tuple[str, str], frozenset[int]]):
     def __getitem__(self, key: tuple[str, str]) -> frozenset[int]:
-        rows = self.reader.rows("SELECT idx FROM revoked WHERE lab = ? AND url = ?", *key)
-        if not rows:
+        found = self.reader.revoked(*key)
+        if not found:
             raise KeyError(key)
-        return frozenset(r[0] for r in rows)
+        return found
 
     def _keys(self) -> list[Any]:
         return [tuple(r) for r in self.reader.rows("SELECT DISTINCT lab, url FROM revoked")]
