@@ -15,9 +15,17 @@ from typing import Any
 import pytest
 
 from testkit import FEDERATION, NOW, World
-from yilu.protocol.bundle import Bundle, Manifest, make_delta, open_body, read_full, split_container
+from yilu.protocol.bundle import (
+    TYP_BUNDLE,
+    Bundle,
+    Manifest,
+    make_delta,
+    open_body,
+    read_full,
+    split_container,
+)
 from yilu.protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
-from yilu.protocol.jws import parse_compact
+from yilu.protocol.jws import parse_compact, sign_compact
 from yilu.protocol.keys import SigningKey, VerifyKey
 from yilu.protocol.reasons import ReasonCode as R
 from yilu.protocol.status_list import Bitstring, StatusList, slot_indices
@@ -288,3 +296,24 @@ def test_a_delta_from_another_federation_is_refused(world: World, tmp_path: Path
     with pytest.raises(Exception, match="federations"):
         make_delta(parts_of(first), foreign, world.root, world.root.public.kid)
     assert foreign.federation != FEDERATION
+
+
+def test_a_version_1_bundle_is_named_as_such(world: World) -> None:
+    old = sign_compact(
+        b'{"type":"YiluBundle","version":1}', world.root, kid=world.root.public.kid, typ=TYP_BUNDLE
+    )
+    with pytest.raises(
+        TrustDataError, match=r"older format \(version 1\): ask your agency for a current one$"
+    ):
+        load_bundle(old.encode(), pinned_roots=[world.root.public])
+
+
+def test_a_damaged_index_says_how_to_start_over(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    store.install(world.bundle(), now=NOW)
+    store.path.write_bytes(b"\0" * 4096)
+    with pytest.raises(TrustDataError, match="delete it and install a full bundle") as info:
+        store.install(world.bundle(), now=NOW)
+    assert str(store.path) in str(info.value)
+    store.path.unlink()
+    assert store.install(world.bundle(), now=NOW).changed

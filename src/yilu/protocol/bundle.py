@@ -53,7 +53,7 @@ TYP_BUNDLE: Final = "yilu-bundle+jwt"
 FORMAT_VERSION: Final = 2
 #: What each Yilu ``typ`` says a file is, for plain messages when the wrong file is given.
 KIND_OF_TYP: Final = {
-    TYP_BUNDLE: "a bundle of an older format (version 1): ask for a current one",
+    TYP_BUNDLE: "a bundle",
     TYP_FEDERATION_LIST: "a federation list",
     TYP_TRUST_LIST: "a trust list",
     TYP_VC: "a certificate or status list",

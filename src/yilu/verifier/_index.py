@@ -145,6 +145,15 @@ def write_index(
         db.close()
 
 
+def damaged(path: Path | None, why: str = "is damaged") -> str:
+    """The message for an index that cannot be read: what to do, and what it costs."""
+    where = f"the installed index {path}" if path is not None else "the installed index"
+    return (
+        f"{where} {why}: delete it and install a full bundle (this device then forgets which "
+        "versions and revocations it had seen)"
+    )
+
+
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
@@ -171,9 +180,9 @@ def read_record(path: Path) -> dict[str, Any] | None:
         finally:
             db.close()
     except (sqlite3.Error, KeyError, ValueError) as exc:
-        raise TrustDataError(f"the installed index {path} is damaged: install a full bundle again") from exc
+        raise TrustDataError(damaged(path)) from exc
     if not isinstance(record, dict):
-        raise TrustDataError(f"the installed index {path} is damaged: install a full bundle again")
+        raise TrustDataError(damaged(path))
     return record
 
 
@@ -198,7 +207,7 @@ def read_parts(path: Path) -> Bundle:
             raise KeyError("parts")
         return decode_records(head, zlib.decompress(row[0]))
     except (sqlite3.Error, KeyError, ValueError, TypeError, zlib.error, InputError) as exc:
-        raise TrustDataError(f"the installed index {path} is damaged: install a full bundle again") from exc
+        raise TrustDataError(damaged(path)) from exc
 
 
 def read_verified(path: Path) -> set[str]:
@@ -224,7 +233,7 @@ def open_index(path: Path, roots: tuple[VerifyKey, ...]) -> Snapshot:
             for name, value in db.execute("SELECT name, value FROM meta WHERE name != 'versions'")
         }
         if meta.get("schema") != SCHEMA_VERSION:
-            raise TrustDataError(f"{path} was written by another version of Yilu: install the bundle again")
+            raise TrustDataError(damaged(path, "was written by another version of Yilu"))
         federation = FederationList.from_json(meta["federationList"])
         trust_lists = {tl["registry"]: TrustList.from_json(tl) for tl in meta["trustLists"]}
         bundle = Bundle(
@@ -238,7 +247,7 @@ def open_index(path: Path, roots: tuple[VerifyKey, ...]) -> Snapshot:
         )
         skipped = [Skipped(p, r, k) for p, r, k in meta["skipped"]]
     except (sqlite3.Error, KeyError, TypeError, ValueError, InputError) as exc:
-        raise TrustDataError(f"the installed index {path} is damaged: install the bundle again") from exc
+        raise TrustDataError(damaged(path)) from exc
     snap = Snapshot(bundle, roots, federation, trust_lists=trust_lists, skipped=skipped)
     snap.skipped_count = int(meta.get("skippedCount", len(skipped)))
     snap.names = NameIndex((m, m.permitted_lab_ids) for m in federation.registries)
@@ -271,7 +280,7 @@ class _Reader:
         except UnicodeEncodeError:  # a lone surrogate from a certificate: no stored text is like that
             return []
         except sqlite3.Error as exc:
-            raise TrustDataError("the installed index is damaged: install the bundle again") from exc
+            raise TrustDataError(damaged(None)) from exc
 
     def _lab_entry(self, lab_id: str) -> LabEntry | None:
         rows = self.rows("SELECT registry, lab FROM labs WHERE id = ?", lab_id)
@@ -282,7 +291,7 @@ class _Reader:
             lab = Lab.from_json(json.loads(text), "lab")
             return LabEntry(lab, self.members[registry], self.trust_lists[registry])
         except (InputError, KeyError, ValueError) as exc:
-            raise TrustDataError("the installed index is damaged: install the bundle again") from exc
+            raise TrustDataError(damaged(None)) from exc
 
     def _status_list(self, lab: str, url: str) -> StatusList | None:
         rows = self.rows(

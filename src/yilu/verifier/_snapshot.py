@@ -502,6 +502,8 @@ def _what_file(raw: bytes) -> str:
     except (UnicodeDecodeError, InputError):
         return "this file is not a Yilu bundle"
     found = parsed.header.get("typ")
+    if found == TYP_BUNDLE:
+        return "this is a bundle of an older format (version 1): ask your agency for a current one"
     kind = KIND_OF_TYP.get(found) if isinstance(found, str) else None
     return f"this file is {kind}, not a bundle" if kind else "this file is not a Yilu bundle (wrong typ)"
 
