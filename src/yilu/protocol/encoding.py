@@ -155,13 +155,62 @@ _RFC3339: Final = re.compile(
 )
 
 
+#: The one form Yilu writes (:func:`format_time`): parsed without the general path.
+_UTC_Z: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)
+#: Times already parsed, by their exact text (a verifier meets the same few validUntil
+#: and list times again and again). Bounded; only successful parses are kept.
+_PARSED_TIMES: dict[str, datetime] = {}
+_PARSED_TIMES_SIZE: Final = 1024
+
+
+def _parse_utc_z(value: str) -> datetime | None:
+    """``YYYY-MM-DDTHH:MM:SSZ`` as an aware UTC datetime, or None for anything else (then
+    :func:`parse_time`'s general path decides, and words any error)."""
+    if len(value) != 20 or not _UTC_Z.fullmatch(value):
+        return None
+    try:
+        parsed = datetime(
+            int(value[0:4]),
+            int(value[5:7]),
+            int(value[8:10]),
+            int(value[11:13]),
+            int(value[14:16]),
+            int(value[17:19]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+    return parsed if MIN_TIME <= parsed <= MAX_TIME else None
+
+
 def parse_time(value: object, what: str) -> datetime:
     """Parse an RFC 3339 date-time (or a plain full-date, as midnight UTC); nothing else.
 
     Only instants between :data:`MIN_TIME` and :data:`MAX_TIME` are accepted; every other
     input, including one whose offset moves it outside the calendar, is a
     :class:`MalformedInputError` and never an ``OverflowError``.
+
+    The hot path of a scan (docs/verifying.md, "Verification order", step 4; DESIGN.md,
+    "Performance budget"): a text parsed before is answered from a small cache keyed by
+    the exact text, and the ``Z`` form Yilu writes skips the general parser. Both give
+    what the general path gives (tests/protocol/test_encoding.py).
     """
+    if type(value) is str:
+        known = _PARSED_TIMES.get(value)
+        if known is not None:
+            return known
+        fast = _parse_utc_z(value)
+        if fast is None:
+            fast = _parse_time_general(value, what)
+        if len(_PARSED_TIMES) >= _PARSED_TIMES_SIZE:
+            _PARSED_TIMES.clear()
+        _PARSED_TIMES[value] = fast
+        return fast
+    return _parse_time_general(value, what)
+
+
+def _parse_time_general(value: object, what: str) -> datetime:
+    """:func:`parse_time` without its cache or fast path: every RFC 3339 form."""
     if not isinstance(value, str) or not value:
         raise MalformedInputError(f"{what} is not a date-time string")
     if not _RFC3339.fullmatch(value):
