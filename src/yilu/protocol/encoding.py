@@ -10,6 +10,7 @@ import binascii
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from yilu.protocol.errors import MalformedInputError
@@ -65,25 +66,30 @@ def b45_encode(data: bytes) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=64)
+def _b45_lane_mask(k: int) -> int:
+    """An integer with 0xFF in the low byte of each of ``k`` 24-bit lanes."""
+    return int.from_bytes(b"\xff\x00\x00" * k, "little")
+
+
 def _b45_triples(digits: bytes) -> bytes:
     """Big-endian 16-bit values of the whole digit triples, computed as big integers.
 
-    Each triple's digits are spread into 32-bit lanes of three integers A, B, C, so that
-    one ``A + 45*B + 2025*C`` computes every value at C speed (at most 91,124: no lane
-    overflows). A value above 65535 sets bits 16-23 of its lane: MalformedInputError.
+    The digits read as one little-endian integer are 24-bit lanes ``c + 256*d + 65536*e``;
+    masks and shifts pick each lane's c, d and e, and one ``C + 45*D + 2025*E`` computes
+    every value at C speed (at most 91,124: no lane overflows). A value above 65535 sets
+    the third byte of its lane: MalformedInputError (DESIGN.md, "Performance budget").
     """
     k = len(digits) // 3
-    lanes = []
-    for j in range(3):
-        spread = bytearray(4 * k)
-        spread[0::4] = digits[j : 3 * k : 3]
-        lanes.append(int.from_bytes(spread, "little"))
-    packed = (lanes[0] + 45 * lanes[1] + 2025 * lanes[2]).to_bytes(4 * k, "little")
-    if packed[2::4].count(0) != k:
+    whole = int.from_bytes(digits[: 3 * k], "little")
+    mask = _b45_lane_mask(k)
+    values = (whole & mask) + 45 * ((whole >> 8) & mask) + 2025 * ((whole >> 16) & mask)
+    packed = values.to_bytes(3 * k, "little")
+    if packed[2::3].count(0) != k:
         raise MalformedInputError("base45 triple out of range")
     out = bytearray(2 * k)
-    out[0::2] = packed[1::4]
-    out[1::2] = packed[0::4]
+    out[0::2] = packed[1::3]
+    out[1::2] = packed[0::3]
     return bytes(out)
 
 
