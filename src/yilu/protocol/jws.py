@@ -45,22 +45,29 @@ class ParsedJWS:
     checked (docs/verifying.md, "Trust data"); it is decoded on first use.
     """
 
-    __slots__ = ("_payload", "_signing_input", "compact", "header", "header_bytes", "signature")
+    __slots__ = ("_compact", "_payload", "_signing_input", "header", "header_bytes", "signature")
 
     def __init__(
         self,
-        compact: str,
+        compact: str | None,
         header_bytes: bytes,
         payload_bytes: bytes | None,
         signature: bytes,
         header: dict[str, Any],
     ) -> None:
-        self.compact = compact
+        self._compact = compact  # None: built from the signing input on first use
         self.header_bytes = header_bytes
         self._payload = payload_bytes
         self.signature = signature
         self.header = header
         self._signing_input: bytes | None = None
+
+    @property
+    def compact(self) -> str:
+        """The compact serialisation (for a JWS made by :func:`from_parts`, built on first use)."""
+        if self._compact is None:
+            self._compact = self.signing_input.decode("ascii") + "." + _b64(self.signature).decode("ascii")
+        return self._compact
 
     @property
     def payload_bytes(self) -> bytes:
@@ -208,8 +215,7 @@ def from_parts(header_bytes: bytes, payload_bytes: bytes, signature: bytes) -> P
         _PARSED_HEADERS[header_bytes] = cached
     header, encoded_header = dict(cached[0]), cached[1]
     signing_input = encoded_header + b"." + _b64(payload_bytes)
-    compact = (signing_input + b"." + _b64(signature)).decode("ascii")
-    parsed = ParsedJWS(compact, header_bytes, payload_bytes, signature, header)
+    parsed = ParsedJWS(None, header_bytes, payload_bytes, signature, header)
     parsed._signing_input = signing_input
     return parsed
 

@@ -189,8 +189,7 @@ class Verifier:
         # The same public key may be listed for more than one lab: every listing of the
         # key that verified is a possible signer; the credential's issuer picks among them.
         owners = [c for c in candidates if c.record.key.jwk == key.jwk]
-        result, expiry = self._check_credential(cred, owners, at)
-        return self._finish(result, at, expiry)
+        return self._check_credential(cred, owners, at)
 
     def verify_or_raise(self, data: str | bytes, *, at: datetime) -> VerificationResult:
         """Raising twin of :meth:`verify`: returns an accept; raises VerificationError for a
@@ -230,7 +229,8 @@ class Verifier:
 
     def _check_credential(
         self, cred: dict[str, Any], owners: list[KeyEntry], at: datetime
-    ) -> tuple[VerificationResult, datetime]:
+    ) -> VerificationResult:
+        """Steps 4-13 of docs/verifying.md, "Verification order": the finished result."""
         expiry = self.snapshot.federation.expires_at
         try:
             types = cred.get("type")
@@ -244,7 +244,7 @@ class Verifier:
             if not isinstance(subject, dict) or not isinstance(subject.get("scope"), str):
                 raise MalformedInputError("credentialSubject has no scope")
         except MalformedInputError as exc:
-            return VerificationResult.reject(ReasonCode.MALFORMED, detail=str(exc)), expiry
+            return self._finish(VerificationResult.reject(ReasonCode.MALFORMED, detail=str(exc)), at, expiry)
 
         claimed = cred.get("issuer")
         entry = next((o for o in owners if o.owner.lab.id == claimed), owners[0])
@@ -256,7 +256,7 @@ class Verifier:
             result = VerificationResult.of(
                 (Reason(ReasonCode.SIGNATURE_INVALID, {"detail": detail}),), cred, issuer
             )
-            return result, expiry
+            return self._finish(result, at, expiry)
 
         reasons: list[Reason] = []
         scope: str = subject["scope"]
@@ -333,16 +333,14 @@ class Verifier:
                 )
             )
         # Freshness of the trust data used.
-        for name, expires in (
-            ("federation list", self.snapshot.federation.expires_at),
-            (f"{member.accreditation_body} trust list", trust_list.expires_at),
-        ):
-            if expires < at:
-                reasons.append(self._stale(name, expires))
+        if self.snapshot.federation.expires_at < at:
+            reasons.append(self._stale("federation list", self.snapshot.federation.expires_at))
+        if trust_list.expires_at < at:
+            reasons.append(self._stale(f"{member.accreditation_body} trust list", trust_list.expires_at))
         expiry = min(expiry, trust_list.expires_at, *status_expiry)
         if not reasons:
             reasons.append(Reason(ReasonCode.ACCEPTED, {"country": self.country}))
-        return VerificationResult.of(reasons, cred, issuer), expiry
+        return VerificationResult.of(reasons, cred, issuer, self._trust(at, expiry))
 
     def _status_reasons(
         self, cred: dict[str, Any], issuer: str, lab_name: str, at: datetime
@@ -544,12 +542,16 @@ class Verifier:
             self._formatted[value] = text
         return text
 
-    def _finish(self, result: VerificationResult, at: datetime, expires: datetime) -> VerificationResult:
-        trust: dict[str, Any] = {
+    def _trust(self, at: datetime, expires: datetime) -> dict[str, Any]:
+        """The result's ``trust`` member: the summary made once, plus age and expiry."""
+        return {
             **self._trust_summary,
             "ageSeconds": int((at - self.snapshot.created_at).total_seconds()),
             "expiresAt": self._format(expires),
         }
+
+    def _finish(self, result: VerificationResult, at: datetime, expires: datetime) -> VerificationResult:
+        trust = self._trust(at, expires)
         return VerificationResult(result.verdict, result.reasons, result.credential, result.issuer, trust)
 
 
