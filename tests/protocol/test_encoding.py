@@ -8,7 +8,11 @@ import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given as _given
+from hypothesis import strategies as _st
 
+from propkit import fast as _fast
+from yilu.protocol import encoding as _enc
 from yilu.protocol.encoding import (
     B45_ALPHABET,
     b45_decode,
@@ -265,3 +269,79 @@ def test_parse_time_rejects_garbage_naming_the_field(bad: object) -> None:
 def test_parse_time_rejects_non_rfc3339_iso8601_forms(lenient: str) -> None:
     with pytest.raises(MalformedInputError):
         parse_time(lenient, "validUntil")
+
+
+# -- parse_time's cache and fast path agree with the general parser ------------------------
+
+
+def _general(value: str) -> datetime | str:
+    try:
+        return _enc._parse_time_general(value, "t")
+    except MalformedInputError as exc:
+        return f"error: {exc}"
+
+
+def _hot(value: str) -> datetime | str:
+    try:
+        return _enc.parse_time(value, "t")
+    except MalformedInputError as exc:
+        return f"error: {exc}"
+
+
+@_fast(300)
+@_given(
+    when=_st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)),
+    offset_minutes=_st.sampled_from([0, 0, 0, 60, -300, 330, 840, -720]),
+    form=_st.sampled_from(["Z", "z", "t", "+00:00", "offset", "frac"]),
+)
+def test_parse_time_fast_path_and_cache_agree_with_the_general_path(
+    when: datetime, offset_minutes: int, form: str
+) -> None:
+    """Leap days, the calendar's ends, offsets, fractions: the same datetime (with the same
+    tzinfo) or the same error, on a cold cache and on a warm one."""
+    base = when.strftime("%m-%dT%H:%M:%S")
+    base = f"{when.year:04d}-{base}"
+    sign = "-" if offset_minutes < 0 else "+"
+    hours, minutes = divmod(abs(offset_minutes), 60)
+    text = {
+        "Z": base + "Z",
+        "z": base + "z",
+        "t": base.replace("T", "t") + "Z",
+        "+00:00": base + "+00:00",
+        "offset": f"{base}{sign}{hours:02d}:{minutes:02d}",
+        "frac": base + ".5Z",
+    }[form]
+    _enc._PARSED_TIMES.clear()
+    expected = _general(text)
+    assert _hot(text) == expected  # cold
+    assert _hot(text) == expected  # cached
+    if isinstance(expected, datetime):
+        hot = _enc.parse_time(text, "t")
+        assert hot.tzinfo is expected.tzinfo is UTC
+    fast_value = _enc._parse_utc_z(text)
+    assert fast_value is None or fast_value == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-02-29T12:00:00Z",  # leap day
+        "2023-02-29T12:00:00Z",  # not a leap year
+        "2100-02-29T00:00:00Z",  # not a leap year (century)
+        "2000-02-29T00:00:00Z",  # leap year (400)
+        "2026-11-27T23:59:60Z",  # leap second: refused, as the general path refuses it
+        "2026-13-01T00:00:00Z",
+        "0001-01-01T00:00:00Z",  # before MIN_TIME
+        "0001-01-02T00:00:00Z",
+        "9999-12-30T23:59:59Z",
+        "9999-12-31T00:00:00Z",  # after MAX_TIME
+        "2026-11-27T22:00:07",
+        "2026-11-27T22:00:07ZZ",
+        "２026-11-27T22:00:07Z",  # a non-ASCII digit
+        "2026-11-27",
+    ],
+)
+def test_parse_time_edges_agree(text: str) -> None:
+    _enc._PARSED_TIMES.clear()
+    expected = _general(text)
+    assert _hot(text) == expected and _hot(text) == expected

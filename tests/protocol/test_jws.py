@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwcrypto import jwk as jwc_jwk
 from jwcrypto import jws as jwc_jws
 
+from yilu.protocol import jws as jws_module
 from yilu.protocol.encoding import b64url_decode, b64url_encode, dumps_compact
 from yilu.protocol.errors import (
     InputTooLargeError,
@@ -27,6 +28,7 @@ from yilu.protocol.jws import (
     ParsedJWS,
     assemble_compact,
     encode_header,
+    from_parts,
     parse_compact,
     sign_compact,
     verify_raw,
@@ -482,3 +484,58 @@ def test_jwcrypto_signed_token_verifies_in_yilu(alg: str) -> None:
     parsed = parse_compact(token, expected_typ=TYP_VC)
     verify_signature(parsed, public)
     assert parsed.payload_bytes == PAYLOAD
+
+
+# ---------------------------------------------------------------- header caches
+
+
+@pytest.mark.parametrize(
+    "near_miss",
+    [
+        b'{"alg":"EdDSA","kid":"KID","typ":"vc+jwt","x":1}',
+        b'{"alg":"EdDSA","typ":"vc+jwt","kid":"KID"}',
+        b'{"alg": "EdDSA","kid":"KID","typ":"vc+jwt"}',
+        b'{"alg":"EdDSA","kid":"KID","typ":"vc+jwt"} ',
+        b'{"alg":"EdDSA","kid":"KID","kid":"KID","typ":"vc+jwt"}',
+        b'{"alg":"EdDSA","kid":"KID","typ":"vc\\u002bjwt"}',  # an escape of the same typ
+        b'{"alg":"EdDSA","kid":"KIDx","typ":"vc+jwt","b64":true}',
+    ],
+)
+def test_cached_headers_refuse_near_misses(ed_key: SigningKey, near_miss: bytes) -> None:
+    """Once the genuine header is cached (parsed, and found to be Yilu's), a header that
+    differs from it in any byte is parsed and checked afresh, and still refused
+    (docs/verifying.md, "Verification order", step 3)."""
+    kid = ed_key.public.kid
+    genuine = encode_header(alg="EdDSA", kid=kid, typ=TYP_VC)
+    payload = b'{"a":1}'
+
+    def signed(header: bytes) -> ParsedJWS:
+        unsigned = from_parts(header, payload, b"\0" * 64)
+        return from_parts(header, payload, ed_key.sign(unsigned.signing_input))
+
+    for _ in range(2):  # the second time from the caches
+        verify_signature(signed(genuine), ed_key.public)
+    assert genuine in jws_module._PARSED_HEADERS and genuine in jws_module._YILU_HEADERS
+    miss = near_miss.replace(b"KID", kid.encode())
+    for _ in range(2):
+        with pytest.raises(SignatureError) as info:
+            verify_signature(signed(miss), ed_key.public)
+        assert info.value.codes == (ReasonCode.MALFORMED,)
+    assert miss not in jws_module._YILU_HEADERS
+
+
+def test_cached_header_is_a_fresh_dict_each_time(ed_key: SigningKey) -> None:
+    """Changing one parsed header changes neither the cache nor the next parse."""
+    header = encode_header(alg="EdDSA", kid=ed_key.public.kid, typ=TYP_VC)
+    first = from_parts(header, b"{}", b"\0" * 64)
+    first.header["alg"] = "none"
+    second = from_parts(header, b"{}", b"\0" * 64)
+    assert second.header == json.loads(header) and second.header is not first.header
+
+
+def test_header_errors_are_never_cached() -> None:
+    bad = b'{"alg":"HS256","kid":"k","typ":"vc+jwt"}'
+    for _ in range(2):
+        with pytest.raises(UnsupportedFormatError):
+            from_parts(bad, b"{}", b"\0" * 64)
+    assert bad not in jws_module._PARSED_HEADERS

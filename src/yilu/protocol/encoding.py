@@ -10,6 +10,7 @@ import binascii
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from yilu.protocol.errors import MalformedInputError
@@ -65,25 +66,30 @@ def b45_encode(data: bytes) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=64)
+def _b45_lane_mask(k: int) -> int:
+    """An integer with 0xFF in the low byte of each of ``k`` 24-bit lanes."""
+    return int.from_bytes(b"\xff\x00\x00" * k, "little")
+
+
 def _b45_triples(digits: bytes) -> bytes:
     """Big-endian 16-bit values of the whole digit triples, computed as big integers.
 
-    Each triple's digits are spread into 32-bit lanes of three integers A, B, C, so that
-    one ``A + 45*B + 2025*C`` computes every value at C speed (at most 91,124: no lane
-    overflows). A value above 65535 sets bits 16-23 of its lane: MalformedInputError.
+    The digits read as one little-endian integer are 24-bit lanes ``c + 256*d + 65536*e``;
+    masks and shifts pick each lane's c, d and e, and one ``C + 45*D + 2025*E`` computes
+    every value at C speed (at most 91,124: no lane overflows). A value above 65535 sets
+    the third byte of its lane: MalformedInputError (DESIGN.md, "Performance budget").
     """
     k = len(digits) // 3
-    lanes = []
-    for j in range(3):
-        spread = bytearray(4 * k)
-        spread[0::4] = digits[j : 3 * k : 3]
-        lanes.append(int.from_bytes(spread, "little"))
-    packed = (lanes[0] + 45 * lanes[1] + 2025 * lanes[2]).to_bytes(4 * k, "little")
-    if packed[2::4].count(0) != k:
+    whole = int.from_bytes(digits[: 3 * k], "little")
+    mask = _b45_lane_mask(k)
+    values = (whole & mask) + 45 * ((whole >> 8) & mask) + 2025 * ((whole >> 16) & mask)
+    packed = values.to_bytes(3 * k, "little")
+    if packed[2::3].count(0) != k:
         raise MalformedInputError("base45 triple out of range")
     out = bytearray(2 * k)
-    out[0::2] = packed[1::4]
-    out[1::2] = packed[0::4]
+    out[0::2] = packed[1::3]
+    out[1::2] = packed[0::3]
     return bytes(out)
 
 
@@ -155,13 +161,62 @@ _RFC3339: Final = re.compile(
 )
 
 
+#: The one form Yilu writes (:func:`format_time`): parsed without the general path.
+_UTC_Z: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)
+#: Times already parsed, by their exact text (a verifier meets the same few validUntil
+#: and list times again and again). Bounded; only successful parses are kept.
+_PARSED_TIMES: dict[str, datetime] = {}
+_PARSED_TIMES_SIZE: Final = 1024
+
+
+def _parse_utc_z(value: str) -> datetime | None:
+    """``YYYY-MM-DDTHH:MM:SSZ`` as an aware UTC datetime, or None for anything else (then
+    :func:`parse_time`'s general path decides, and words any error)."""
+    if len(value) != 20 or not _UTC_Z.fullmatch(value):
+        return None
+    try:
+        parsed = datetime(
+            int(value[0:4]),
+            int(value[5:7]),
+            int(value[8:10]),
+            int(value[11:13]),
+            int(value[14:16]),
+            int(value[17:19]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+    return parsed if MIN_TIME <= parsed <= MAX_TIME else None
+
+
 def parse_time(value: object, what: str) -> datetime:
     """Parse an RFC 3339 date-time (or a plain full-date, as midnight UTC); nothing else.
 
     Only instants between :data:`MIN_TIME` and :data:`MAX_TIME` are accepted; every other
     input, including one whose offset moves it outside the calendar, is a
     :class:`MalformedInputError` and never an ``OverflowError``.
+
+    The hot path of a scan (docs/verifying.md, "Verification order", step 4; DESIGN.md,
+    "Performance budget"): a text parsed before is answered from a small cache keyed by
+    the exact text, and the ``Z`` form Yilu writes skips the general parser. Both give
+    what the general path gives (tests/protocol/test_encoding.py).
     """
+    if type(value) is str:
+        known = _PARSED_TIMES.get(value)
+        if known is not None:
+            return known
+        fast = _parse_utc_z(value)
+        if fast is None:
+            fast = _parse_time_general(value, what)
+        if len(_PARSED_TIMES) >= _PARSED_TIMES_SIZE:
+            _PARSED_TIMES.clear()
+        _PARSED_TIMES[value] = fast
+        return fast
+    return _parse_time_general(value, what)
+
+
+def _parse_time_general(value: object, what: str) -> datetime:
+    """:func:`parse_time` without its cache or fast path: every RFC 3339 form."""
     if not isinstance(value, str) or not value:
         raise MalformedInputError(f"{what} is not a date-time string")
     if not _RFC3339.fullmatch(value):

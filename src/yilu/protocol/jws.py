@@ -45,22 +45,29 @@ class ParsedJWS:
     checked (docs/verifying.md, "Trust data"); it is decoded on first use.
     """
 
-    __slots__ = ("_payload", "_signing_input", "compact", "header", "header_bytes", "signature")
+    __slots__ = ("_compact", "_payload", "_signing_input", "header", "header_bytes", "signature")
 
     def __init__(
         self,
-        compact: str,
+        compact: str | None,
         header_bytes: bytes,
         payload_bytes: bytes | None,
         signature: bytes,
         header: dict[str, Any],
     ) -> None:
-        self.compact = compact
+        self._compact = compact  # None: built from the signing input on first use
         self.header_bytes = header_bytes
         self._payload = payload_bytes
         self.signature = signature
         self.header = header
         self._signing_input: bytes | None = None
+
+    @property
+    def compact(self) -> str:
+        """The compact serialisation (for a JWS made by :func:`from_parts`, built on first use)."""
+        if self._compact is None:
+            self._compact = self.signing_input.decode("ascii") + "." + _b64(self.signature).decode("ascii")
+        return self._compact
 
     @property
     def payload_bytes(self) -> bytes:
@@ -174,22 +181,41 @@ def _b64(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
+#: Header bytes already parsed and checked by :func:`from_parts`, with their parsed form
+#: and base64url: a verifier sees the same few headers (one per lab key) again and again.
+#: Keyed by the exact bytes, so only an identical header reuses an entry; errors are never
+#: cached. Cleared when full (a bound, not a policy: a miss only costs the JSON parse).
+_PARSED_HEADERS: dict[bytes, tuple[dict[str, Any], bytes]] = {}
+#: Header bytes found to be exactly the header Yilu writes (:func:`check_yilu_header`).
+_YILU_HEADERS: set[bytes] = set()
+HEADER_CACHE_SIZE: Final = 1024
+
+
 def from_parts(header_bytes: bytes, payload_bytes: bytes, signature: bytes) -> ParsedJWS:
     """The compact JWS made of already decoded parts (a ``YL1:`` envelope), parsed.
 
     Unpadded base64url of bytes is canonical, so the signing input built here with the C
     encoder is exactly the one a JOSE library would check on the rebuilt token
     (docs/formats.md, "YL1 envelope", "Lossless"); the header rules are those of
-    :func:`parse_compact`. Raises as :func:`parse_compact` does.
+    :func:`parse_compact` (docs/verifying.md, "Verification order", step 1). A header
+    whose exact bytes passed them before is not parsed again: the scan's hot path
+    (DESIGN.md, "Performance budget"). Raises as :func:`parse_compact` does.
     """
-    try:
-        header = loads_json_object(header_bytes, "JWS header")
-    except MalformedInputError as exc:
-        raise MalformedInputError(str(exc), code=ReasonCode.MALFORMED) from exc
-    _check_header(header, None)
-    signing_input = _b64(header_bytes) + b"." + _b64(payload_bytes)
-    compact = (signing_input + b"." + _b64(signature)).decode("ascii")
-    parsed = ParsedJWS(compact, header_bytes, payload_bytes, signature, header)
+    header_bytes = bytes(header_bytes)
+    cached = _PARSED_HEADERS.get(header_bytes)
+    if cached is None:
+        try:
+            parsed_header = loads_json_object(header_bytes, "JWS header")
+        except MalformedInputError as exc:
+            raise MalformedInputError(str(exc), code=ReasonCode.MALFORMED) from exc
+        _check_header(parsed_header, None)
+        cached = (dict(parsed_header), _b64(header_bytes))
+        if len(_PARSED_HEADERS) >= HEADER_CACHE_SIZE:
+            _PARSED_HEADERS.clear()
+        _PARSED_HEADERS[header_bytes] = cached
+    header, encoded_header = dict(cached[0]), cached[1]
+    signing_input = encoded_header + b"." + _b64(payload_bytes)
+    parsed = ParsedJWS(None, header_bytes, payload_bytes, signature, header)
     parsed._signing_input = signing_input
     return parsed
 
@@ -214,8 +240,13 @@ def check_yilu_header(parsed: ParsedJWS) -> None:
     Exactly ``alg``, ``kid``, ``typ``, strings, in that order, compact JSON: what
     :func:`encode_header` gives. Every other member (``jwk``, ``b64``, ``crit``, ``x5c``...),
     a missing ``kid``, a duplicate or a spacing variant is refused, so nothing a JOSE
-    library might act on can ride along. Raises :class:`SignatureError` (code MALFORMED).
+    library might act on can ride along (docs/verifying.md, "Verification order", step 3).
+    Whether bytes are Yilu's header depends on those bytes alone, so a header whose exact
+    bytes passed once is not serialised again (a bounded set; a near miss is never in it).
+    Raises :class:`SignatureError` (code MALFORMED).
     """
+    if parsed.header_bytes in _YILU_HEADERS:
+        return  # these exact bytes passed the check below before
     header = parsed.header
     alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
     if not (
@@ -228,6 +259,9 @@ def check_yilu_header(parsed: ParsedJWS) -> None:
             'the JWS header is not exactly {"alg","kid","typ"} as Yilu writes it',
             codes=(ReasonCode.MALFORMED,),
         )
+    if len(_YILU_HEADERS) >= HEADER_CACHE_SIZE:
+        _YILU_HEADERS.clear()
+    _YILU_HEADERS.add(bytes(parsed.header_bytes))
 
 
 def verify_signature(parsed: ParsedJWS, key: VerifyKey) -> None:

@@ -12,6 +12,7 @@ the reasons: accept, reject, or unverifiable when the trust data is at fault
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -28,7 +29,7 @@ from yilu.protocol.jws import (
     parse_compact,
     verify_with_any,
 )
-from yilu.protocol.lists import status_at
+from yilu.protocol.lists import StatusEvent, status_at
 from yilu.protocol.names import is_under
 from yilu.protocol.reasons import ReasonCode
 from yilu.protocol.vocabulary import CREDENTIAL_TYPE, STATUS_LIST_TYPE, STATUS_PURPOSES, check_country
@@ -42,6 +43,50 @@ MAX_TEXT_INPUT: Final = 256 * 1024
 #: A status list index as Bitstring Status List writes it: a decimal string, no sign,
 #: no leading zeros, at most 10 digits (docs/formats.md, "Status lists").
 _INDEX: Final = re.compile(r"0|[1-9][0-9]{0,9}", re.ASCII)
+#: Bound of each per-verifier cache below (a bound, not a policy: a miss only recomputes).
+_CACHE_SIZE: Final = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _LabFacts:
+    """What the checks after the signature need of one key's lab, derived once per
+    :class:`KeyEntry` (docs/verifying.md, "Verification order", steps 8-9): all of it
+    depends on the (frozen) entry alone, never on the certificate."""
+
+    entry: KeyEntry  # held, so that the id() this is cached under stays this entry's
+    name: str
+    scopes: frozenset[str]
+    for_cause: StatusEvent | None
+    issuer: dict[str, Any]
+
+
+def _lab_facts(entry: KeyEntry) -> _LabFacts:
+    lab, member = entry.owner.lab, entry.owner.member
+    issuer = {
+        "id": lab.id,
+        "name": lab.name(),
+        "names": dict(lab.names),
+        "country": lab.country,
+        "accreditationNumber": lab.accreditation_number,
+        "kid": entry.record.kid,
+        "registry": {
+            "id": member.id,
+            "country": member.country,
+            "accreditationBody": member.accreditation_body,
+        },
+    }
+    return _LabFacts(
+        entry,
+        lab.name(),
+        frozenset(s.category for s in lab.scopes),
+        next((e for e in lab.status if e.for_cause), None),
+        issuer,
+    )
+
+
+def _copy_issuer(info: dict[str, Any]) -> dict[str, Any]:
+    """A fresh copy of a cached ``issuer`` dict: results never share a mutable member."""
+    return {**info, "names": dict(info["names"]), "registry": dict(info["registry"])}
 
 
 def _decode_input(data: str | bytes) -> tuple[ParsedJWS, dict[str, Any]]:
@@ -117,6 +162,12 @@ class Verifier:
         }
         if snapshot.skipped:
             self._trust_summary["skipped"] = [str(s) for s in snapshot.skipped]
+        # Per-verifier caches of the hot path, each keyed by exactly what its value is
+        # computed from: an entry object (held by the value), a (URL, lab id) pair of
+        # strings, a time. Nothing one certificate says can change another's result.
+        self._facts: dict[int, _LabFacts] = {}
+        self._under: dict[tuple[str, str], bool] = {}
+        self._formatted: dict[datetime, str] = {}
 
     def verify(self, data: str | bytes, *, at: datetime) -> VerificationResult:
         """Verify ``data`` (``YL1:`` text, a compact VC-JWT, or PNG/JPEG bytes) as of ``at``."""
@@ -138,8 +189,7 @@ class Verifier:
         # The same public key may be listed for more than one lab: every listing of the
         # key that verified is a possible signer; the credential's issuer picks among them.
         owners = [c for c in candidates if c.record.key.jwk == key.jwk]
-        result, expiry = self._check_credential(cred, owners, at)
-        return self._finish(result, at, expiry)
+        return self._check_credential(cred, owners, at)
 
     def verify_or_raise(self, data: str | bytes, *, at: datetime) -> VerificationResult:
         """Raising twin of :meth:`verify`: returns an accept; raises VerificationError for a
@@ -179,7 +229,8 @@ class Verifier:
 
     def _check_credential(
         self, cred: dict[str, Any], owners: list[KeyEntry], at: datetime
-    ) -> tuple[VerificationResult, datetime]:
+    ) -> VerificationResult:
+        """Steps 4-13 of docs/verifying.md, "Verification order": the finished result."""
         expiry = self.snapshot.federation.expires_at
         try:
             types = cred.get("type")
@@ -193,30 +244,34 @@ class Verifier:
             if not isinstance(subject, dict) or not isinstance(subject.get("scope"), str):
                 raise MalformedInputError("credentialSubject has no scope")
         except MalformedInputError as exc:
-            return VerificationResult.reject(ReasonCode.MALFORMED, detail=str(exc)), expiry
+            return self._finish(VerificationResult.reject(ReasonCode.MALFORMED, detail=str(exc)), at, expiry)
 
-        entry = next((o for o in owners if o.owner.lab.id == cred.get("issuer")), owners[0])
+        claimed = cred.get("issuer")
+        entry = next((o for o in owners if o.owner.lab.id == claimed), owners[0])
         lab, member, trust_list = entry.owner.lab, entry.owner.member, entry.owner.trust_list
-        issuer = self._issuer_info(entry)
-        if cred.get("issuer") != lab.id:
-            detail = f"signed by a key of {lab.id}, but claims issuer {cred.get('issuer')!r}"
+        facts = self._facts_of(entry)
+        issuer = _copy_issuer(facts.issuer)
+        if claimed != lab.id:
+            detail = f"signed by a key of {lab.id}, but claims issuer {claimed!r}"
             result = VerificationResult.of(
                 (Reason(ReasonCode.SIGNATURE_INVALID, {"detail": detail}),), cred, issuer
             )
-            return result, expiry
+            return self._finish(result, at, expiry)
 
         reasons: list[Reason] = []
         scope: str = subject["scope"]
-        fmt_from = format_time(valid_from)
+        lab_name = facts.name
         # Validity window, with skew (docs/verifying.md, "Time"); saturating, never overflowing.
         if valid_from > shift(at, self.clock_skew):
-            reasons.append(Reason(ReasonCode.NOT_YET_VALID, {"validFrom": fmt_from}))
+            reasons.append(Reason(ReasonCode.NOT_YET_VALID, {"validFrom": format_time(valid_from)}))
         if valid_until < shift(at, -self.clock_skew):
             reasons.append(Reason(ReasonCode.EXPIRED, {"validUntil": format_time(valid_until)}))
         # The key at issuance; a key revoked for compromise taints everything it signed.
         record = entry.record
         if not record.valid_at(valid_from):
-            reasons.append(Reason(ReasonCode.KEY_NOT_VALID_AT_ISSUANCE, {"validFrom": fmt_from}))
+            reasons.append(
+                Reason(ReasonCode.KEY_NOT_VALID_AT_ISSUANCE, {"validFrom": format_time(valid_from)})
+            )
         if record.revoked_at is not None and record.revoked_for(valid_from):
             reasons.append(
                 Reason(
@@ -226,12 +281,12 @@ class Verifier:
             )
         # Accreditation at issuance, and for this scope. A withdrawal for cause voids
         # whatever the lab signed, whatever date it bears (docs/verifying.md, "Back-dating").
-        for_cause = next((e for e in lab.status if e.for_cause), None)
+        for_cause = facts.for_cause
         if for_cause is not None:
             reasons.append(
                 Reason(
                     ReasonCode.LAB_WITHDRAWN_FOR_CAUSE,
-                    {"lab": lab.name(), "since": format_time(for_cause.since)},
+                    {"lab": lab_name, "since": format_time(for_cause.since)},
                 )
             )
         else:
@@ -240,11 +295,11 @@ class Verifier:
                 reasons.append(
                     Reason(
                         ReasonCode.LAB_NOT_ACCREDITED,
-                        {"lab": lab.name(), "status": lab_status or "not yet accredited"},
+                        {"lab": lab_name, "status": lab_status or "not yet accredited"},
                     )
                 )
-        if scope not in {s.category for s in lab.scopes}:
-            reasons.append(Reason(ReasonCode.SCOPE_NOT_ACCREDITED, {"lab": lab.name(), "scope": scope}))
+        if scope not in facts.scopes:
+            reasons.append(Reason(ReasonCode.SCOPE_NOT_ACCREDITED, {"lab": lab_name, "scope": scope}))
         # The registry: a member in good standing when the certificate was issued and now.
         # (A device clock before the issuance says nothing about membership "now".)
         for when in (valid_from, at) if at >= valid_from else (valid_from,):
@@ -260,7 +315,7 @@ class Verifier:
                     )
                 )
                 break
-        status_reasons, status_expiry = self._status_reasons(cred, lab.id, lab.name(), at)
+        status_reasons, status_expiry = self._status_reasons(cred, lab.id, lab_name, at)
         reasons.extend(status_reasons)
         # Recognition: own registry always; otherwise an agreement covering it.
         if member.country != self.country and not any(
@@ -278,16 +333,14 @@ class Verifier:
                 )
             )
         # Freshness of the trust data used.
-        for name, expires in (
-            ("federation list", self.snapshot.federation.expires_at),
-            (f"{member.accreditation_body} trust list", trust_list.expires_at),
-        ):
-            if expires < at:
-                reasons.append(self._stale(name, expires))
+        if self.snapshot.federation.expires_at < at:
+            reasons.append(self._stale("federation list", self.snapshot.federation.expires_at))
+        if trust_list.expires_at < at:
+            reasons.append(self._stale(f"{member.accreditation_body} trust list", trust_list.expires_at))
         expiry = min(expiry, trust_list.expires_at, *status_expiry)
         if not reasons:
             reasons.append(Reason(ReasonCode.ACCEPTED, {"country": self.country}))
-        return VerificationResult.of(reasons, cred, issuer), expiry
+        return VerificationResult.of(reasons, cred, issuer, self._trust(at, expiry))
 
     def _status_reasons(
         self, cred: dict[str, Any], issuer: str, lab_name: str, at: datetime
@@ -302,6 +355,10 @@ class Verifier:
         (STATUS_ENTRY_INVALID); a list missing from, or expired in, the trust data is not
         the certificate's fault (STATUS_UNAVAILABLE: cannot verify)."""
         raw = cred.get("credentialStatus")
+        if type(raw) is list and len(raw) == 2:
+            paired = self._paired_status(raw, issuer, lab_name, at)
+            if paired is not None:
+                return paired
         entries = [raw] if isinstance(raw, dict) else raw
         invalid = ReasonCode.STATUS_ENTRY_INVALID
         if not isinstance(entries, list) or not entries:
@@ -332,7 +389,7 @@ class Verifier:
                     )
                 )
                 continue
-            if not isinstance(url, str) or not is_under(url, issuer):
+            if not isinstance(url, str) or not self._is_under(url, issuer):
                 reasons.append(
                     Reason(invalid, {"detail": f"the {purpose} list is not one of the lab's own lists"})
                 )
@@ -393,7 +450,7 @@ class Verifier:
                             "detail": f"the status list of {lab_name} expired "
                             f"{format_time(status_list.valid_until)}: the lab must republish it"
                         },
-                    )
+                    ),
                 )
             elif bit:
                 reasons.append(Reason(ReasonCode.SUSPENDED))
@@ -401,28 +458,100 @@ class Verifier:
                 expiries.append(status_list.valid_until)
         return reasons, expiries
 
-    def _issuer_info(self, entry: KeyEntry) -> dict[str, Any]:
-        lab, member = entry.owner.lab, entry.owner.member
+    def _paired_status(
+        self, raw: list[Any], issuer: str, lab_name: str, at: datetime
+    ) -> tuple[list[Reason], list[datetime]] | None:
+        """The common case of :meth:`_status_reasons`, or None to take the general path.
+
+        Exactly a revocation entry at an even index 2k and a suspension entry at 2k + 1 of
+        the same list of the lab, a list the snapshot holds for both purposes and large
+        enough: every rule of docs/verifying.md, "Status entries", holds, so what is left
+        is the bits and the list's expiry, reported as the general path reports them
+        (REVOKED, STATUS_UNAVAILABLE once, SUSPENDED). Anything else returns None and the
+        general path finds and words the problem."""
+        revocation, suspension = raw
+        if type(revocation) is not dict or type(suspension) is not dict:
+            return None
+        if revocation.get("statusPurpose") != "revocation" or suspension.get("statusPurpose") != "suspension":
+            return None
+        url = revocation.get("statusListCredential")
+        raw_rev, raw_sus = revocation.get("statusListIndex"), suspension.get("statusListIndex")
+        if (
+            type(url) is not str
+            or suspension.get("statusListCredential") != url
+            or type(raw_rev) is not str
+            or type(raw_sus) is not str
+            or not _INDEX.fullmatch(raw_rev)
+            or not _INDEX.fullmatch(raw_sus)
+        ):
+            return None
+        index = int(raw_rev)
+        if index % 2 or int(raw_sus) != index + 1 or not self._is_under(url, issuer):
+            return None
+        status_list = self.snapshot.status_list(issuer, url)
+        if (
+            status_list is None
+            or "revocation" not in status_list.purposes
+            or "suspension" not in status_list.purposes
+            or index + 1 >= len(status_list.bits)
+        ):
+            return None
+        reasons: list[Reason] = []
+        valid_until = status_list.valid_until
+        expired = valid_until is not None and valid_until < at
+        if status_list.bits.get(index) or index in self.snapshot.revoked_before.get((issuer, url), ()):
+            reasons.append(Reason(ReasonCode.REVOKED))  # final, even in an expired list
+        if expired and valid_until is not None:
+            detail = (
+                f"the status list of {lab_name} expired {format_time(valid_until)}: the lab must republish it"
+            )
+            reasons.append(Reason(ReasonCode.STATUS_UNAVAILABLE, {"detail": detail}))
+        elif status_list.bits.get(index + 1):
+            reasons.append(Reason(ReasonCode.SUSPENDED))
+        return reasons, [] if valid_until is None else [valid_until, valid_until]
+
+    def _facts_of(self, entry: KeyEntry) -> _LabFacts:
+        """The :class:`_LabFacts` of ``entry``, derived on first use (the cached value holds
+        the entry itself, so a hit is always this very entry's)."""
+        facts = self._facts.get(id(entry))
+        if facts is None or facts.entry is not entry:
+            facts = _lab_facts(entry)
+            if len(self._facts) >= _CACHE_SIZE:
+                self._facts.clear()
+            self._facts[id(entry)] = facts
+        return facts
+
+    def _is_under(self, url: str, issuer: str) -> bool:
+        """:func:`is_under`, remembered per exact (URL, lab id) pair of strings."""
+        key = (url, issuer)
+        under = self._under.get(key)
+        if under is None:
+            under = is_under(url, issuer)
+            if len(self._under) >= _CACHE_SIZE:
+                self._under.clear()
+            self._under[key] = under
+        return under
+
+    def _format(self, value: datetime) -> str:
+        """:func:`format_time`, remembered for the few expiry times results report."""
+        text = self._formatted.get(value)
+        if text is None:
+            text = format_time(value)
+            if len(self._formatted) >= _CACHE_SIZE:
+                self._formatted.clear()
+            self._formatted[value] = text
+        return text
+
+    def _trust(self, at: datetime, expires: datetime) -> dict[str, Any]:
+        """The result's ``trust`` member: the summary made once, plus age and expiry."""
         return {
-            "id": lab.id,
-            "name": lab.name(),
-            "names": dict(lab.names),
-            "country": lab.country,
-            "accreditationNumber": lab.accreditation_number,
-            "kid": entry.record.kid,
-            "registry": {
-                "id": member.id,
-                "country": member.country,
-                "accreditationBody": member.accreditation_body,
-            },
+            **self._trust_summary,
+            "ageSeconds": int((at - self.snapshot.created_at).total_seconds()),
+            "expiresAt": self._format(expires),
         }
 
     def _finish(self, result: VerificationResult, at: datetime, expires: datetime) -> VerificationResult:
-        trust: dict[str, Any] = {
-            **self._trust_summary,
-            "ageSeconds": int((at - self.snapshot.created_at).total_seconds()),
-            "expiresAt": format_time(expires),
-        }
+        trust = self._trust(at, expires)
         return VerificationResult(result.verdict, result.reasons, result.credential, result.issuer, trust)
 
 
