@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -274,3 +275,11 @@ def test_storage_save_and_load_key(tmp_path: Path) -> None:
         load_key(path, "nope")
     with pytest.raises(SecretError):
         load_key(tmp_path / "missing.pem", "pw")
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
+def test_the_fast_kid_is_the_rfc7638_thumbprint(alg: Any) -> None:
+    """from_jwk writes the RFC 7638 input itself (no JSON encoder): it must equal kid_for."""
+    for _ in range(25):
+        jwk = dict(SigningKey.generate(alg).public.jwk)
+        assert VerifyKey.from_jwk(jwk).kid == kid_for(jwk) == jwk_thumbprint(jwk)[:11]

@@ -152,7 +152,7 @@ def format_time(value: datetime) -> str:
     """
     if value.tzinfo is None:
         raise ValueError("naive datetime: Yilu only handles aware UTC times")
-    t = value.astimezone(UTC)
+    t = value if value.tzinfo is UTC else value.astimezone(UTC)
     return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 

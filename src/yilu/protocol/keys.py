@@ -99,7 +99,14 @@ class VerifyKey:
         declared = jwk.get("alg")
         if declared is not None and declared != alg:
             raise MalformedInputError(f"JWK alg {declared!r} does not match its key type")
-        return cls(alg=alg, kid=kid_for(clean), jwk=clean, key=public)
+        # The members were just checked to be canonical base64url, so the RFC 7638 input is
+        # written directly (what jwk_thumbprint would serialise, without a JSON encoder).
+        if alg == "EdDSA":
+            canonical = f'{{"crv":"Ed25519","kty":"OKP","x":"{clean["x"]}"}}'
+        else:
+            canonical = f'{{"crv":"P-256","kty":"EC","x":"{clean["x"]}","y":"{clean["y"]}"}}'
+        kid = b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())[:KID_CHARS]
+        return cls(alg=alg, kid=kid, jwk=clean, key=public)
 
     def verify(self, signature: bytes, signing_input: bytes) -> bool:
         """True if ``signature`` (JWS form) is valid over ``signing_input``."""

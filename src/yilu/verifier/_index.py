@@ -24,6 +24,7 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -89,7 +90,7 @@ def write_index(
             "rootKeys": list(snap.bundle.root_keys),
             "state": snap.versions.bundle_digest,
             "federationList": snap.federation.to_json(),
-            "trustLists": [{**tl.to_json(), "labs": []} for tl in snap.trust_lists.values()],
+            "trustLists": [replace(tl, labs=()).to_json() for tl in snap.trust_lists.values()],
             "skipped": [[s.part, s.reason, s.kind] for s in snap.skipped[:MAX_SKIPPED_KEPT]],
             "skippedCount": len(snap.skipped),
             "versions": record,
@@ -116,11 +117,11 @@ def write_index(
                 (
                     lab,
                     url,
-                    json.dumps(list(sl.purposes)),
+                    " ".join(sl.purposes),
                     len(sl.bits),
                     format_time(sl.valid_from),
                     None if sl.valid_until is None else format_time(sl.valid_until),
-                    json.dumps(list(sl.bits.set_indices())),
+                    " ".join(map(str, sl.bits.set_indices())),
                 )
                 for (lab, url), sl in snap.status_lists.items()
             ),
@@ -302,15 +303,17 @@ class _Reader:
         if not rows:
             return None
         purposes, size, valid_from, valid_until, bits = rows[0]
-        parsed = json.loads(purposes)
-        return StatusList(
-            url,
-            lab,
-            tuple(str(p) for p in parsed),
-            SparseBits(size, json.loads(bits)),
-            parse_time(valid_from, "validFrom"),
-            None if valid_until is None else parse_time(valid_until, "validUntil"),
-        )
+        try:
+            return StatusList(
+                url,
+                lab,
+                tuple(purposes.split()),
+                SparseBits(int(size), map(int, bits.split())),
+                parse_time(valid_from, "validFrom"),
+                None if valid_until is None else parse_time(valid_until, "validUntil"),
+            )
+        except (AttributeError, TypeError, ValueError, InputError) as exc:
+            raise TrustDataError(damaged(None)) from exc
 
     def _keys(self, kid: str) -> tuple[KeyEntry, ...]:
         out = []
