@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Generic, Literal, TypeVar
@@ -312,9 +312,7 @@ class _Checker:
 
     @staticmethod
     def token(parsed: ParsedJWS, key: VerifyKey) -> str:
-        material = "|".join(str(key.jwk.get(m, "")) for m in ("kty", "crv", "x", "y"))
-        digest = hashlib.sha256(parsed.signing_input + b"." + parsed.signature + material.encode())
-        return digest.hexdigest()[:40]
+        return _token(parsed, _key_text(key.jwk) or "")
 
     def verify(self, parsed: ParsedJWS, key: VerifyKey) -> bool:
         if parsed.alg != key.alg:
@@ -329,59 +327,102 @@ class _Checker:
             return True
         return False
 
-    def status_lists(self, snap: Snapshot, parsed: Sequence[ParsedJWS]) -> list[_StatusResult]:
-        """Check and decode many status lists, on every core when there are many: for each,
-        the candidate keys (by kid) whose signature verifies, then (only then) its content."""
+    def start_status_lists(self, parsed: Sequence[ParsedJWS], keys: Mapping[str, list[str]]) -> _StatusRun:
+        """Start checking and decoding many status lists (on every core when there are many)
+        while the caller goes on binding labs. ``keys`` maps each kid to the texts of every
+        key listed under it by a verified trust list: a superset of the keys the binding will
+        keep, so that each list's result can be matched to the kept keys afterwards."""
         jobs: list[_StatusJob] = []
         for p in parsed:
-            candidates = []
-            for c in snap.keys_by_kid.get(p.kid, []):
-                known = p.alg == c.record.key.alg and self.token(p, c.record.key) in self.known
-                candidates.append((_jwk_text(c.record.key), known))
+            candidates = [(text, _token(p, text) in self.known) for text in keys.get(p.kid, ())]
             jobs.append((p.alg, p.signature, p.signing_input, candidates))
+        return _StatusRun(jobs, self.PARALLEL_FROM)
+
+    def remember(self, parsed: ParsedJWS, key_text: str) -> None:
+        token = _token(parsed, key_text)
+        self.known.add(token)
+        self.seen.add(token)
+
+
+def _token(parsed: ParsedJWS, key_text: str) -> str:
+    """What a remembered signature check is filed under: exactly the signing input, the
+    signature and the public key."""
+    digest = hashlib.sha256(parsed.signing_input + b"." + parsed.signature + key_text.encode())
+    return digest.hexdigest()[:40]
+
+
+def _key_text(jwk: Mapping[str, Any]) -> str | None:
+    """A public key's identity as text: its RFC 7638 members, sorted (None if they are not text)."""
+    members = {m: jwk[m] for m in ("crv", "kty", "x", "y") if m in jwk}
+    if not all(isinstance(v, str) for v in members.values()):
+        return None
+    return json.dumps(members, sort_keys=True)
+
+
+class _StatusRun:
+    """Status list checks under way: in worker processes (forked) or, for a few, in-process."""
+
+    def __init__(self, jobs: list[_StatusJob], parallel_from: int) -> None:
+        self.jobs = jobs
+        self.pool: Any = None
+        self.futures: list[Any] = []
         workers = min(os.cpu_count() or 1, 8)
-        results: list[_StatusResult] | None = None
-        if len(jobs) >= self.PARALLEL_FROM and workers >= 2:
-            results = _in_pool(jobs, workers)
-        if results is None:
-            results = [_status_job(job) for job in jobs]
-        for p, (verified, _) in zip(parsed, results, strict=True):
-            keys = snap.keys_by_kid.get(p.kid, [])
-            for i in verified:
-                token = self.token(p, keys[i].record.key)
-                self.known.add(token)
-                self.seen.add(token)
-        return results
+        if len(jobs) < parallel_from or workers < 2:
+            return
+        import multiprocessing as mp  # only large installs come here
+        from concurrent.futures import ProcessPoolExecutor
+
+        if "fork" not in mp.get_all_start_methods():
+            return
+        size = max(200, min(2000, len(jobs) // (workers * 8) or 1))
+        try:
+            self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+            self.futures = [
+                self.pool.submit(_status_batch, jobs[i : i + size]) for i in range(0, len(jobs), size)
+            ]
+        except (OSError, RuntimeError):  # no processes here (a sandbox, a limit): do it in-process
+            self.close()
+
+    def results(self) -> list[_StatusResult]:
+        try:
+            if self.futures:
+                return [r for f in self.futures for r in f.result()]
+            return _status_batch(self.jobs)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        self.pool, self.futures = None, []
 
 
 #: One status list to check: header alg, signature, signing input, and each candidate key
 #: (its JWK as JSON, and whether this exact signature was verified with it before).
 _StatusJob = tuple[str, bytes, bytes, list[tuple[str, bool]]]
-#: What a worker found: the candidates that verify, then the list's content (url, issuer,
-#: purposes, size, set bits, validFrom, validUntil), or why it is malformed, or None if
+#: What a worker found: the candidate keys (texts) that verify, then the list's content (url,
+#: issuer, purposes, size, set bits, validFrom, validUntil), or why it is malformed, or None if
 #: nothing verified (then the content was never decoded).
 _StatusContent = tuple[str, str, tuple[str, ...], int, tuple[int, ...], datetime, datetime | None]
-_StatusResult = tuple[list[int], _StatusContent | str | None]
+_StatusResult = tuple[list[str], _StatusContent | str | None]
 _WORKER_KEYS: dict[str, VerifyKey] = {}
-
-
-def _jwk_text(key: VerifyKey) -> str:
-    return json.dumps(dict(key.jwk), sort_keys=True)
 
 
 def _status_job(job: _StatusJob) -> _StatusResult:
     """Verify one status list against its candidates; decode it only if one verifies."""
     alg, signature, signing_input, candidates = job
-    verified: list[int] = []
-    outcome: dict[str, bool] = {}
-    for i, (jwk, known) in enumerate(candidates):
-        if jwk not in outcome:
-            key = _WORKER_KEYS.get(jwk)
-            if key is None:
+    verified: list[str] = []
+    for jwk, known in candidates:
+        if jwk in verified:
+            continue
+        key = _WORKER_KEYS.get(jwk)
+        if key is None:
+            try:
                 key = _WORKER_KEYS[jwk] = VerifyKey.from_jwk(json.loads(jwk))
-            outcome[jwk] = key.alg == alg and (known or key.verify(signature, signing_input))
-        if outcome[jwk]:
-            verified.append(i)
+            except InputError:  # not a usable key: the binding drops its lab anyway
+                continue
+        if key.alg == alg and (known or key.verify(signature, signing_input)):
+            verified.append(jwk)
     if not verified:
         return verified, None
     try:
@@ -403,22 +444,6 @@ def _status_job(job: _StatusJob) -> _StatusResult:
 
 def _status_batch(jobs: list[_StatusJob]) -> list[_StatusResult]:
     return [_status_job(job) for job in jobs]
-
-
-def _in_pool(jobs: list[_StatusJob], workers: int) -> list[_StatusResult] | None:
-    """Run the jobs in forked worker processes; None where no pool can run (then in-process)."""
-    import multiprocessing as mp  # only large installs come here
-    from concurrent.futures import ProcessPoolExecutor
-
-    if "fork" not in mp.get_all_start_methods():
-        return None
-    size = max(200, min(2000, len(jobs) // (workers * 8) or 1))
-    batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    try:
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
-            return [r for batch in pool.map(_status_batch, batches) for r in batch]
-    except (OSError, RuntimeError):  # no processes here (a sandbox, a limit): do it in-process
-        return None
 
 
 def _from_the_future(issued: datetime, built: datetime) -> str | None:
@@ -518,9 +543,17 @@ def load_snapshot(bundle: Bundle, roots: Sequence[VerifyKey], *, known: Iterable
     federation, fed_digest = _load_federation(bundle, roots)
     snap = Snapshot(bundle, tuple(roots), federation)
     checker = _Checker(set(known), snap.verified)
-    trust_versions = _load_trust_lists(snap, bundle.trust_lists, checker)
-    _bind_labs(snap)
-    status_versions = _load_status_lists(snap, bundle.status_lists, checker)
+    signed = _verify_trust_lists(snap, bundle.trust_lists, checker)
+    # Status lists are checked (in worker processes when there are many) while the trust
+    # lists are parsed and their labs bound: against every key a verified trust list names.
+    parsed = _parse_status_lists(bundle.status_lists)
+    run = checker.start_status_lists([p for _, p in parsed if isinstance(p, ParsedJWS)], _listed_keys(signed))
+    try:
+        trust_versions = _load_trust_lists(snap, signed)
+        _bind_labs(snap)
+        status_versions = _load_status_lists(snap, parsed, run.results(), checker)
+    finally:
+        run.close()
     snap.versions = Versions(
         federation.federation,
         bundle.sequence,
@@ -588,10 +621,13 @@ def _newest(found: Iterable[_Candidate[P]], version: Callable[[P], V]) -> tuple[
     return newest, list(top.values())
 
 
-def _load_trust_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker) -> dict[str, PartVersion]:
-    """Verify every trust list; keep the newest of each member (docs/verifying.md, "Trust data")."""
+_Signed = tuple[str, Member, KeyRecord, ParsedJWS, dict[str, Any]]
+
+
+def _verify_trust_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker) -> list[_Signed]:
+    """Every trust list a member's key verifies, with its payload read (not yet checked)."""
     members = snap.federation.registries
-    by_member: dict[str, list[_Candidate[TrustList]]] = {}
+    out: list[_Signed] = []
     for i, token in enumerate(tokens):
         what = f"trust list #{i + 1}"
         try:
@@ -614,9 +650,36 @@ def _load_trust_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker) 
         member, record = signer
         what = f"trust list of {member.accreditation_body} ({member.id})"
         try:
-            payload = _payload(parsed, what)
+            out.append((what, member, record, parsed, _payload(parsed, what)))
+        except TrustDataError as exc:
+            snap.skipped.append(Skipped(what, f"malformed: {exc}"))
+    return out
+
+
+def _listed_keys(signed: Sequence[_Signed]) -> dict[str, list[str]]:
+    """kid -> the text of every key the verified trust lists name under it (read, not yet
+    checked: a superset of the keys binding keeps)."""
+    out: dict[str, list[str]] = {}
+    for *_, payload in signed:
+        labs = payload.get("labs")
+        for lab in labs if isinstance(labs, list) else ():
+            keys = lab.get("keys") if isinstance(lab, dict) else None
+            for key in keys if isinstance(keys, list) else ():
+                jwk = key.get("jwk") if isinstance(key, dict) else None
+                text = _key_text(jwk) if isinstance(jwk, dict) else None
+                kid = key.get("kid")
+                if text is not None and isinstance(kid, str) and text not in out.setdefault(kid, []):
+                    out[kid].append(text)
+    return out
+
+
+def _load_trust_lists(snap: Snapshot, signed: Sequence[_Signed]) -> dict[str, PartVersion]:
+    """Check each verified trust list; keep the newest of each member (docs/verifying.md, "Trust data")."""
+    by_member: dict[str, list[_Candidate[TrustList]]] = {}
+    for what, member, record, parsed, payload in signed:
+        try:
             trust_list = TrustList.from_json(payload)
-        except (InputError, TrustDataError) as exc:
+        except InputError as exc:
             snap.skipped.append(Skipped(what, f"malformed: {exc}"))
             continue
         problem = record.unusable_at(trust_list.issued_at) or _from_the_future(
@@ -742,25 +805,37 @@ def _bind_labs(snap: Snapshot) -> None:
 # -- status lists ----------------------------------------------------------------------------
 
 
-def _load_status_lists(snap: Snapshot, tokens: Sequence[str], checker: _Checker) -> dict[str, PartVersion]:
-    by_url: dict[tuple[str, str], list[_Candidate[StatusList]]] = {}
-    parsed_all: list[tuple[str, ParsedJWS | TrustDataError]] = []
+def _parse_status_lists(tokens: Sequence[str]) -> list[tuple[str, ParsedJWS | TrustDataError]]:
+    out: list[tuple[str, ParsedJWS | TrustDataError]] = []
     for i, token in enumerate(tokens):
         what = f"status list #{i + 1}"
         try:
-            parsed_all.append((what, _parse(token, TYP_VC, what)))
+            out.append((what, _parse(token, TYP_VC, what)))
         except TrustDataError as exc:
-            parsed_all.append((what, exc))
-    good = [p for _, p in parsed_all if isinstance(p, ParsedJWS)]
-    # The signature first: only a list that some listed lab key verifies is decoded.
-    results = iter(checker.status_lists(snap, good))
+            out.append((what, exc))
+    return out
+
+
+def _load_status_lists(
+    snap: Snapshot,
+    parsed_all: Sequence[tuple[str, ParsedJWS | TrustDataError]],
+    checked: Sequence[_StatusResult],
+    checker: _Checker,
+) -> dict[str, PartVersion]:
+    by_url: dict[tuple[str, str], list[_Candidate[StatusList]]] = {}
+    # The signature first: only a list that some listed lab key verifies was decoded.
+    results = iter(checked)
     for what, parsed in parsed_all:
         if isinstance(parsed, TrustDataError):
             snap.skipped.append(Skipped(what, str(parsed)))
             continue
         verified, content = next(results)
-        keys = snap.keys_by_kid.get(parsed.kid, [])
-        candidates = [keys[i] for i in verified]
+        for text in verified:
+            checker.remember(parsed, text)
+        # Of the keys that verify, those the binding kept (a dropped lab's key counts for nothing).
+        candidates = [
+            c for c in snap.keys_by_kid.get(parsed.kid, []) if _key_text(c.record.key.jwk) in verified
+        ]
         if not candidates or content is None:
             _drop_unverified_status_list(snap, parsed, what)
             continue
