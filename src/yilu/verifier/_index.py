@@ -21,6 +21,7 @@ Tables (all text is UTF-8 JSON unless said otherwise):
 from __future__ import annotations
 
 import json
+import lzma
 import sqlite3
 import zlib
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -58,7 +59,7 @@ CREATE TABLE dropped_status(
 CREATE TABLE dropped_labs(id TEXT PRIMARY KEY);
 CREATE TABLE revoked(lab TEXT NOT NULL, url TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(lab, url, idx));
 CREATE TABLE verified(token TEXT PRIMARY KEY);
-CREATE TABLE parts(body BLOB NOT NULL);
+CREATE TABLE parts(encoding TEXT NOT NULL, body BLOB NOT NULL);
 """
 #: Skipped parts kept for ``trust show`` and results (the count is always kept).
 MAX_SKIPPED_KEPT: Final = 1000
@@ -68,12 +69,12 @@ def write_index(
     path: Path,
     snap: Snapshot,
     *,
-    parts: bytes,
+    parts: tuple[str, bytes],
     record: Mapping[str, Any],
     revoked: Mapping[str, tuple[int, ...]],
     verified: set[str],
 ) -> None:
-    """Write ``snap`` (just verified from ``parts``, its body records) and its version
+    """Write ``snap`` (just verified from ``parts``: its body records, compressed, and how) and its version
     ``record`` as a new index file at ``path``; the caller renames it over the installed one."""
     path.unlink(missing_ok=True)
     db = sqlite3.connect(path, isolation_level=None)
@@ -140,7 +141,7 @@ def write_index(
             ((*key.split(" ", 1), i) for key, indices in revoked.items() for i in indices),
         )
         db.executemany("INSERT INTO verified VALUES(?)", ((t,) for t in verified))
-        db.execute("INSERT INTO parts VALUES(?)", (zlib.compress(parts, 1),))
+        db.execute("INSERT INTO parts VALUES(?, ?)", parts)
         db.execute("COMMIT")
     finally:
         db.close()
@@ -201,13 +202,15 @@ def read_parts(path: Path) -> Bundle:
                 (),
                 (),
             )
-            row = db.execute("SELECT body FROM parts").fetchone()
+            row = db.execute("SELECT encoding, body FROM parts").fetchone()
         finally:
             db.close()
         if row is None:
             raise KeyError("parts")
-        return decode_records(head, zlib.decompress(row[0]))
-    except (sqlite3.Error, KeyError, ValueError, TypeError, zlib.error, InputError) as exc:
+        encoding, body = row
+        raw = lzma.decompress(body, format=lzma.FORMAT_XZ) if encoding == "xz" else zlib.decompress(body)
+        return decode_records(head, raw)
+    except (sqlite3.Error, KeyError, ValueError, TypeError, zlib.error, lzma.LZMAError, InputError) as exc:
         raise TrustDataError(damaged(path)) from exc
 
 

@@ -22,7 +22,6 @@ whole load. Keys are parsed once and indexed by kid, so verification parses no t
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -351,12 +350,24 @@ def _token(parsed: ParsedJWS, key_text: str) -> str:
     return digest.hexdigest()[:40]
 
 
+#: The members that make a public key (RFC 7638), in the order :func:`_key_text` joins them.
+_KEY_MEMBERS: Final = ("kty", "crv", "x", "y")
+
+
 def _key_text(jwk: Mapping[str, Any]) -> str | None:
-    """A public key's identity as text: its RFC 7638 members, sorted (None if they are not text)."""
-    members = {m: jwk[m] for m in ("crv", "kty", "x", "y") if m in jwk}
-    if not all(isinstance(v, str) for v in members.values()):
+    """A public key's identity as text: its RFC 7638 members joined by ``|`` (which no valid
+    member contains); None if one is not text."""
+    values = [jwk.get(m, "") for m in _KEY_MEMBERS]
+    if not all(isinstance(v, str) for v in values):
         return None
-    return json.dumps(members, sort_keys=True)
+    return "|".join(values)
+
+
+def _key_of(text: str) -> VerifyKey:
+    """Inverse of :func:`_key_text` (raises InputError for what is no usable key)."""
+    values = text.split("|")
+    jwk = {m: v for m, v in zip(_KEY_MEMBERS, values, strict=False) if v}
+    return VerifyKey.from_jwk(jwk)
 
 
 class _StatusRun:
@@ -418,7 +429,7 @@ def _status_job(job: _StatusJob) -> _StatusResult:
         key = _WORKER_KEYS.get(jwk)
         if key is None:
             try:
-                key = _WORKER_KEYS[jwk] = VerifyKey.from_jwk(json.loads(jwk))
+                key = _WORKER_KEYS[jwk] = _key_of(jwk)
             except InputError:  # not a usable key: the binding drops its lab anyway
                 continue
         if key.alg == alg and (known or key.verify(signature, signing_input)):

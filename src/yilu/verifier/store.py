@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -202,7 +203,10 @@ class SnapshotStore:
         write_index(
             staging,
             new,
-            parts=records if records is not None else encode_records(parts),
+            # A full bundle's body is kept as it came (compressed); a delta's result is encoded.
+            parts=(manifest.encoding, body)
+            if records is not None
+            else ("zlib", zlib.compress(encode_records(parts), 1)),
             record=record,
             revoked=revoked,
             verified=new.verified,
