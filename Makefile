@@ -30,9 +30,11 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 # make bench: 1k, 10k and 120k labs; make bench QUICK=1: 1k only (a few minutes, for CI);
-# SIZES="1000 10000" picks sizes. Writes docs/performance.md and bench/results/*.json.
+# SIZES="1000 10000" picks sizes. Writes docs/performance.md (not with NODOC=1, as CI runs
+# it) and bench/results/*.json.
 bench: $(BENCH_STAMP)
-	PYTHONPATH="$(CURDIR)/src" $(BIN)/python -m bench $(if $(QUICK),--quick) $(if $(SIZES),--sizes $(SIZES))
+	PYTHONPATH="$(CURDIR)/src" $(BIN)/python -m bench $(if $(QUICK),--quick) $(if $(SIZES),--sizes $(SIZES)) \
+		$(if $(NODOC),--no-doc)
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

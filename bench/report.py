@@ -381,6 +381,9 @@ def render(results: dict[str, Any], baseline: dict[str, Any] | None = None) -> s
     out += ["## 2. Command line", "", *_cli_section(results.get("cli", {}))]
     out += ["## 3. Trust data at N labs", "", *_snapshot_section(results, baseline)]
     out += ["## How the costs grow", "", *_growth_section(results)]
+    analysis = Path(__file__).with_name("analysis.md")
+    if analysis.exists():  # the hand-written part: why a goal is not met, and the plan
+        out += [analysis.read_text().rstrip(), ""]
     out += [
         "## Running it",
         "",
