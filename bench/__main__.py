@@ -8,6 +8,7 @@ ending the run. Raw results go to bench/results/.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -119,6 +120,9 @@ def figure_cli(work: Path) -> dict[str, Any]:
     """``python -c pass`` against one ``yilu verify`` process with an installed snapshot
     of a small federation (20 labs: the process's own cost, not the snapshot's)."""
     log(f"command line: {CLI_RUNS} runs each")
+    # As installed: pip writes bytecode for an installed package; an editable checkout under
+    # PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every run.
+    compileall.compile_dir(str(proc.ROOT / "src"), quiet=1)
     cache = fb.build_cached(20, xz=False)
     data_dir = work / "cli"
     inst = proc.python("-m", "bench.workers", "install", str(data_dir / "trust"), str(cache), timeout=300)

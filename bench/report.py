@@ -246,7 +246,8 @@ def _snapshot_section(results: dict[str, Any], baseline: dict[str, Any] | None) 
             row += " " + " / ".join(fmt(get(base_by_n[n]), unit) for n in sorted(base_by_n)) + " |"
         row += f" {DESIGN_FACTS.get(fact, '')} |"
         out.append(row)
-    update = next((s["sizes"] for s in snaps if "sizes" in s), {})
+    update_snap = next((s for s in reversed(snaps) if "sizes" in s), {})
+    update, update_n = update_snap.get("sizes", {}), update_snap.get("n", 0)
     delta = update.get("delta")
     out += [
         "",
@@ -258,8 +259,8 @@ def _snapshot_section(results: dict[str, Any], baseline: dict[str, Any] | None) 
         + (
             "n/a: no deltas yet — the only update today is the whole new bundle (its size is in the table)."
             if delta is None
-            else f"a delta of {delta:,} bytes (`yilu root bundle --delta-out`); the whole next "
-            "bundle is in the table."
+            else f"at {update_n:,} labs a delta of {delta:,} bytes (`yilu root bundle --delta-out`); "
+            "the whole next bundle is in the table."
         )
         + " The code path that makes the change and rebuilds is `bench.federation.change_one_percent`; "
         "a delta builder plugs in as `bench.federation.make_delta(old, new) -> bytes | None`.",
