@@ -279,8 +279,12 @@ def test_a_damaged_index_is_trust_data_error_not_a_crash(world: World, tmp_path:
     db.close()
     snapshot = store.current()
     assert snapshot is not None
+    # Found out mid-scan: cannot verify, never a crash and never a reject.
+    result = Verifier(snapshot, country="KZ").verify(world.issue(), at=NOW)
+    assert result.verdict == "unverifiable" and list(result.codes) == [R.TRUST_DATA_INVALID]
+    assert "damaged" in result.reasons[0].message()
     with pytest.raises(TrustDataError, match="damaged"):
-        Verifier(snapshot, country="KZ").verify(world.issue(), at=NOW)
+        Verifier(snapshot, country="KZ").verify_or_raise(world.issue(), at=NOW)
     store.path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(TrustDataError, match="damaged"):
         store.current()
@@ -317,3 +321,20 @@ def test_a_damaged_index_says_how_to_start_over(world: World, tmp_path: Path) ->
     assert str(store.path) in str(info.value)
     store.path.unlink()
     assert store.install(world.bundle(), now=NOW).changed
+
+
+def test_an_index_of_another_schema_is_refused_but_its_record_kept(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    store.install(world.bundle(sequence=2), now=NOW)
+    db = sqlite3.connect(store.path)
+    with db:
+        db.execute("UPDATE meta SET value = '1' WHERE name = 'schema'")
+    db.close()
+    with pytest.raises(TrustDataError, match="another version of Yilu: install a full bundle again"):
+        store.current()
+    # The rollback record survives the schema: an older bundle is still refused, a full one installs.
+    with pytest.raises(RollbackError):
+        store.install(world.bundle(sequence=1), now=NOW)
+    assert store.install(world.bundle(sequence=3), now=NOW).changed
+    current = store.current()
+    assert current is not None and current.sequence == 3

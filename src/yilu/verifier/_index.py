@@ -43,7 +43,9 @@ from yilu.verifier._snapshot import KeyEntry, LabEntry, Skipped, Snapshot
 K = TypeVar("K")
 V = TypeVar("V")
 
-SCHEMA_VERSION: Final = 1
+#: Bumped whenever a table changes: an index of another schema is not read, but its version
+#: record still is, so installing a full bundle over it keeps the rollback protection.
+SCHEMA_VERSION: Final = 2
 _SCHEMA: Final = """
 CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE labs(id TEXT PRIMARY KEY, registry TEXT NOT NULL, lab TEXT NOT NULL);
@@ -237,7 +239,10 @@ def open_index(path: Path, roots: tuple[VerifyKey, ...]) -> Snapshot:
             for name, value in db.execute("SELECT name, value FROM meta WHERE name != 'versions'")
         }
         if meta.get("schema") != SCHEMA_VERSION:
-            raise TrustDataError(damaged(path, "was written by another version of Yilu"))
+            raise TrustDataError(
+                f"the installed index {path} was written by another version of Yilu: install a full "
+                "bundle again (the versions and revocations it had seen are kept)"
+            )
         federation = FederationList.from_json(meta["federationList"])
         trust_lists = {tl["registry"]: TrustList.from_json(tl) for tl in meta["trustLists"]}
         bundle = Bundle(

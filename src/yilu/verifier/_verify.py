@@ -20,7 +20,13 @@ from yilu.protocol import yl1
 from yilu.protocol.bundle import KIND_OF_TYP
 from yilu.protocol.bundle import MAGIC as BUNDLE_MAGIC
 from yilu.protocol.encoding import format_time, loads_json_object, parse_time, shift
-from yilu.protocol.errors import InputError, MalformedInputError, SignatureError, UnsupportedFormatError
+from yilu.protocol.errors import (
+    InputError,
+    MalformedInputError,
+    SignatureError,
+    TrustDataError,
+    UnsupportedFormatError,
+)
 from yilu.protocol.jws import (
     TYP_VC,
     ParsedJWS,
@@ -170,7 +176,18 @@ class Verifier:
         self._formatted: dict[datetime, str] = {}
 
     def verify(self, data: str | bytes, *, at: datetime) -> VerificationResult:
-        """Verify ``data`` (``YL1:`` text, a compact VC-JWT, or PNG/JPEG bytes) as of ``at``."""
+        """Verify ``data`` (``YL1:`` text, a compact VC-JWT, or PNG/JPEG bytes) as of ``at``.
+
+        Never raises for the certificate or the trust data: an installed index that turns
+        out unreadable mid-way gives TRUST_DATA_INVALID (cannot verify), like any other
+        trust data problem (docs/verifying.md, "Three outcomes")."""
+        try:
+            return self._verify(data, at)
+        except TrustDataError as exc:
+            reason = Reason(exc.code or ReasonCode.TRUST_DATA_INVALID, {"detail": str(exc)})
+            return self._finish(VerificationResult.of([reason]), at, self.snapshot.federation.expires_at)
+
+    def _verify(self, data: str | bytes, at: datetime) -> VerificationResult:
         expiry = self.snapshot.federation.expires_at
         try:
             parsed, cred = _decode_input(data)
