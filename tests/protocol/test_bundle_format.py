@@ -15,7 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from propkit import fast
 from yilu.protocol.bundle import (
     MAGIC,
     MAX_BUNDLE_BYTES,
@@ -420,3 +423,58 @@ def test_signing_input_of_a_part_survives_the_container() -> None:
     assert again == part
     assert verify_raw(parse_compact(again), LAB.public)
     assert b64url_encode(b"x")  # the encoder the container uses is the JWS one
+
+
+# -- deltas, as properties ----------------------------------------------------------------------
+
+POOL_TRUST = tuple(trust_list(f"https://r{i}.example", 20 + i, changed=i) for i in range(4))
+POOL_STATUS = tuple(status(i % 6, f"2026-11-0{1 + i // 6}T00:00:00Z") for i in range(18))
+ODD = ("not a jws", "a.b.c")
+
+
+@st.composite
+def snapshots(draw: st.DrawFn) -> tuple[Bundle, Bundle]:
+    """Two snapshots drawn from one pool of parts (shared, changed, added, removed, repeated)."""
+
+    def one(sequence: int) -> Bundle:
+        trust = draw(st.lists(st.sampled_from(POOL_TRUST), max_size=4))
+        status_lists = draw(st.lists(st.sampled_from(POOL_STATUS + ODD), max_size=10))
+        return snapshot(sequence=sequence, trust_lists=tuple(trust), status_lists=tuple(status_lists))
+
+    return one(7), one(8)
+
+
+@given(snapshots())
+@fast(60)
+def test_any_delta_rebuilds_exactly_its_target(pair: tuple[Bundle, Bundle]) -> None:
+    old, new = pair
+    manifest, body = open_signed(make_delta(old, new, ROOT, ROOT.public.kid, encoding="zlib"))
+    rebuilt = apply_delta(manifest, open_body(manifest, body), old)
+    assert rebuilt.state() == new.state()
+    assert sorted(rebuilt.parts()) == sorted(new.parts())
+
+
+@given(snapshots(), st.data())
+@fast(60)
+def test_a_changed_delta_body_never_applies_to_something_else(pair: tuple[Bundle, Bundle], data: Any) -> None:
+    """Re-signed by the root, a delta whose body was altered either fails or still leads to
+    exactly the state its manifest names (which the root signed)."""
+    old, new = pair
+    manifest, body = open_signed(make_delta(old, new, ROOT, ROOT.public.kid, encoding="zlib"))
+    raw = bytearray(open_body(manifest, body))
+    if not raw:
+        return
+    pos = data.draw(st.integers(0, len(raw) - 1))
+    raw[pos] ^= data.draw(st.integers(1, 255))
+    forged, forged_body = body_manifest(
+        bytes(raw),
+        sequence=8,
+        state=new.state(),
+        parts=sum(1 for _ in new.parts()),
+        base={"sequence": 7, "state": old.state()},
+    )
+    try:
+        rebuilt = apply_delta(forged, open_body(forged, forged_body), old)
+    except MalformedInputError:
+        return
+    assert rebuilt.state() == new.state()
