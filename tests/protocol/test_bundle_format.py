@@ -478,3 +478,21 @@ def test_a_changed_delta_body_never_applies_to_something_else(pair: tuple[Bundle
     except MalformedInputError:
         return
     assert rebuilt.state() == new.state()
+
+
+def test_copies_cannot_rebuild_more_than_the_body_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few bytes of COPY operations could ask for gigabytes: the total rebuilt is bounded."""
+    import yilu.protocol.bundle as bundle_module
+
+    old = snapshot()
+    target = old.trust_lists[0]
+    payload_len = len(parse_compact(target).payload_bytes)
+    header = b'{"alg":"EdDSA"}'
+    copies = 50
+    ops = _varint(copies) + (b"\x00" + _varint(0) + _varint(payload_len)) * copies
+    raw = b"DT" + hashlib.sha256(target.encode()).digest() + _varint(len(header)) + header + b"\x00" + ops
+    monkeypatch.setattr(bundle_module, "MAX_BODY_BYTES", payload_len * 10)
+    manifest, body = delta_manifest(old, old, raw)
+    assert len(raw) < 400
+    with pytest.raises(InputTooLargeError, match="in all"):
+        apply_delta(manifest, open_body(manifest, body), old)

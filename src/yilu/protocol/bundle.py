@@ -597,6 +597,7 @@ def apply_delta(manifest: Manifest, raw: bytes, base: Bundle) -> Bundle:
         parts[(role, text)] += 1
     reader = _Reader(raw)
     added: list[tuple[Role, str]] = []
+    rebuilt = 0
     while not reader.done():
         kind = reader.byte()
         if kind in (ord("D"), ord("X")):
@@ -610,7 +611,11 @@ def apply_delta(manifest: Manifest, raw: bytes, base: Bundle) -> Bundle:
                 if old_split is None:
                     raise MalformedInputError("a delta patches a part that is not a compact JWS")
                 header, signature = reader.field(), reader.field()
-                added.append((role, _join_jws(header, _apply_ops(reader, old_split[1]), signature)))
+                payload = _apply_ops(reader, old_split[1])
+                rebuilt += len(payload)
+                if rebuilt > MAX_BODY_BYTES:  # copies are cheap to write: bound what they make
+                    raise InputTooLargeError(f"a delta rebuilds more than {MAX_BODY_BYTES} bytes in all")
+                added.append((role, _join_jws(header, payload, signature)))
         else:
             added.append(_read_full(reader, kind))
     result = [part for part, n in parts.items() for _ in range(n)] + added
