@@ -102,7 +102,8 @@ def write_index(
         db.executemany(
             "INSERT INTO labs VALUES(?, ?, ?)",
             (
-                (lab_id, e.member.id, json.dumps(e.lab.to_json(), ensure_ascii=False))
+                # The listing as its registry's JSON had it, not serialised from objects again.
+                (lab_id, e.member.id, _dumps(snap.lab_json.get(lab_id) or e.lab.to_json()))
                 for lab_id, e in snap.labs.items()
             ),
         )
