@@ -14,6 +14,7 @@ import sys
 def _interrupted(signum: int, frame: object) -> None:
     """Ctrl-C: one line and exit 130, never a traceback. Installed before anything else
     is imported; SystemExit still runs every ``finally`` and the atomic writes' cleanup."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while cleaning up: still one line
     sys.stderr.write("yilu: interrupted\n")
     raise SystemExit(130)
 

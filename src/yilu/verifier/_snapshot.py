@@ -387,7 +387,9 @@ class _StatusRun:
             return
         size = max(200, min(2000, len(jobs) // (workers * 8) or 1))
         try:
-            self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+            self.pool = ProcessPoolExecutor(
+                workers, mp_context=mp.get_context("fork"), initializer=_worker_ignores_ctrl_c
+            )
             self.futures = [
                 self.pool.submit(_status_batch, jobs[i : i + size]) for i in range(0, len(jobs), size)
             ]
@@ -451,6 +453,13 @@ def _status_job(job: _StatusJob) -> _StatusResult:
         sl.valid_until,
     )
     return verified, content
+
+
+def _worker_ignores_ctrl_c() -> None:
+    """Ctrl-C is the installing process's to handle: it stops the pool and says so once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _status_batch(jobs: list[_StatusJob]) -> list[_StatusResult]:
