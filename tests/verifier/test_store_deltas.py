@@ -338,3 +338,27 @@ def test_an_index_of_another_schema_is_refused_but_its_record_kept(world: World,
     assert store.install(world.bundle(sequence=3), now=NOW).changed
     current = store.current()
     assert current is not None and current.sequence == 3
+
+
+def test_a_lab_cannot_unrevoke_through_a_delta(
+    world: World, day: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    """A rogue lab signs (with its real key) a newer list that clears the revoked bit; the
+    root carries it in the next delta. The device keeps it revoked and says so."""
+    first, second = day
+    store = store_for(world, tmp_path)
+    store.install(first, now=NOW)
+    store.install(delta(first, second, world.root), now=NOW)
+    cleared = world.bundle(
+        sequence=3,
+        status_lists=statuses(world, status_list(world, "cn-food", revoked=set(), minutes_ago=2)),
+        created_at=NOW - timedelta(minutes=1),
+    )
+    installed = store.install(delta(second, cleared, world.root), now=NOW)
+    assert any("clears revocations" in w and "8484" in w for w in installed.warnings), installed.warnings
+    snapshot = store.current()
+    assert snapshot is not None and snapshot.sequence == 3
+    result = Verifier(snapshot, country="KZ").verify(world.issue("cn-food", slot=4242), at=NOW)
+    assert list(result.codes) == [R.REVOKED]
+    # A certificate in another slot of the same list is unaffected.
+    assert Verifier(snapshot, country="KZ").verify(world.issue("cn-food", slot=7), at=NOW).accepted
