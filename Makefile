@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 DEMO ?= demo
+PACKAGES := protocol issuer verifier trust_registry yilu
 
 .PHONY: run test lint bench clean
 
@@ -22,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools bench
+	$(BIN)/ruff check $(PACKAGES) tests tools bench
 	$(BIN)/mypy --strict
 
 $(BENCH_STAMP): $(STAMP)
@@ -33,7 +34,7 @@ $(BENCH_STAMP): $(STAMP)
 # SIZES="1000 10000" picks sizes. Writes docs/performance.md (not with NODOC=1, as CI runs
 # it) and bench/results/*.json.
 bench: $(BENCH_STAMP)
-	PYTHONPATH="$(CURDIR)/src" $(BIN)/python -m bench $(if $(QUICK),--quick) $(if $(SIZES),--sizes $(SIZES)) \
+	PYTHONPATH="$(CURDIR)" $(BIN)/python -m bench $(if $(QUICK),--quick) $(if $(SIZES),--sizes $(SIZES)) \
 		$(if $(NODOC),--no-doc)
 
 clean:

@@ -34,14 +34,14 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from yilu.protocol import yl1
-from yilu.protocol.bundle import Bundle, Encoding, encode_records
-from yilu.protocol.bundle import make_delta as bundle_delta
-from yilu.protocol.credential import build_credential, certificate_id, status_entries
-from yilu.protocol.encoding import dumps_compact, format_time
-from yilu.protocol.jws import TYP_VC, sign_compact
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import (
+from protocol import yl1
+from protocol.bundle import Bundle, Encoding, encode_records
+from protocol.bundle import make_delta as bundle_delta
+from protocol.credential import build_credential, certificate_id, status_entries
+from protocol.encoding import dumps_compact, format_time
+from protocol.jws import TYP_VC, sign_compact
+from protocol.keys import SigningKey
+from protocol.lists import (
     Agreement,
     FederationList,
     KeyRecord,
@@ -51,9 +51,9 @@ from yilu.protocol.lists import (
     StatusEvent,
     TrustList,
 )
-from yilu.protocol.names import NamePattern
-from yilu.protocol.status_list import MIN_BITS, MIN_SLOTS, Bitstring, StatusList, slot_indices
-from yilu.protocol.vocabulary import COUNTRIES, SCOPES
+from protocol.names import NamePattern
+from protocol.status_list import MIN_BITS, MIN_SLOTS, Bitstring, StatusList, slot_indices
+from protocol.vocabulary import COUNTRIES, SCOPES
 
 #: Changes whenever what the builder writes changes (status list or bundle format): a
 #: cached federation is only reused under the same tag.
@@ -68,7 +68,7 @@ NEXT_DAY: Final = NOW + timedelta(days=1)
 #: When the sample certificate is scanned.
 SCAN_AT: Final = NOW + timedelta(hours=2)
 FEDERATION_ID: Final = "https://federation.example"
-#: Member countries (ISO 3166-1 alpha-2, as yilu.protocol.vocabulary checks them).
+#: Member countries (ISO 3166-1 alpha-2, as protocol.vocabulary checks them).
 MEMBERS: Final = ("CN", "RU", "KZ", "UZ", "KG", "TJ", "PK", "IN", "IR", "MN")
 #: Share of the labs per member (CN and RU have most labs).
 WEIGHTS: Final = (30, 20, 10, 8, 5, 4, 7, 8, 5, 3)

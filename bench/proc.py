@@ -63,7 +63,7 @@ class Run:
 def env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This checkout's sources first on the path, and nothing from the caller's Yilu setup."""
     out = {k: v for k, v in os.environ.items() if not k.startswith("YILU_")}
-    out["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    out["PYTHONPATH"] = str(ROOT)
     out.update(extra or {})
     return out
 

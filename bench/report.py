@@ -148,7 +148,7 @@ def _scan_section(scan: dict[str, Any]) -> list[str]:
         out.append(f"| {label} | {s['median_us']:,.0f} | {s['p90_us']:,.0f} | {s['median_us'] / base:.2f} |")
     out += [
         "",
-        "The DCC-style check uses the same base45 decoder as Yilu (`yilu.protocol.encoding.b45_decode`), "
+        "The DCC-style check uses the same base45 decoder as Yilu (`protocol.encoding.b45_decode`), "
         "so the comparison is between formats, not base45 implementations.",
         "",
         "QR code of the same report (green-tea-8) in each encoding, ECC level M "

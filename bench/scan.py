@@ -37,11 +37,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwcrypto import jwk, jws
 
 from bench import federation as fb
-from yilu.protocol import yl1
-from yilu.protocol.encoding import b45_decode, b45_encode, b64url_decode, b64url_encode, dumps_compact
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.status_list import MIN_BITS, Bitstring, StatusList
-from yilu.verifier import Verifier, load_bundle
+from protocol import yl1
+from protocol.encoding import b45_decode, b45_encode, b64url_decode, b64url_encode, dumps_compact
+from protocol.keys import SigningKey
+from protocol.status_list import MIN_BITS, Bitstring, StatusList
+from verifier import Verifier, load_bundle
 
 ITERATIONS = 2000
 ROUNDS = 4

@@ -17,10 +17,10 @@ from typing import Any
 
 T0 = time.perf_counter()
 
-from yilu.protocol.encoding import parse_time  # noqa: E402 - T0 must include the imports
-from yilu.protocol.keys import VerifyKey  # noqa: E402
-from yilu.verifier import Verifier  # noqa: E402
-from yilu.verifier.store import SnapshotStore  # noqa: E402
+from protocol.encoding import parse_time  # noqa: E402 - T0 must include the imports
+from protocol.keys import VerifyKey  # noqa: E402
+from verifier import Verifier  # noqa: E402
+from verifier.store import SnapshotStore  # noqa: E402
 
 
 def install(

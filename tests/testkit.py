@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from yilu.protocol.bundle import Bundle
-from yilu.protocol.credential import build_credential, certificate_id, status_entries
-from yilu.protocol.encoding import dumps_compact
-from yilu.protocol.jws import TYP_VC, sign_compact
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import (
+from protocol.bundle import Bundle
+from protocol.credential import build_credential, certificate_id, status_entries
+from protocol.encoding import dumps_compact
+from protocol.jws import TYP_VC, sign_compact
+from protocol.keys import SigningKey
+from protocol.lists import (
     Agreement,
     FederationList,
     KeyRecord,
@@ -33,14 +33,15 @@ from yilu.protocol.lists import (
     StatusEvent,
     TrustList,
 )
-from yilu.protocol.names import NamePattern
-from yilu.protocol.status_list import Bitstring, StatusList, slot_indices
-from yilu.protocol.vocabulary import STATUS_PURPOSES
-from yilu.trust_registry import Registry
+from protocol.names import NamePattern
+from protocol.status_list import Bitstring, StatusList, slot_indices
+from protocol.vocabulary import STATUS_PURPOSES
+from trust_registry import Registry
 
 DATA = Path(__file__).parent / "data"
 #: This checkout's sources: subprocesses must run them, not whatever ``yilu`` is installed.
-SRC = Path(__file__).resolve().parents[1] / "src"
+#: The repository root: where the packages are (docs/architecture.md, "Parties and packages").
+SRC = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 FEDERATION = "https://federation.example"
 YEAR_AGO = NOW - timedelta(days=365)

@@ -5,11 +5,11 @@ credential's own skeleton (member names, context and schema URLs, status-list en
 shape), JOSE headers, units of measure, prefixes of standards bodies, result words,
 chemical elements, and common analytes and properties of each scope category. It is
 never built from particular certificates. Once a version is released its bytes are
-frozen (their SHA-256 is pinned in yilu/protocol/yl1.py); a new vocabulary is a new
+frozen (their SHA-256 is pinned in protocol/yl1.py); a new vocabulary is a new
 version. DEFLATE codes near matches more cheaply than far ones, so the most common
 pieces go last.
 
-Run: python tools/build_yl1_dictionary.py > src/yilu/protocol/data/yl1-dict-v1.txt
+Run: python tools/build_yl1_dictionary.py > protocol/data/yl1-dict-v1.txt
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def build() -> bytes:
         '","verdict":"fail"},{"parameter":"',
         '"standards":["GB/T ',
         # JOSE headers, then the credential skeleton in the canonical member order
-        # (yilu.protocol.credential.MEMBER_ORDER); the most common pieces come last
+        # (protocol.credential.MEMBER_ORDER); the most common pieces come last
         '{"alg":"ES256","kid":"',
         '{"alg":"EdDSA","kid":"',
         '","typ":"vc+jwt"}',

@@ -24,12 +24,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from yilu.issuer.qr import qr_version
-from yilu.protocol import yl1
-from yilu.protocol.credential import build_credential, certificate_id, status_entries
-from yilu.protocol.encoding import b45_decode, b64url_decode, dumps_compact
-from yilu.protocol.jws import TYP_VC, sign_compact
-from yilu.protocol.keys import SigningKey, jwk_thumbprint
+from issuer.qr import qr_version
+from protocol import yl1
+from protocol.credential import build_credential, certificate_id, status_entries
+from protocol.encoding import b45_decode, b64url_decode, dumps_compact
+from protocol.jws import TYP_VC, sign_compact
+from protocol.keys import SigningKey, jwk_thumbprint
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "tests" / "data" / "green-tea-3.json"

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import jwt
 
+from issuer import LabIssuer
+from protocol import yl1
+from protocol.encoding import B45_ALPHABET, b45_decode, b64url_decode
+from protocol.keys import VerifyKey
+from verifier import Verifier, load_bundle
+from verifier.store import read_root_keys
 from yilu import demo
-from yilu.issuer import LabIssuer
-from yilu.protocol import yl1
-from yilu.protocol.encoding import B45_ALPHABET, b45_decode, b64url_decode
-from yilu.protocol.keys import VerifyKey
-from yilu.verifier import Verifier, load_bundle
-from yilu.verifier.store import read_root_keys
 
 REPORT = Path(__file__).resolve().parents[1] / "tests" / "data" / "green-tea-8.json"
 _VALUE = {c: i for i, c in enumerate(B45_ALPHABET)}

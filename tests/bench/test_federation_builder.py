@@ -4,9 +4,9 @@ so that `make bench` never measures junk."""
 from __future__ import annotations
 
 from bench import federation as fb
-from yilu.protocol import yl1
-from yilu.verifier import Verifier, load_bundle
-from yilu.verifier._snapshot import load_bundle as load_bundle_internal
+from protocol import yl1
+from verifier import Verifier, load_bundle
+from verifier._snapshot import load_bundle as load_bundle_internal
 
 
 def test_a_small_federation_loads_whole_and_its_certificate_is_accepted() -> None:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from protocol.encoding import b45_encode, b64url_decode, b64url_encode
+from protocol.yl1 import dictionary
 from testkit import DATA, run_yilu
-from yilu.protocol.encoding import b45_encode, b64url_decode, b64url_encode
-from yilu.protocol.yl1 import dictionary
 
 
 def yilu(

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
+from protocol.encoding import b64url_encode, dumps_compact, format_time
+from protocol.jws import TYP_VC, parse_compact
+from protocol.keys import SigningKey
+from protocol.status_list import StatusList
 from testkit import DATA, NOW, SRC, World, accredit, file_registry, run_yilu, yilu_env
-from yilu.protocol.encoding import b64url_encode, dumps_compact, format_time
-from yilu.protocol.jws import TYP_VC, parse_compact
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.status_list import StatusList
 
 CN_FOOD = "https://qdtc.example.cn"
 AT_NOW = format_time(NOW)

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from protocol.encoding import b64url_encode
+from protocol.keys import SigningKey
 from testkit import DATA, run_yilu
-from yilu.protocol.encoding import b64url_encode
-from yilu.protocol.keys import SigningKey
 
 CN_FOOD = "https://qdtc.example.cn"
 CN_METALS = "https://sdmt.example.cn"
@@ -337,8 +337,8 @@ def test_trust_show_escapes_what_the_trust_data_says(tmp_path: Path) -> None:
     on one line, escaped, by trust install and trust show alike."""
     from dataclasses import replace
 
+    from protocol.lists import Member
     from testkit import NOW, World
-    from yilu.protocol.lists import Member
 
     class Loud(World):
         def member(self, cc: str) -> Member:
@@ -410,10 +410,7 @@ def test_root_bundle_warns_about_lists_devices_will_drop(tmp_path: Path) -> None
     )
     assert expired.returncode == 0, expired.stderr
     assert "yilu: warning: the trust list https://cnas.example.cn has expired" in expired.stderr
-    assert (
-        "yilu: warning: the status list https://qdtc.example.cn/status has expired"
-        in expired.stderr
-    )
+    assert "yilu: warning: the status list https://qdtc.example.cn/status has expired" in expired.stderr
     ahead = yilu(
         "root",
         "bundle",

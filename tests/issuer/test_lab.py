@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from issuer import LabIssuer, qr_version
+from protocol import yl1
+from protocol.errors import InputError, MalformedInputError, SecretError
+from protocol.jws import parse_compact, verify_signature
+from protocol.keys import VerifyKey
+from protocol.status_list import StatusList
+from protocol.storage import read_json
 from testkit import NOW, report
-from yilu.issuer import LabIssuer, qr_version
-from yilu.protocol import yl1
-from yilu.protocol.errors import InputError, MalformedInputError, SecretError
-from yilu.protocol.jws import parse_compact, verify_signature
-from yilu.protocol.keys import VerifyKey
-from yilu.protocol.status_list import StatusList
-from yilu.protocol.storage import read_json
 
 PASS = "a long test passphrase"
 

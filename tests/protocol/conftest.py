@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from yilu.protocol.credential import build_credential, certificate_id, status_entries
-from yilu.protocol.encoding import dumps_compact
-from yilu.protocol.jws import TYP_VC, sign_compact
-from yilu.protocol.keys import SigningKey
+from protocol.credential import build_credential, certificate_id, status_entries
+from protocol.encoding import dumps_compact
+from protocol.jws import TYP_VC, sign_compact
+from protocol.keys import SigningKey
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 REFERENCE_REPORTS = ("green-tea-3", "green-tea-8", "green-tea-8-fail", "green-tea-40", "steel-rebar-6")

@@ -11,8 +11,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from propkit import char_mutations, fast
-from yilu.protocol.encoding import B45_ALPHABET, b45_decode, b45_encode
-from yilu.protocol.errors import MalformedInputError
+from protocol.encoding import B45_ALPHABET, b45_decode, b45_encode
+from protocol.errors import MalformedInputError
 
 _VALUE = {c: i for i, c in enumerate(B45_ALPHABET)}
 _PAIR = {a + b: _VALUE[a] + 45 * _VALUE[b] for a in B45_ALPHABET for b in B45_ALPHABET}

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from propkit import fast
-from yilu.protocol.bundle import (
+from protocol.bundle import (
     MAGIC,
     MAX_BUNDLE_BYTES,
     TYP_BUNDLE,
@@ -35,10 +35,10 @@ from yilu.protocol.bundle import (
     read_full,
     split_container,
 )
-from yilu.protocol.encoding import b64url_encode, dumps_compact
-from yilu.protocol.errors import InputTooLargeError, MalformedInputError
-from yilu.protocol.jws import parse_compact, sign_compact, verify_raw
-from yilu.protocol.keys import SigningKey
+from protocol.encoding import b64url_encode, dumps_compact
+from protocol.errors import InputTooLargeError, MalformedInputError
+from protocol.jws import parse_compact, sign_compact, verify_raw
+from protocol.keys import SigningKey
 
 CREATED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ROOT = SigningKey.generate()
@@ -482,7 +482,7 @@ def test_a_changed_delta_body_never_applies_to_something_else(pair: tuple[Bundle
 
 def test_copies_cannot_rebuild_more_than_the_body_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """A few bytes of COPY operations could ask for gigabytes: the total rebuilt is bounded."""
-    import yilu.protocol.bundle as bundle_module
+    import protocol.bundle as bundle_module
 
     old = snapshot()
     target = old.trust_lists[0]

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from yilu.protocol.credential import (
+from protocol.credential import (
     MEMBER_ORDER,
     build_credential,
     credential_schema,
@@ -21,8 +21,8 @@ from yilu.protocol.credential import (
     validate_report,
     yilu_context,
 )
-from yilu.protocol.errors import MalformedInputError
-from yilu.protocol.vocabulary import CREDENTIAL_TYPE, SCHEMA_ID, SCOPES, VC_CONTEXT, YILU_CONTEXT
+from protocol.errors import MalformedInputError
+from protocol.vocabulary import CREDENTIAL_TYPE, SCHEMA_ID, SCOPES, VC_CONTEXT, YILU_CONTEXT
 
 ISSUER = "https://qdtc.example.cn"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -351,7 +351,7 @@ def test_yilu_context_loads_and_defines_every_subject_term() -> None:
 
 
 def test_report_larger_than_a_certificate_carries_is_refused() -> None:
-    from yilu.protocol.credential import MAX_REPORT_BYTES, validate_report
+    from protocol.credential import MAX_REPORT_BYTES, validate_report
 
     big = json.loads((Path(__file__).parents[1] / "data" / "green-tea-8.json").read_text())
     big["notes"] = "x" * MAX_REPORT_BYTES
@@ -360,7 +360,7 @@ def test_report_larger_than_a_certificate_carries_is_refused() -> None:
 
 
 def test_certificate_id_percent_encodes_the_report_number() -> None:
-    from yilu.protocol.credential import certificate_id
+    from protocol.credential import certificate_id
 
     assert (
         certificate_id("https://lab.example", "QDTC-2026_1.a~b")

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from yilu.protocol import yl1
-from yilu.protocol.credential import MEMBER_ORDER
-from yilu.protocol.vocabulary import SCOPES
+from protocol import yl1
+from protocol.credential import MEMBER_ORDER
+from protocol.vocabulary import SCOPES
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "build_yl1_dictionary.py"
-SHIPPED = ROOT / "src" / "yilu" / "protocol" / "data" / "yl1-dict-v1.txt"
+SHIPPED = ROOT / "protocol" / "data" / "yl1-dict-v1.txt"
 DATA = ROOT / "tests" / "data"
 
 
@@ -45,7 +45,7 @@ def test_shipped_file_is_the_tools_output(shipped: bytes) -> None:
 
 
 def test_package_loads_the_same_bytes(shipped: bytes) -> None:
-    packaged = resources.files("yilu.protocol").joinpath("data/yl1-dict-v1.txt").read_bytes()
+    packaged = resources.files("protocol").joinpath("data/yl1-dict-v1.txt").read_bytes()
     assert packaged == shipped
     assert yl1.dictionary(1) == shipped
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from jwcrypto import jwk, jws
 
-from yilu.protocol import yl1
+from protocol import yl1
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "formats.md"
@@ -158,7 +158,7 @@ def _b45decode(text: str) -> bytes:
 
 def _decode_yl1_from_the_docs(text: str) -> str:
     raw = _b45decode(text.removeprefix("YL1:"))
-    zdict = (ROOT / "src" / "yilu" / "protocol" / "data" / f"yl1-dict-v{raw[0]}.txt").read_bytes()
+    zdict = (ROOT / "protocol" / "data" / f"yl1-dict-v{raw[0]}.txt").read_bytes()
     header_len = shift = 0
     pos = 1
     while True:

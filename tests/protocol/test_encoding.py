@@ -12,8 +12,8 @@ from hypothesis import given as _given
 from hypothesis import strategies as _st
 
 from propkit import fast as _fast
-from yilu.protocol import encoding as _enc
-from yilu.protocol.encoding import (
+from protocol import encoding as _enc
+from protocol.encoding import (
     B45_ALPHABET,
     b45_decode,
     b45_encode,
@@ -24,7 +24,7 @@ from yilu.protocol.encoding import (
     loads_json_object,
     parse_time,
 )
-from yilu.protocol.errors import MalformedInputError
+from protocol.errors import MalformedInputError
 
 # ---------------------------------------------------------------- base64url
 

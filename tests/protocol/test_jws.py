@@ -14,16 +14,16 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwcrypto import jwk as jwc_jwk
 from jwcrypto import jws as jwc_jws
 
-from yilu.protocol import jws as jws_module
-from yilu.protocol.encoding import b64url_decode, b64url_encode, dumps_compact
-from yilu.protocol.errors import (
+from protocol import jws as jws_module
+from protocol.encoding import b64url_decode, b64url_encode, dumps_compact
+from protocol.errors import (
     InputTooLargeError,
     MalformedInputError,
     SignatureError,
     UnsupportedFormatError,
     YiluError,
 )
-from yilu.protocol.jws import (
+from protocol.jws import (
     TYP_VC,
     ParsedJWS,
     assemble_compact,
@@ -35,8 +35,8 @@ from yilu.protocol.jws import (
     verify_signature,
     verify_with_any,
 )
-from yilu.protocol.keys import SigningKey, VerifyKey
-from yilu.protocol.reasons import ReasonCode
+from protocol.keys import SigningKey, VerifyKey
+from protocol.reasons import ReasonCode
 
 PAYLOAD = dumps_compact({"id": "urn:test", "name": "崂山绿茶", "n": 1})
 

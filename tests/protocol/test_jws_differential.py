@@ -29,10 +29,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from propkit import char_mutations, fast
-from yilu.protocol import yl1
-from yilu.protocol.encoding import b64url_encode, dumps_compact
-from yilu.protocol.errors import YiluError
-from yilu.protocol.jws import (
+from protocol import yl1
+from protocol.encoding import b64url_encode, dumps_compact
+from protocol.errors import YiluError
+from protocol.jws import (
     ParsedJWS,
     encode_header,
     from_parts,
@@ -40,7 +40,7 @@ from yilu.protocol.jws import (
     sign_compact,
     verify_signature,
 )
-from yilu.protocol.keys import SigningKey, VerifyKey
+from protocol.keys import SigningKey, VerifyKey
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 KEYS = {"EdDSA": SigningKey.generate("EdDSA"), "ES256": SigningKey.generate("ES256")}

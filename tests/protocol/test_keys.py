@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from yilu.protocol.encoding import b64url_decode, b64url_encode
-from yilu.protocol.errors import MalformedInputError, SecretError, UnsupportedFormatError
-from yilu.protocol.keys import (
+from protocol.encoding import b64url_decode, b64url_encode
+from protocol.errors import MalformedInputError, SecretError, UnsupportedFormatError
+from protocol.keys import (
     ALLOWED_ALGS,
     KID_CHARS,
     SigningKey,
@@ -22,7 +22,7 @@ from yilu.protocol.keys import (
     jwk_thumbprint,
     kid_for,
 )
-from yilu.protocol.storage import load_key, save_key
+from protocol.storage import load_key, save_key
 
 # RFC 8037 Appendix A.1-A.3: an Ed25519 key and its RFC 7638 thumbprint.
 RFC8037_D = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from yilu.protocol.encoding import b64url_encode
-from yilu.protocol.errors import MalformedInputError, TrustDataError
-from yilu.protocol.jws import parse_compact, verify_signature
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import (
+from protocol.encoding import b64url_encode
+from protocol.errors import MalformedInputError, TrustDataError
+from protocol.jws import parse_compact, verify_signature
+from protocol.keys import SigningKey
+from protocol.lists import (
     TYP_FEDERATION_LIST,
     TYP_TRUST_LIST,
     Agreement,

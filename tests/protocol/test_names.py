@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yilu.protocol.errors import MalformedInputError
-from yilu.protocol.names import NameIndex, NamePattern, check_lab_id, is_lab_id, is_under, parse_patterns
+from protocol.errors import MalformedInputError
+from protocol.names import NameIndex, NamePattern, check_lab_id, is_lab_id, is_under, parse_patterns
 
 LABEL_63 = "a" * 63
 LABEL_64 = "a" * 64

@@ -17,9 +17,8 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from propkit import char_mutations, fast
-from testkit import NOW, World
-from yilu.protocol import yl1
-from yilu.protocol.encoding import (
+from protocol import yl1
+from protocol.encoding import (
     B45_ALPHABET,
     b45_decode,
     b45_encode,
@@ -29,10 +28,11 @@ from yilu.protocol.encoding import (
     format_time,
     parse_time,
 )
-from yilu.protocol.errors import InputError, MalformedInputError, SignatureError
-from yilu.protocol.jws import ParsedJWS, assemble_compact, parse_compact, verify_with_any
-from yilu.protocol.keys import VerifyKey
-from yilu.verifier import Verifier, load_bundle
+from protocol.errors import InputError, MalformedInputError, SignatureError
+from protocol.jws import ParsedJWS, assemble_compact, parse_compact, verify_with_any
+from protocol.keys import VerifyKey
+from testkit import NOW, World
+from verifier import Verifier, load_bundle
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 FORMAT_TIME_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", re.ASCII)

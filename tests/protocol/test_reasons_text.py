@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yilu.protocol.reasons import ReasonCode, advice, message, safe_text, verdict_for
+from protocol.reasons import ReasonCode, advice, message, safe_text, verdict_for
 
 ALL_CODES = {
     "ACCEPTED",

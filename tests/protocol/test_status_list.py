@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from yilu.protocol.encoding import b64url_decode, b64url_encode
-from yilu.protocol.errors import InputTooLargeError, MalformedInputError
-from yilu.protocol.jws import TYP_VC, parse_compact, verify_signature
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.status_list import MAX_BITS, MIN_BITS, MIN_SLOTS, Bitstring, StatusList, slot_indices
+from protocol.encoding import b64url_decode, b64url_encode
+from protocol.errors import InputTooLargeError, MalformedInputError
+from protocol.jws import TYP_VC, parse_compact, verify_signature
+from protocol.keys import SigningKey
+from protocol.status_list import MAX_BITS, MIN_BITS, MIN_SLOTS, Bitstring, StatusList, slot_indices
 
 URL = "https://qdtc.example.cn/status"
 BOTH = ("revocation", "suspension")

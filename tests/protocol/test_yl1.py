@@ -13,18 +13,18 @@ import segno
 from jwcrypto import jwk as jwc_jwk
 from jwcrypto import jws as jwc_jws
 
-from yilu.protocol import yl1
-from yilu.protocol.encoding import B45_ALPHABET, b45_decode, b45_encode, b64url_decode
-from yilu.protocol.errors import (
+from protocol import yl1
+from protocol.encoding import B45_ALPHABET, b45_decode, b45_encode, b64url_decode
+from protocol.errors import (
     InputTooLargeError,
     MalformedInputError,
     SignatureError,
     UnsupportedFormatError,
     YiluError,
 )
-from yilu.protocol.jws import TYP_VC, parse_compact, verify_signature
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.reasons import ReasonCode
+from protocol.jws import TYP_VC, parse_compact, verify_signature
+from protocol.keys import SigningKey
+from protocol.reasons import ReasonCode
 
 REPORTS = ("green-tea-3", "green-tea-8", "green-tea-8-fail", "green-tea-40", "steel-rebar-6")
 QR_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
@@ -94,7 +94,7 @@ def test_wire_layout(reference_vc: Callable[..., str]) -> None:
 
 def test_varint_of_long_header_round_trips(ed_key: SigningKey) -> None:
     """A header of 128+ bytes needs a two-byte varint."""
-    from yilu.protocol.jws import sign_compact
+    from protocol.jws import sign_compact
 
     token = sign_compact(b'{"a":1}', ed_key, kid="k" * 200, typ=TYP_VC)
     assert len(b64url_decode(token.split(".")[0])) >= 128

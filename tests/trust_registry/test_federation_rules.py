@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from protocol.errors import InputError, MalformedInputError, TrustDataError
+from protocol.jws import parse_compact
+from protocol.keys import SigningKey
+from protocol.lists import TrustList
+from protocol.status_list import Bitstring, StatusList
+from protocol.vocabulary import STATUS_PURPOSES
 from testkit import accredit, file_registry
-from yilu.protocol.errors import InputError, MalformedInputError, TrustDataError
-from yilu.protocol.jws import parse_compact
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import TrustList
-from yilu.protocol.status_list import Bitstring, StatusList
-from yilu.protocol.vocabulary import STATUS_PURPOSES
-from yilu.trust_registry import FederationRoot, Registry
-from yilu.verifier import load_bundle
-from yilu.verifier.store import SnapshotStore
+from trust_registry import FederationRoot, Registry
+from verifier import load_bundle
+from verifier.store import SnapshotStore
 
 PASS = "federation rules passphrase"
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)

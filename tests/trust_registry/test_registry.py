@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from protocol.errors import InputError
+from protocol.jws import parse_compact, verify_signature
+from protocol.keys import SigningKey
+from protocol.lists import FederationList, KeyRecord, Scope, TrustList
 from testkit import NOW
-from yilu.protocol.errors import InputError
-from yilu.protocol.jws import parse_compact, verify_signature
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import FederationList, KeyRecord, Scope, TrustList
-from yilu.trust_registry import FederationRoot, Registry
-from yilu.verifier import load_bundle
+from trust_registry import FederationRoot, Registry
+from verifier import load_bundle
 
 PASS = "registry passphrase"
 

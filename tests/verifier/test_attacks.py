@@ -18,20 +18,20 @@ from typing import Any
 
 import pytest
 
+from protocol import yl1
+from protocol.bundle import MAGIC, TYP_BUNDLE, split_container
+from protocol.encoding import b45_encode, b64url_decode, b64url_encode, dumps_compact
+from protocol.errors import InputError, RollbackError, TrustDataError
+from protocol.jws import TYP_VC, sign_compact
+from protocol.keys import SigningKey
+from protocol.lists import KeyRecord, Member, StatusEvent
+from protocol.reasons import ReasonCode as R
+from protocol.status_list import Bitstring, StatusList
 from testkit import NOW, YEAR_AGO, LabSpec, World, accredit, file_registry
-from yilu.protocol import yl1
-from yilu.protocol.bundle import MAGIC, TYP_BUNDLE, split_container
-from yilu.protocol.encoding import b45_encode, b64url_decode, b64url_encode, dumps_compact
-from yilu.protocol.errors import InputError, RollbackError, TrustDataError
-from yilu.protocol.jws import TYP_VC, sign_compact
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import KeyRecord, Member, StatusEvent
-from yilu.protocol.reasons import ReasonCode as R
-from yilu.protocol.status_list import Bitstring, StatusList
-from yilu.trust_registry import Registry
-from yilu.verifier import Snapshot, VerificationResult, Verifier, load_bundle
-from yilu.verifier.render import render_text
-from yilu.verifier.store import SnapshotStore
+from trust_registry import Registry
+from verifier import Snapshot, VerificationResult, Verifier, load_bundle
+from verifier.render import render_text
+from verifier.store import SnapshotStore
 
 CN_FOOD = "https://qdtc.example.cn"
 RU_FOOD = "https://nftc.example.ru"
@@ -279,9 +279,7 @@ def test_store_refuses_rollback_of_status_lists(world: World, tmp_path: Path) ->
     # A newer bundle (sequence 3) that carries the old, unrevoked status lists: still refused.
     world.sequence = 3
     replay = make_bundle(world)
-    with pytest.raises(
-        RollbackError, match=re.escape("status list https://qdtc.example.cn/status ")
-    ):
+    with pytest.raises(RollbackError, match=re.escape("status list https://qdtc.example.cn/status ")):
         store.install(replay, now=NOW)
     assert store.path.read_bytes() == stored
     current = store.current()

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
+from protocol.encoding import format_time
+from protocol.keys import SigningKey
+from protocol.lists import StatusEvent
+from protocol.names import NamePattern
+from protocol.reasons import ReasonCode as R
+from protocol.status_list import Bitstring, StatusList
 from testkit import NOW, LabSpec, World
-from yilu.protocol.encoding import format_time
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import StatusEvent
-from yilu.protocol.names import NamePattern
-from yilu.protocol.reasons import ReasonCode as R
-from yilu.protocol.status_list import Bitstring, StatusList
-from yilu.verifier import Snapshot, VerificationResult, Verifier, load_bundle
+from verifier import Snapshot, VerificationResult, Verifier, load_bundle
 
 CN_FOOD = "https://qdtc.example.cn"
 CN_METALS = "https://sdmt.example.cn"
@@ -556,7 +556,7 @@ def test_a_status_list_given_as_the_certificate_is_named(world: World) -> None:
 
 @pytest.mark.parametrize("country", ["Kazakhstan", "XX", "K", ""])
 def test_the_verifiers_country_is_an_iso_code(world: World, country: str) -> None:
-    from yilu.protocol.errors import MalformedInputError
+    from protocol.errors import MalformedInputError
 
     with pytest.raises(MalformedInputError, match="ISO 3166-1"):
         Verifier(load(world), country=country)

@@ -18,13 +18,13 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from propkit import char_mutations, fast
+from protocol.encoding import b64url_decode, b64url_encode
+from protocol.errors import YiluError
+from protocol.jws import parse_compact
+from protocol.lists import FederationList, TrustList
+from protocol.status_list import StatusList
 from testkit import NOW, World
-from yilu.protocol.encoding import b64url_decode, b64url_encode
-from yilu.protocol.errors import YiluError
-from yilu.protocol.jws import parse_compact
-from yilu.protocol.lists import FederationList, TrustList
-from yilu.protocol.status_list import StatusList
-from yilu.verifier import Snapshot, Verifier, load_bundle
+from verifier import Snapshot, Verifier, load_bundle
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 CREATED_AT = NOW - timedelta(minutes=30)

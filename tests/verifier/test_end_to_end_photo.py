@@ -7,10 +7,10 @@ import random
 
 from PIL import Image, ImageFilter
 
+from issuer import make_qr
+from protocol import yl1
 from testkit import NOW, World
-from yilu.issuer import make_qr
-from yilu.protocol import yl1
-from yilu.verifier import Verifier, load_bundle
+from verifier import Verifier, load_bundle
 
 
 def photo_of(text: str, *, module_px: int, angle: float, blur: float, seed: int) -> bytes:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
+from protocol import yl1
+from protocol.encoding import B45_ALPHABET
 from testkit import NOW, World
-from yilu.protocol import yl1
-from yilu.protocol.encoding import B45_ALPHABET
-from yilu.verifier import Verifier, load_bundle
+from verifier import Verifier, load_bundle
 
 
 def test_mutations_never_raise_and_never_accept_a_changed_certificate(world: World) -> None:

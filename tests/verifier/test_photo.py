@@ -1,4 +1,4 @@
-"""Photo -> QR text (yilu.verifier._photo): clean codes, photos, a hard case, hostile input."""
+"""Photo -> QR text (verifier._photo): clean codes, photos, a hard case, hostile input."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import segno
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFilter
 
-from yilu.protocol.errors import InputTooLargeError, MalformedInputError
-from yilu.protocol.reasons import ReasonCode
-from yilu.verifier._photo import MAX_IMAGE_BYTES, MAX_PIXELS, read_qr_text
+from protocol.errors import InputTooLargeError, MalformedInputError
+from protocol.reasons import ReasonCode
+from verifier._photo import MAX_IMAGE_BYTES, MAX_PIXELS, read_qr_text
 
 BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 SIZE_1080P = (1920, 1080)

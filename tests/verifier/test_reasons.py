@@ -9,15 +9,15 @@ from datetime import timedelta
 import jwt
 import pytest
 
+from protocol import yl1
+from protocol.bundle import MAGIC, split_container
+from protocol.encoding import b64url_decode, b64url_encode
+from protocol.errors import TrustDataError, VerificationError
+from protocol.keys import SigningKey
+from protocol.lists import Agreement, KeyRecord, StatusEvent
+from protocol.reasons import ReasonCode as R
 from testkit import NOW, YEAR_AGO, World
-from yilu.protocol import yl1
-from yilu.protocol.bundle import MAGIC, split_container
-from yilu.protocol.encoding import b64url_decode, b64url_encode
-from yilu.protocol.errors import TrustDataError, VerificationError
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import Agreement, KeyRecord, StatusEvent
-from yilu.protocol.reasons import ReasonCode as R
-from yilu.verifier import VerificationResult, Verifier, load_bundle
+from verifier import VerificationResult, Verifier, load_bundle
 
 
 def verify(
@@ -111,7 +111,7 @@ def test_compression_bomb_is_rejected(world: World) -> None:
 
     packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=yl1.dictionary(1))
     bomb = packer.compress(b'{"alg":"EdDSA"}' + b"0" * 2_000_000) + packer.flush()
-    from yilu.protocol.encoding import b45_encode
+    from protocol.encoding import b45_encode
 
     text = "YL1:" + b45_encode(b"\x01\x0f" + bomb + b"s" * 64)
     assert len(text) < yl1.MAX_TEXT_CHARS
@@ -140,7 +140,7 @@ def test_signature_from_other_lab_key_with_same_kid_is_invalid(world: World) -> 
     token = world.issue(key=stranger)
     head = json.loads(b64url_decode(token.split(".")[0]))
     head["kid"] = world.labs["cn-food"].key.public.kid
-    from yilu.protocol.encoding import dumps_compact
+    from protocol.encoding import dumps_compact
 
     signing_input = b64url_encode(dumps_compact(head)) + "." + token.split(".")[1]
     forged = signing_input + "." + b64url_encode(stranger.sign(signing_input.encode()))
@@ -374,7 +374,7 @@ def test_tampered_inner_list_is_dropped_and_its_labs_cannot_be_verified(world: W
     body = json.loads(b64url_decode(payload))
     body["labs"][0]["scopes"].append({"category": "textiles"})
     world_tl = ".".join((head, b64url_encode(json.dumps(body).encode()), sig))
-    from yilu.protocol.bundle import Bundle
+    from protocol.bundle import Bundle
 
     bundle = Bundle(
         "https://federation.example",
@@ -414,7 +414,7 @@ def test_raising_twin(world: World) -> None:
 
 
 def test_every_reason_has_three_languages() -> None:
-    from yilu.protocol.reasons import message
+    from protocol.reasons import message
 
     for code in R:
         texts = {lang: message(code, lang, {}) for lang in ("en", "zh", "ru")}
@@ -423,9 +423,9 @@ def test_every_reason_has_three_languages() -> None:
 
 def test_unsupported_key_in_signed_federation_list_is_trust_data_error(world: World) -> None:
     """A root-signed federation list with a key type Yilu does not speak is invalid trust data."""
-    from yilu.protocol.bundle import Bundle
-    from yilu.protocol.encoding import dumps_compact
-    from yilu.protocol.jws import sign_compact
+    from protocol.bundle import Bundle
+    from protocol.encoding import dumps_compact
+    from protocol.jws import sign_compact
 
     body = json.loads(b64url_decode(world.federation().split(".")[1]))
     body["registries"][0]["keys"][0]["jwk"] = {"kty": "RSA", "n": "AQAB", "e": "AQAB"}

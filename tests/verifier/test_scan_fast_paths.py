@@ -18,10 +18,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from propkit import fast
+from protocol import yl1
+from protocol.reasons import ReasonCode as R
 from testkit import NOW, World
-from yilu.protocol import yl1
-from yilu.protocol.reasons import ReasonCode as R
-from yilu.verifier import VerificationResult, Verifier, load_bundle
+from verifier import VerificationResult, Verifier, load_bundle
 
 
 class _General(Verifier):

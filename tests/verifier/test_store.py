@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from protocol.bundle import Bundle
+from protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
 from testkit import FEDERATION, NOW, World
-from yilu.protocol.bundle import Bundle
-from yilu.protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
-from yilu.verifier.store import SnapshotStore
+from verifier.store import SnapshotStore
 
 
 def test_install_newer_replaces_older(world: World, tmp_path: Path) -> None:

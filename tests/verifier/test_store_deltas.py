@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from testkit import FEDERATION, NOW, World
-from yilu.protocol.bundle import (
+from protocol.bundle import (
     TYP_BUNDLE,
     Bundle,
     Manifest,
@@ -24,16 +23,17 @@ from yilu.protocol.bundle import (
     read_full,
     split_container,
 )
-from yilu.protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
-from yilu.protocol.jws import parse_compact, sign_compact
-from yilu.protocol.keys import SigningKey, VerifyKey
-from yilu.protocol.reasons import ReasonCode as R
-from yilu.protocol.status_list import Bitstring, StatusList, slot_indices
-from yilu.protocol.vocabulary import STATUS_PURPOSES
-from yilu.verifier import Verifier, load_bundle
-from yilu.verifier import _snapshot as snapshot_module
-from yilu.verifier._index import read_record
-from yilu.verifier.store import SnapshotStore
+from protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
+from protocol.jws import parse_compact, sign_compact
+from protocol.keys import SigningKey, VerifyKey
+from protocol.reasons import ReasonCode as R
+from protocol.status_list import Bitstring, StatusList, slot_indices
+from protocol.vocabulary import STATUS_PURPOSES
+from testkit import FEDERATION, NOW, World
+from verifier import Verifier, load_bundle
+from verifier import _snapshot as snapshot_module
+from verifier._index import read_record
+from verifier.store import SnapshotStore
 
 
 def parts_of(data: bytes) -> Bundle:

@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
+from protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
+from protocol.keys import SigningKey
+from protocol.lists import KeyRecord, Member
+from protocol.reasons import ReasonCode as R
+from protocol.status_list import Bitstring, StatusList
+from protocol.vocabulary import STATUS_PURPOSES
 from testkit import NOW, YEAR_AGO, LabSpec, World
-from yilu.protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
-from yilu.protocol.keys import SigningKey
-from yilu.protocol.lists import KeyRecord, Member
-from yilu.protocol.reasons import ReasonCode as R
-from yilu.protocol.status_list import Bitstring, StatusList
-from yilu.protocol.vocabulary import STATUS_PURPOSES
-from yilu.verifier import Verifier, load_bundle
-from yilu.verifier import store as store_module
-from yilu.verifier._index import read_record
-from yilu.verifier.store import SnapshotStore
+from verifier import Verifier, load_bundle
+from verifier import store as store_module
+from verifier._index import read_record
+from verifier.store import SnapshotStore
 
 KZ_REGISTRY = "https://registry.example.kz"
 
@@ -371,9 +371,7 @@ def test_nested_lab_cannot_mask_a_rollback_of_another_labs_status_list(world: Wo
     assert current is not None
     assert Verifier(current, country="CN").verify(token, at=NOW).codes == (R.REVOKED,)
     with pytest.raises(RollbackError):
-        store.install(
-            bundle(world, sequence=2, status_lists=[*others, unrevoked, squat]), now=NOW
-        )
+        store.install(bundle(world, sequence=2, status_lists=[*others, unrevoked, squat]), now=NOW)
     current = store.current()
     assert current is not None
     assert Verifier(current, country="CN").verify(token, at=NOW).codes == (R.REVOKED,)
@@ -395,8 +393,7 @@ def test_a_later_list_clearing_a_revoked_bit_does_not_unrevoke(world: World, tmp
     assert record(store)["statusLists"][f"{spec.id} {spec.url}"]["revoked"] == [18, 80]
     installed = store.install(bundle(world, sequence=2, status_lists=[*others, cleared]), now=NOW)
     assert installed.warnings == (
-        f"{spec.url} of {spec.id} clears revocations this device had seen (index 18): "
-        "they stay revoked",
+        f"{spec.url} of {spec.id} clears revocations this device had seen (index 18): they stay revoked",
     )
     assert record(store)["statusLists"][f"{spec.id} {spec.url}"]["revoked"] == [18, 80]
     for snapshot in (installed.snapshot, store.current()):
@@ -473,9 +470,7 @@ def test_a_status_list_dated_after_its_bundle_is_dropped_and_cannot_block_later_
     store.install(bundle(world, sequence=1, status_lists=[*others, future]), now=NOW)
     assert f"{spec.id} {spec.url}" not in record(store)["statusLists"]
     genuine = _status(spec, bits=(), hours_ago=0.2)
-    assert store.install(
-        bundle(world, sequence=2, status_lists=[*others, genuine]), now=NOW
-    ).changed
+    assert store.install(bundle(world, sequence=2, status_lists=[*others, genuine]), now=NOW).changed
 
 
 def test_a_trust_list_dated_after_its_bundle_is_dropped(world: World) -> None:
@@ -483,7 +478,7 @@ def test_a_trust_list_dated_after_its_bundle_is_dropped(world: World) -> None:
         def trust_list(self, cc: str) -> str:
             if cc != "KZ":
                 return super().trust_list(cc)
-            from yilu.protocol.lists import TrustList
+            from protocol.lists import TrustList
 
             tl = TrustList(
                 self.reg_id(cc), cc, f"AB-{cc}", 99, NOW + timedelta(days=300), NOW + timedelta(days=330), ()
