@@ -26,8 +26,15 @@ def imports(package: str) -> set[str]:
 def test_protocol_imports_no_web_or_database_code() -> None:
     roots = {name.split(".")[0] for name in imports("protocol")}
     assert not roots & WEB_OR_DB
-    others = PARTIES | {"yilu"}
+    others = PARTIES | {"yilu", "service"}
     assert not {n for n in imports("protocol") if n.split(".")[0] in others}
+
+
+def test_service_imports_protocol_never_a_party_or_the_command_line() -> None:
+    found = imports("service")
+    bad = {n for n in found if n.split(".")[0] in PARTIES | {"yilu"}}
+    assert not bad, f"service imports {bad}"
+    assert any(n == "protocol" or n.startswith("protocol.") for n in found)
 
 
 @pytest.mark.parametrize("party", sorted(PARTIES))
