@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -275,3 +276,23 @@ def test_each_app_is_its_own(seen: list[int]) -> None:
     two = create_service_app(ServiceSettings(), role="verifier", version="2", routers=[routes(seen)])
     assert one is not two
     assert "/echo" not in one.openapi()["paths"] and "/echo" in two.openapi()["paths"]
+
+
+def test_declared_length_over_the_limit_is_413_before_the_body_is_read(server: Served) -> None:
+    """A client announcing a huge body gets its 413 at once, without sending the body."""
+    host, port = server.url.removeprefix("http://").split(":")
+    head = (
+        "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        "Content-Length: 1000000000\r\nX-Request-ID: declared-1\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(head.encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 413 ")
+    assert b"application/problem+json" in rest.lower()
