@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 DEMO ?= demo
-PACKAGES := protocol issuer verifier trust_registry yilu
+PACKAGES := protocol issuer verifier trust_registry service yilu
 
 .PHONY: run test lint bench clean
 

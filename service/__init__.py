@@ -1,0 +1,1 @@
+"""The service layer shared by the registry, the root, the issuer and the verifier node."""
