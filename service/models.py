@@ -15,6 +15,7 @@ from pydantic import model_validator
 from sqlalchemy import JSON, Column, DateTime, String
 from sqlmodel import Field, SQLModel
 
+from protocol.errors import MalformedInputError
 from protocol.names import check_lab_id
 
 
@@ -40,7 +41,10 @@ class TokenCreate(TokenBase):
         if self.role is Role.LAB:
             if self.lab_id is None:
                 raise ValueError("a lab token needs the lab id it acts for (e.g. https://qdtc.example.cn)")
-            check_lab_id(self.lab_id)
+            try:
+                check_lab_id(self.lab_id)
+            except MalformedInputError as exc:
+                raise ValueError(str(exc)) from exc
         elif self.lab_id is not None:
             raise ValueError(f"a {self.role.value} token is not bound to a lab: leave the lab id out")
         return self
