@@ -1,0 +1,102 @@
+"""The service tables and their public views, as SQLModel families.
+
+Each family has the fields a caller sends (``…Create``), the table (``table=True``,
+what is stored) and what is shown (``…Public``): a table row is never returned as
+is, so a stored secret hash cannot leak through an API or a listing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import model_validator
+from sqlalchemy import JSON, Column, DateTime, String
+from sqlmodel import Field, SQLModel
+
+from protocol.errors import MalformedInputError
+from protocol.names import check_lab_id
+
+
+class Role(StrEnum):
+    """What a bearer token may do: administer the service, operate it, or act for one lab."""
+
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    LAB = "lab"
+
+
+class TokenBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    lab_id: str | None = Field(default=None, max_length=200)
+
+
+class TokenCreate(TokenBase):
+    """A request for a token: a lab token names its lab, no other token does."""
+
+    @model_validator(mode="after")
+    def _lab_binding(self) -> TokenCreate:
+        if self.role is Role.LAB:
+            if self.lab_id is None:
+                raise ValueError("a lab token needs the lab id it acts for (e.g. https://qdtc.example.cn)")
+            try:
+                check_lab_id(self.lab_id)
+            except MalformedInputError as exc:
+                raise ValueError(str(exc)) from exc
+        elif self.lab_id is not None:
+            raise ValueError(f"a {self.role.value} token is not bound to a lab: leave the lab id out")
+        return self
+
+
+class Token(TokenBase, table=True):
+    """A stored token: the SHA-256 of its secret, never the secret."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: Plain text, not a database enum type: a new role needs no type migration.
+    role: Role = Field(sa_type=String(20))
+    #: The first characters of the secret, to tell tokens apart in a listing.
+    prefix: str = Field(max_length=16)
+    #: Hex SHA-256 of the whole secret (service/tokens.py says why no slow hash).
+    secret_sha256: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class TokenPublic(TokenBase):
+    id: int
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AuditEntryBase(SQLModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditEntry(SQLModel, table=True):
+    """One row of the append-only, hash-chained audit log (service/audit.py)."""
+
+    __tablename__ = "audit_entry"
+
+    #: 1, 2, 3, … with no gap; the primary key, so two writers cannot fork the chain.
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=100)
+    subject: str = Field(max_length=400)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class AuditEntryPublic(AuditEntryBase):
+    pass
