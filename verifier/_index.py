@@ -191,6 +191,24 @@ def read_record(path: Path) -> dict[str, Any] | None:
     return record
 
 
+def read_installed_at(path: Path) -> str | None:
+    """The record's ``installedAt``, read by SQLite itself: not worth parsing a record that
+    lists every status list of the federation (``yilu trust show``)."""
+    if not path.exists():
+        return None
+    try:
+        db = _connect(path)
+        try:
+            row = db.execute(
+                "SELECT json_extract(value, '$.installedAt') FROM meta WHERE name = 'versions'"
+            ).fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row is not None and isinstance(row[0], str) else None
+
+
 def read_parts(path: Path) -> Bundle:
     """The parts of the installed snapshot, to apply a delta to."""
     try:

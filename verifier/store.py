@@ -30,19 +30,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from protocol.bundle import Bundle, apply_delta, encode_records, open_body, read_full
+from protocol.bundle import Bundle, apply_delta, encode_records, open_body
 from protocol.encoding import format_time, parse_time
 from protocol.errors import InputError, RollbackError, StaleTrustDataError, TrustDataError
 from protocol.keys import VerifyKey
 from protocol.reasons import ReasonCode
 from protocol.storage import read_json, write_json
-from verifier._index import open_index, read_parts, read_record, read_verified, write_index
+from verifier._index import open_index, read_installed_at, read_parts, read_record, read_verified, write_index
 from verifier._snapshot import (
     PartVersion,
     Snapshot,
     Versions,
     load_snapshot,
     open_manifest,
+    read_body,
 )
 
 ROOT_FILE: Final = "root-keys.json"
@@ -131,9 +132,8 @@ class SnapshotStore:
         return None if record is None else Versions.from_json(record)
 
     def installed_at(self) -> datetime | None:
-        record = read_record(self.path)
         try:
-            return parse_time(record.get("installedAt") if record else None, "installedAt")
+            return parse_time(read_installed_at(self.path), "installedAt")
         except InputError:
             return None
 
@@ -147,16 +147,7 @@ class SnapshotStore:
         Raises :class:`StaleTrustDataError` (freeze), :class:`RollbackError` (a part older
         than installed, or different at the same version) or TrustDataError.
         """
-        if new.federation.expires_at < now:
-            raise StaleTrustDataError(
-                f"the bundle's federation list expired {format_time(new.federation.expires_at)}: "
-                "ask your agency for a current bundle",
-                code=ReasonCode.TRUST_DATA_STALE,
-            )
-        old = self.stored_versions()
-        if old is None:
-            return True
-        return _compare(old, new)
+        return _check(self.stored_versions(), new, now=now)
 
     def check_not_older(self, new: Snapshot) -> None:
         """Raise :class:`RollbackError` if any part of ``new`` is older than what is installed,
@@ -174,13 +165,8 @@ class SnapshotStore:
         """
         roots = self.roots()
         manifest, body = open_manifest(bundle, roots)
-        records: bytes | None = None
         if manifest.base is None:
-            try:
-                records = open_body(manifest, body)
-                parts = read_full(manifest, records)
-            except InputError as exc:
-                raise TrustDataError(f"the bundle is malformed: {exc}") from exc
+            parts = read_body(manifest, body)
         else:
             base = self.installed_bundle()
             if base is None:
@@ -193,10 +179,10 @@ class SnapshotStore:
             except InputError as exc:
                 raise TrustDataError(f"cannot apply this delta: {exc}") from exc
         new = load_snapshot(parts, roots, known=read_verified(self.path))
-        changed = self.check(new, now=now)
+        old = self.stored_versions()  # read once: at 120,000 labs it lists 120,000 status lists
+        changed = _check(old, new, now=now)
         if self.stored_roots() is None:
             write_json(self.root_path, _jwks(roots))
-        old = self.stored_versions()
         record = _record(old, new, now)
         revoked = {k: tuple(v["revoked"]) for k, v in record["statusLists"].items() if v.get("revoked")}
         staging = self.path.with_name(INDEX_FILE + ".new")
@@ -205,7 +191,7 @@ class SnapshotStore:
             new,
             # A full bundle's body is kept as it came (compressed); a delta's result is encoded.
             parts=(manifest.encoding, body)
-            if records is not None
+            if manifest.base is None
             else ("zlib", zlib.compress(encode_records(parts), 1)),
             record=record,
             revoked=revoked,
@@ -214,6 +200,17 @@ class SnapshotStore:
         os.replace(staging, self.path)
         _remember_revocations(new, old)
         return Installed(new, changed, _cleared_revocations(old, new) + _unusable(new))
+
+
+def _check(old: Versions | None, new: Snapshot, *, now: datetime) -> bool:
+    """Freeze, then rollback: see :meth:`SnapshotStore.check`."""
+    if new.federation.expires_at < now:
+        raise StaleTrustDataError(
+            f"the bundle's federation list expired {format_time(new.federation.expires_at)}: "
+            "ask your agency for a current bundle",
+            code=ReasonCode.TRUST_DATA_STALE,
+        )
+    return True if old is None else _compare(old, new)
 
 
 def _newer(what: str, label: str, old: PartVersion, new: PartVersion, *, numeric: bool) -> bool:
