@@ -440,8 +440,10 @@ def decode_records(head: Bundle, raw: bytes) -> Bundle:
     )
 
 
-def _checked(manifest: Manifest, parts: Sequence[tuple[Role, str]]) -> Bundle:
-    if len(parts) != manifest.parts or state_digest(parts) != manifest.state:
+def _checked(manifest: Manifest, parts: Sequence[tuple[Role, str]], state: str | None = None) -> Bundle:
+    """The parts as a snapshot, if they are exactly what the manifest signs (``state``: their
+    state digest when the caller has it already)."""
+    if len(parts) != manifest.parts or (state or state_digest(parts)) != manifest.state:
         raise MalformedInputError("the bundle's parts do not match the state its manifest signs")
     return Bundle.from_parts(manifest, parts)
 
@@ -585,16 +587,22 @@ def apply_delta(manifest: Manifest, raw: bytes, base: Bundle) -> Bundle:
     result must have exactly the state the manifest signs."""
     if manifest.base is None:
         raise MalformedInputError("this is a full bundle, not a delta")
-    if manifest.base.state != base.state() or manifest.base.sequence != base.sequence:
+    # Each base part is digested once: for the base's state, to find the parts the delta
+    # names, and for the state of the result.
+    digested = [(role, text, part_digest(text)) for role, text in base.parts()]
+    base_state = _state_of(role.encode("ascii") + digest for role, _, digest in digested)
+    if manifest.base.state != base_state or manifest.base.sequence != base.sequence:
         raise MalformedInputError(
             f"this delta applies to bundle sequence {manifest.base.sequence}, not to the installed "
             f"snapshot (sequence {base.sequence}): install a full bundle"
         )
     by_digest: dict[tuple[Role, bytes], str] = {}
     parts: Counter[tuple[Role, str]] = Counter()
-    for role, text in base.parts():
-        by_digest[(role, part_digest(text))] = text
+    digest_of: dict[str, bytes] = {}
+    for role, text, digest in digested:
+        by_digest[(role, digest)] = text
         parts[(role, text)] += 1
+        digest_of[text] = digest
     reader = _Reader(raw)
     added: list[tuple[Role, str]] = []
     rebuilt = 0
@@ -619,4 +627,5 @@ def apply_delta(manifest: Manifest, raw: bytes, base: Bundle) -> Bundle:
         else:
             added.append(_read_full(reader, kind))
     result = [part for part, n in parts.items() for _ in range(n)] + added
-    return _checked(manifest, result)
+    keys = [role.encode("ascii") + (digest_of.get(text) or part_digest(text)) for role, text in result]
+    return _checked(manifest, result, _state_of(keys))

@@ -493,7 +493,7 @@ def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey]) -> Snap
             f"this is a delta bundle (from sequence {manifest.base.sequence}): install it with "
             "yilu trust install onto the snapshot it updates"
         )
-    return load_snapshot(read_body(manifest, body), roots)
+    return load_snapshot(read_body(manifest, body), roots, state=manifest.state)
 
 
 def _pinned(pinned_roots: Iterable[VerifyKey]) -> tuple[VerifyKey, ...]:
@@ -553,8 +553,11 @@ def _what_file(raw: bytes) -> str:
     return f"this file is {kind}, not a bundle" if kind else "this file is not a Yilu bundle (wrong typ)"
 
 
-def load_snapshot(bundle: Bundle, roots: Sequence[VerifyKey], *, known: Iterable[str] = ()) -> Snapshot:
-    """Verify and index every part of ``bundle`` (whose integrity the caller checked).
+def load_snapshot(
+    bundle: Bundle, roots: Sequence[VerifyKey], *, state: str, known: Iterable[str] = ()
+) -> Snapshot:
+    """Verify and index every part of ``bundle`` (whose integrity the caller checked against
+    the manifest's ``state`` digest, which names the snapshot in the version record).
 
     ``known`` are signature checks an earlier install did (:attr:`Snapshot.verified`): a
     part whose exact bytes were verified with the same key is not verified again, so that
@@ -577,7 +580,7 @@ def load_snapshot(bundle: Bundle, roots: Sequence[VerifyKey], *, known: Iterable
     snap.versions = Versions(
         federation.federation,
         bundle.sequence,
-        bundle.state(),
+        state,
         federation.sequence,
         fed_digest,
         trust_versions,

@@ -178,7 +178,7 @@ class SnapshotStore:
                 parts = apply_delta(manifest, open_body(manifest, body), base)
             except InputError as exc:
                 raise TrustDataError(f"cannot apply this delta: {exc}") from exc
-        new = load_snapshot(parts, roots, known=read_verified(self.path))
+        new = load_snapshot(parts, roots, state=manifest.state, known=read_verified(self.path))
         old = self.stored_versions()  # read once: at 120,000 labs it lists 120,000 status lists
         changed = _check(old, new, now=now)
         if self.stored_roots() is None:
