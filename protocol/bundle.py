@@ -45,7 +45,7 @@ from typing import Any, Final, Literal
 
 from protocol.encoding import b64url_decode, b64url_encode, dumps_compact, format_time, parse_time
 from protocol.errors import InputTooLargeError, MalformedInputError
-from protocol.jws import TYP_VC, Signer, sign_compact
+from protocol.jws import TYP_VC, Signer, parse_compact, sign_compact
 from protocol.lists import TYP_FEDERATION_LIST, TYP_TRUST_LIST, is_version
 
 MAGIC: Final = b"YILU-BUNDLE/2\n"
@@ -104,7 +104,9 @@ class Bundle:
         return _container(self, body, signer, kid, encoding, base=None, parts=count)
 
     @classmethod
-    def from_parts(cls, manifest: Manifest, parts: Iterable[tuple[Role, str]]) -> Bundle:
+    def from_parts(cls, head: Manifest | Bundle, parts: Iterable[tuple[Role, str]]) -> Bundle:
+        """The snapshot of ``parts`` by role; ``head`` gives the federation, sequence, date and
+        root keys (a verified manifest, or the head a verifier kept of its installed snapshot)."""
         federation: list[str] = []
         trust: list[str] = []
         status: list[str] = []
@@ -113,10 +115,10 @@ class Bundle:
         if len(federation) != 1:
             raise MalformedInputError(f"a bundle holds exactly one federation list, not {len(federation)}")
         return cls(
-            manifest.federation,
-            manifest.sequence,
-            manifest.created_at,
-            manifest.root_keys,
+            head.federation,
+            head.sequence,
+            head.created_at,
+            head.root_keys,
             federation[0],
             tuple(trust),
             tuple(status),
@@ -405,14 +407,20 @@ def _read_full(reader: _Reader, kind: int) -> tuple[Role, str]:
     return role, _join_jws(header, payload, signature)
 
 
+def read_unchecked(data: bytes) -> Bundle:
+    """The snapshot a full bundle file holds, **without** checking the root's signature: only
+    for the party that built the file itself (the root reading its last bundle to build the
+    next delta). A verifier reads bundles with ``verifier.load_bundle``."""
+    manifest_text, body = split_container(data)
+    manifest = Manifest.from_json(parse_compact(manifest_text, expected_typ=TYP_BUNDLE).payload_json())
+    return read_full(manifest, open_body(manifest, body))
+
+
 def read_full(manifest: Manifest, raw: bytes) -> Bundle:
     """The snapshot a full bundle's inflated body holds, checked against its manifest."""
     if manifest.base is not None:
         raise MalformedInputError("this is a delta bundle: it applies to an installed snapshot")
-    reader, parts = _Reader(raw), []
-    while not reader.done():
-        parts.append(_read_full(reader, reader.byte()))
-    return _checked(manifest, parts)
+    return _checked(manifest, _read_records(raw))
 
 
 def encode_records(bundle: Bundle) -> bytes:
@@ -423,21 +431,15 @@ def encode_records(bundle: Bundle) -> bytes:
 
 def decode_records(head: Bundle, raw: bytes) -> Bundle:
     """Inverse of :func:`encode_records`; ``head`` gives the federation, sequence and dates."""
+    return Bundle.from_parts(head, _read_records(raw))
+
+
+def _read_records(raw: bytes) -> list[tuple[Role, str]]:
+    """Every full-part record of an inflated body, in order."""
     reader, parts = _Reader(raw), []
     while not reader.done():
         parts.append(_read_full(reader, reader.byte()))
-    federation = [t for r, t in parts if r == "F"]
-    if len(federation) != 1:
-        raise MalformedInputError("a snapshot holds exactly one federation list")
-    return Bundle(
-        head.federation,
-        head.sequence,
-        head.created_at,
-        head.root_keys,
-        federation[0],
-        tuple(t for r, t in parts if r == "T"),
-        tuple(t for r, t in parts if r == "S"),
-    )
+    return parts
 
 
 def _checked(manifest: Manifest, parts: Sequence[tuple[Role, str]], state: str | None = None) -> Bundle:

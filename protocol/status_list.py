@@ -201,10 +201,6 @@ class SparseBits(Bitstring):
         self._size = size_bits
         self._set = frozenset(indices)
 
-    @classmethod
-    def of(cls, bits: Bitstring) -> SparseBits:
-        return bits if isinstance(bits, SparseBits) else cls(len(bits), bits.set_indices())
-
     def __len__(self) -> int:
         return self._size
 

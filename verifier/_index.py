@@ -214,15 +214,7 @@ def read_parts(path: Path) -> Bundle:
     try:
         db = _connect(path)
         try:
-            head = Bundle(
-                _meta(db, "federation"),
-                _meta(db, "sequence"),
-                parse_time(_meta(db, "createdAt"), "createdAt"),
-                tuple(_meta(db, "rootKeys")),
-                "",
-                (),
-                (),
-            )
+            head = _head({n: _meta(db, n) for n in ("federation", "sequence", "createdAt", "rootKeys")})
             row = db.execute("SELECT encoding, body FROM parts").fetchone()
         finally:
             db.close()
@@ -233,6 +225,19 @@ def read_parts(path: Path) -> Bundle:
         return decode_records(head, raw)
     except (sqlite3.Error, KeyError, ValueError, TypeError, zlib.error, lzma.LZMAError, InputError) as exc:
         raise TrustDataError(damaged(path)) from exc
+
+
+def _head(meta: Mapping[str, Any]) -> Bundle:
+    """The installed snapshot's bundle head (federation, sequence, date, root keys), no parts."""
+    return Bundle(
+        meta["federation"],
+        meta["sequence"],
+        parse_time(meta["createdAt"], "createdAt"),
+        tuple(meta["rootKeys"]),
+        "",
+        (),
+        (),
+    )
 
 
 def read_verified(path: Path) -> set[str]:
@@ -264,15 +269,7 @@ def open_index(path: Path, roots: tuple[VerifyKey, ...]) -> Snapshot:
             )
         federation = FederationList.from_json(meta["federationList"])
         trust_lists = {tl["registry"]: TrustList.from_json(tl) for tl in meta["trustLists"]}
-        bundle = Bundle(
-            meta["federation"],
-            meta["sequence"],
-            parse_time(meta["createdAt"], "createdAt"),
-            tuple(meta["rootKeys"]),
-            "",
-            (),
-            (),
-        )
+        bundle = _head(meta)
         skipped = [Skipped(p, r, k) for p, r, k in meta["skipped"]]
     except (sqlite3.Error, KeyError, TypeError, ValueError, InputError) as exc:
         raise TrustDataError(damaged(path)) from exc
