@@ -309,20 +309,12 @@ class _Checker:
     def __init__(self, known: set[str], seen: set[str]) -> None:
         self.known, self.seen = known, seen
 
-    @staticmethod
-    def token(parsed: ParsedJWS, key: VerifyKey) -> str:
-        return _token(parsed, _key_text(key.jwk) or "")
-
     def verify(self, parsed: ParsedJWS, key: VerifyKey) -> bool:
         if parsed.alg != key.alg:
             return False
-        token = self.token(parsed, key)
-        if token in self.known:
-            self.seen.add(token)
-            return True
-        if verify_raw(parsed, key):
-            self.known.add(token)
-            self.seen.add(token)
+        text = _key_text(key.jwk) or ""
+        if _token(parsed, text) in self.known or verify_raw(parsed, key):
+            self.remember(parsed, text)
             return True
         return False
 
