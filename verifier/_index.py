@@ -73,7 +73,6 @@ def write_index(
     *,
     parts: tuple[str, bytes],
     record: Mapping[str, Any],
-    revoked: Mapping[str, tuple[int, ...]],
     verified: set[str],
 ) -> None:
     """Write ``snap`` (just verified from ``parts``: its body records, compressed, and how) and its version
@@ -141,7 +140,12 @@ def write_index(
         db.executemany("INSERT INTO dropped_labs VALUES(?)", ((lab,) for lab in snap.dropped_labs))
         db.executemany(
             "INSERT INTO revoked VALUES(?, ?, ?)",
-            ((*key.split(" ", 1), i) for key, indices in revoked.items() for i in indices),
+            # Every revocation on record (the record's revoked indices only ever grow).
+            (
+                (*key.split(" ", 1), i)
+                for key, version in record["statusLists"].items()
+                for i in version.get("revoked", ())
+            ),
         )
         db.executemany("INSERT INTO verified VALUES(?)", ((t,) for t in verified))
         db.execute("INSERT INTO parts VALUES(?, ?)", parts)

@@ -184,7 +184,6 @@ class SnapshotStore:
         if self.stored_roots() is None:
             write_json(self.root_path, _jwks(roots))
         record = _record(old, new, now)
-        revoked = {k: tuple(v["revoked"]) for k, v in record["statusLists"].items() if v.get("revoked")}
         staging = self.path.with_name(INDEX_FILE + ".new")
         write_index(
             staging,
@@ -194,7 +193,6 @@ class SnapshotStore:
             if manifest.base is None
             else ("zlib", zlib.compress(encode_records(parts), 1)),
             record=record,
-            revoked=revoked,
             verified=new.verified,
         )
         os.replace(staging, self.path)
