@@ -21,7 +21,7 @@ from protocol.keys import SigningKey, VerifyKey
 from protocol.reasons import ReasonCode as R
 from protocol.status_list import Bitstring, StatusList, slot_indices
 from protocol.vocabulary import STATUS_PURPOSES
-from testkit import FEDERATION, NOW, World
+from testkit import FEDERATION, NOW, LabSpec, World
 from verifier import Verifier, load_bundle
 from verifier import _snapshot as snapshot_module
 from verifier._index import read_record
@@ -352,3 +352,33 @@ def test_a_lab_cannot_unrevoke_through_a_delta(
     assert list(result.codes) == [R.REVOKED]
     # A certificate in another slot of the same list is unaffected.
     assert Verifier(snapshot, country="KZ").verify(world.issue("cn-food", slot=7), at=NOW).accepted
+
+
+def test_a_rogue_registry_gains_nothing_from_the_parallel_path(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers check status lists against every key a verified trust list names, before
+    the binding drops listings. A rogue KZ registry (its real key) lists the CN food lab's
+    id with a key of its own, and that key signs a newer list at the CN lab's URL that
+    clears the lab's revocation. Pooled or not, the listing is a dropped conflict, the rogue
+    list counts for nothing, and the certificate stays revoked."""
+    world.labs["cn-food"].revoked = {11}
+    rogue = SigningKey.generate()
+    spec = world.labs["cn-food"]
+    world.labs["kz-rogue"] = LabSpec(spec.id, "KZ", ("food",), rogue)
+    cleared = StatusList(
+        spec.url, spec.id, STATUS_PURPOSES, Bitstring(), NOW - timedelta(minutes=5), NOW + timedelta(days=30)
+    ).sign(rogue, rogue.public.kid)
+    genuine = world.status_lists(spec)
+    others = [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+    data = world.bundle(status_lists=[*genuine, cleared, *others])
+    plain = load_bundle(data, pinned_roots=[world.root.public])
+    monkeypatch.setattr(snapshot_module._Checker, "PARALLEL_FROM", 1)
+    pooled = load_bundle(data, pinned_roots=[world.root.public])
+    for snap in (plain, pooled):
+        assert any("may not list this lab" in s.reason for s in snap.skipped)
+        assert snap.labs[spec.id].member.country == "CN"
+        result = Verifier(snap, country="KZ").verify(world.issue("cn-food", slot=11), at=NOW)
+        assert list(result.codes) == [R.REVOKED]
+    assert content(pooled) == content(plain)
+    assert [str(s) for s in pooled.skipped] == [str(s) for s in plain.skipped]
