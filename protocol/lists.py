@@ -169,15 +169,28 @@ class KeyRecord:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """An accredited scope: a category of the controlled vocabulary, optionally standards."""
+    """An accredited scope: a category of the controlled vocabulary, optionally standards,
+    in force from ``since`` to ``until`` (both optional, inclusive). A scope added or
+    removed keeps its history: a verifier judges it at the certificate's ``validFrom``,
+    not today (docs/formats.md, "Trust list"; docs/verifying.md, step 8)."""
 
     category: str
     standards: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def in_force(self, when: datetime) -> bool:
+        """True if the lab was accredited for this scope at ``when``."""
+        return (self.since is None or self.since <= when) and (self.until is None or when <= self.until)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"category": self.category}
         if self.standards:
             out["standards"] = list(self.standards)
+        if self.since is not None:
+            out["from"] = format_time(self.since)
+        if self.until is not None:
+            out["until"] = format_time(self.until)
         return out
 
     @classmethod
@@ -189,7 +202,10 @@ class Scope:
         standards = o.get("standards", [])
         if not isinstance(standards, list) or not all(isinstance(s, str) for s in standards):
             raise MalformedInputError(f"{where}.standards must be a list of strings")
-        return cls(category, tuple(standards))
+        since, until = _opt_time(o, "from", where), _opt_time(o, "until", where)
+        if since is not None and until is not None and until < since:
+            raise MalformedInputError(f"{where}.until is before its from")
+        return cls(category, tuple(standards), since, until)
 
 
 @dataclass(frozen=True, slots=True)

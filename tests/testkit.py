@@ -57,7 +57,8 @@ def report(name: str = "green-tea-8") -> dict[str, Any]:
 class LabSpec:
     id: str
     country: str
-    scopes: tuple[str, ...]
+    #: Scope categories, or :class:`Scope` entries with a history (``since`` / ``until``).
+    scopes: tuple[str | Scope, ...]
     key: SigningKey
     status: list[StatusEvent] = field(default_factory=lambda: [StatusEvent("active", YEAR_AGO)])
     key_from: datetime = YEAR_AGO
@@ -140,7 +141,7 @@ class World:
                 {"en": f"Lab {name}", "zh": f"实验室 {name}", "ru": f"Лаборатория {name}"},
                 cc,
                 f"{cc}-{name}",
-                tuple(Scope(s) for s in spec.scopes),
+                tuple(s if isinstance(s, Scope) else Scope(s) for s in spec.scopes),
                 tuple(spec.status),
                 spec.records(),
             )

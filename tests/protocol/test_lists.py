@@ -26,6 +26,7 @@ from protocol.lists import (
     TrustList,
     status_at,
 )
+from testkit import NOW
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -365,6 +366,14 @@ def test_agreement_covers() -> None:
 
 def test_scope_parsing_defaults() -> None:
     assert Scope.from_json({"category": "textiles"}, "s") == Scope("textiles")
+    dated = Scope("food", since=NOW - timedelta(days=3), until=NOW)
+    assert Scope.from_json(dated.to_json(), "s") == dated
+    assert dated.in_force(NOW) and not dated.in_force(NOW + timedelta(seconds=1))
+    assert not dated.in_force(NOW - timedelta(days=4))
+    with pytest.raises(MalformedInputError, match="until is before its from"):
+        Scope.from_json(
+            {"category": "food", "from": "2026-11-02T00:00:00Z", "until": "2026-11-01T00:00:00Z"}, "s"
+        )
     assert Scope.from_json({"category": "food", "standards": ["GB 2763"]}, "s").standards == ("GB 2763",)
     with pytest.raises(MalformedInputError, match=r"s\.category"):
         Scope.from_json({"category": 1}, "s")
