@@ -67,7 +67,7 @@ def test_list_validity_and_margin_are_checked() -> None:
 
     settings = load_settings(list_validity_days=3, republish_margin_days=1)
     assert settings.list_validity().days == 3 and settings.republish_margin().days == 1
-    with pytest.raises(InputError, match="settings: YILU_REPUBLISH_MARGIN_DAYS must be less than YILU_LIST_VALIDITY_DAYS"):
+    with pytest.raises(InputError, match="settings: YILU_REPUBLISH_MARGIN_DAYS must be less than"):
         load_settings(list_validity_days=2, republish_margin_days=2)
     with pytest.raises(InputError, match="YILU_LIST_VALIDITY_DAYS"):
         load_settings(list_validity_days=0)
