@@ -44,9 +44,3 @@ def test_parties_import_protocol_never_each_other(party: str) -> None:
     assert not bad, f"{party} imports {bad}"
     assert any(n == "protocol" or n.startswith("protocol.") for n in imports(party))
 
-
-def test_service_imports_no_party_and_not_the_command_line() -> None:
-    found = imports("service")
-    bad = {n for n in found if any(n == o or n.startswith(o + ".") for o in PARTIES | {"yilu"})}
-    assert not bad, f"service imports {bad}"
-    assert any(n == "protocol" or n.startswith("protocol.") for n in found)
