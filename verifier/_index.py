@@ -24,7 +24,7 @@ import json
 import lzma
 import sqlite3
 import zlib
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
@@ -74,6 +74,7 @@ def write_index(
     parts: tuple[str, bytes],
     record: Mapping[str, Any],
     verified: set[str],
+    retired: Sequence[VerifyKey] = (),
 ) -> None:
     """Write ``snap`` (just verified from ``parts``: its body records, compressed, and how) and its version
     ``record`` as a new index file at ``path``; the caller renames it over the installed one."""
@@ -91,7 +92,13 @@ def write_index(
             "createdAt": format_time(snap.bundle.created_at),
             "rootKeys": list(snap.bundle.root_keys),
             # The root this snapshot was verified with: what the next install walks from.
-            "pin": {"rootVersion": snap.root_version, "rootKeys": [dict(k.jwk) for k in snap.root_keys]},
+            "pin": {
+                "rootVersion": snap.root_version,
+                "rootKeys": [dict(k.jwk) for k in snap.root_keys],
+                # Keys of earlier root versions this device trusted: given again with --root,
+                # they name this federation (the pin wins), not another one.
+                "retiredKeys": [dict(k.jwk) for k in retired],
+            },
             "state": snap.versions.bundle_digest,
             "federationList": snap.federation.to_json(),
             "trustLists": [replace(tl, labs=()).to_json() for tl in snap.trust_lists.values()],
@@ -200,6 +207,23 @@ def read_record(path: Path) -> dict[str, Any] | None:
 def read_pin(path: Path) -> tuple[tuple[VerifyKey, ...], int] | None:
     """The root keys and version the installed snapshot was verified with (None if nothing
     is installed, or the index predates root rotation)."""
+    value = _pin_meta(path)
+    try:
+        return None if value is None else _pin(value)
+    except (KeyError, TypeError, ValueError, InputError) as exc:
+        raise TrustDataError(damaged(path)) from exc
+
+
+def read_retired(path: Path) -> tuple[VerifyKey, ...]:
+    """The keys of the earlier root versions this device trusted (see :func:`write_index`)."""
+    value = _pin_meta(path)
+    try:
+        return () if value is None else tuple(VerifyKey.from_jwk(j) for j in value.get("retiredKeys", ()))
+    except (AttributeError, TypeError, InputError) as exc:
+        raise TrustDataError(damaged(path)) from exc
+
+
+def _pin_meta(path: Path) -> Any:
     if not path.exists():
         return None
     try:
@@ -208,10 +232,8 @@ def read_pin(path: Path) -> tuple[tuple[VerifyKey, ...], int] | None:
             row = db.execute("SELECT value FROM meta WHERE name = 'pin'").fetchone()
         finally:
             db.close()
-        if row is None:
-            return None
-        return _pin(json.loads(row[0]))
-    except (sqlite3.Error, KeyError, TypeError, ValueError, InputError) as exc:
+        return None if row is None else json.loads(row[0])
+    except (sqlite3.Error, ValueError) as exc:
         raise TrustDataError(damaged(path)) from exc
 
 

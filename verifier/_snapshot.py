@@ -557,7 +557,9 @@ def open_manifest(
                 )
             raise TrustDataError(
                 f"this bundle is signed by root key {parsed.kid!r}, not by your pinned federation root "
-                f"({trusted}): it belongs to another federation, or the pinned root is wrong"
+                f"({trusted}): it belongs to another federation, or the pinned root is wrong, or the bundle "
+                f"does not carry the root rotation from version {root.version} (ask your agency for a "
+                "current bundle)"
             )
         raise TrustDataError("the bundle's signature does not verify: the file was damaged or altered")
     try:

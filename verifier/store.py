@@ -52,6 +52,7 @@ from verifier._index import (
     read_parts,
     read_pin,
     read_record,
+    read_retired,
     read_verified,
     write_index,
 )
@@ -117,10 +118,14 @@ class SnapshotStore:
         """The keys to verify with: those given to the store, else the stored pin.
 
         Given keys that differ from a stored pin are refused: re-pinning another
-        federation must be a deliberate act (a new store), never a side effect.
+        federation must be a deliberate act (a new store), never a side effect. Keys of a
+        root version this device trusted before a rotation name this federation: the
+        stored pin is used.
         """
         stored = self.stored_roots()
         if self._given is not None:
+            if stored is not None and key_set(self._given) <= key_set(read_retired(self.path)):
+                return stored
             if stored is not None and _jwks(stored) != _jwks(self._given):
                 raise TrustDataError(
                     f"{self.directory} already pins another federation root; use a new data directory "
@@ -228,6 +233,7 @@ class SnapshotStore:
             else ("zlib", zlib.compress(encode_records(parts), 1)),
             record=record,
             verified=new.verified,
+            retired=_retired(read_retired(self.path), roots, root.keys),
         )
         os.replace(staging, self.path)
         # The index (written last, atomically) holds the new pin; root-keys.json follows it.
@@ -368,6 +374,19 @@ def _cleared_revocations(old: Versions | None, snap: Snapshot) -> tuple[str, ...
                 f"{url} of {lab} clears revocations this device had seen (index {shown}): they stay revoked"
             )
     return tuple(out)
+
+
+def _retired(
+    before: Iterable[VerifyKey], roots: Iterable[VerifyKey], now_trusted: Iterable[VerifyKey]
+) -> list[VerifyKey]:
+    """Keys this device trusted before and trusts no more (each once)."""
+    current = key_set(now_trusted)
+    out: dict[tuple[tuple[str, str], ...], VerifyKey] = {}
+    for key in (*before, *roots):
+        ident = tuple(sorted(key.jwk.items()))
+        if frozenset({ident}) - current:
+            out.setdefault(ident, key)
+    return list(out.values())
 
 
 def _rotated(snap: Snapshot, from_version: int) -> tuple[str, ...]:
