@@ -388,6 +388,7 @@ def sign_parts(fed: Federation, created_at: datetime) -> SignedParts:
         expires,
         tuple(member(fed, cc) for cc in MEMBERS),
         fed.agreements,
+        root_keys=(fed.root.public,),
     ).sign(fed.root, fed.root.public.kid)
     return SignedParts(
         fed.sequence, created_at, dict(fed.root.public.jwk), federation, tuple(trust), tuple(status)

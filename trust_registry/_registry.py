@@ -33,6 +33,7 @@ from protocol.lists import (
     status_at,
 )
 from protocol.names import NamePattern, check_lab_id, is_under
+from protocol.rootchain import sign_rotation
 from protocol.status_list import StatusList
 from protocol.storage import (
     load_key,
@@ -423,6 +424,36 @@ class FederationRoot(_Party):
         state, key = cls._load(directory)
         return cls(directory, state, key)
 
+    @property
+    def root_version(self) -> int:
+        """1, +1 at every :meth:`rotate_key`."""
+        return 1 + len(self.state.get("rootChain", []))
+
+    def rotate_key(self, *, passphrase_text: str, now: datetime) -> str:
+        """Rotate the root key (docs/security.md, "Rotating the root key"): a new key signs,
+        with the current one, the statement that makes it root version N+1; the chain of
+        statements is kept, every later bundle carries it, and later lists are signed with
+        the new key only. Returns the statement."""
+        old, new = self.key, SigningKey.generate()
+        statement = sign_rotation(
+            self.id,
+            self.root_version + 1,
+            [old.public],
+            [new.public],
+            old_signer=old,
+            old_kid=old.public.kid,
+            new_signer=new,
+            new_kid=new.public.kid,
+            issued_at=now,
+        )
+        save_key(self.directory / "key.pem", new, passphrase_text)
+        self.key = new
+        self.state["keys"] = [KeyRecord(new.public, now).to_json()]
+        self.state["rootChain"] = [*self.state.get("rootChain", []), statement]
+        self.save()
+        write_json(self.directory / "root-keys.json", self.root_jwks())
+        return statement
+
     def root_jwks(self) -> list[dict[str, str]]:
         """The root public keys verifiers pin (also written to ``root-keys.json``)."""
         return [dict(k["jwk"]) for k in self.state["keys"]]
@@ -475,6 +506,8 @@ class FederationRoot(_Party):
             shift(now, validity),
             tuple(Member.from_json(r, "member") for r in self.state["registries"]),
             tuple(Agreement.from_json(a, "agreement") for a in self.state["agreements"]),
+            root_version=self.root_version,
+            root_keys=(self.key.public,),
         )
 
     def publish(self, *, now: datetime, validity: timedelta = LIST_VALIDITY) -> str:
@@ -529,6 +562,7 @@ class FederationRoot(_Party):
             path.read_text().strip(),
             tuple(trust_lists),
             tuple(status_lists),
+            tuple(self.state.get("rootChain", [])),
         )
         full = bundle.sign(self.key, self.key.public.kid)
         delta = None
