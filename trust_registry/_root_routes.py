@@ -271,7 +271,7 @@ def get_bundle(
     responses=_BUNDLE_BYTES,
 )
 def get_delta(
-    request: Request, db: DbSession, sequence: Annotated[int, Path(ge=2, examples=[4])]
+    request: Request, db: DbSession, sequence: Annotated[int, Path(ge=1, examples=[4])]
 ) -> Response:
     """The delta that turns bundle ``sequence - 1`` into bundle ``sequence`` (much smaller
     than the whole bundle when little changed)."""

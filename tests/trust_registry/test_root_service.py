@@ -62,10 +62,14 @@ def test_members_agreements_publication_and_restart(
         "(https://registry.example.cn): every lab id must belong to one registry"
     )
     # Changing a member's patterns later is overlap-checked and audited.
-    moved = server.client.put("/members/2/lab-ids", json={"labIds": ["https://*.example.cn"]}, headers=auth(admin))
+    moved = server.client.put(
+        "/members/2/lab-ids", json={"labIds": ["https://*.example.cn"]}, headers=auth(admin)
+    )
     assert moved.status_code == 400 and "overlap" in moved.json()["detail"]
     widened = server.client.put(
-        "/members/2/lab-ids", json={"labIds": ["https://*.example.ru", "https://*.labs.example"]}, headers=auth(admin)
+        "/members/2/lab-ids",
+        json={"labIds": ["https://*.example.ru", "https://*.labs.example"]},
+        headers=auth(admin),
     )
     assert widened.status_code == 200 and widened.json()["labIds"][1] == "https://*.labs.example"
     agreement = {
@@ -95,7 +99,10 @@ def test_members_agreements_publication_and_restart(
     fed = FederationList.from_json(parsed.payload_json())
     assert [m.id for m in fed.registries] == [world.reg_id("CN"), world.reg_id("RU")]
     assert fed.agreements[0].until is not None and fed.expires_at == NOW + timedelta(days=7)
-    assert server.client.get("/federation-list", headers={"If-None-Match": got.headers["etag"]}).status_code == 304
+    assert (
+        server.client.get("/federation-list", headers={"If-None-Match": got.headers["etag"]}).status_code
+        == 304
+    )
     assert [v["sequence"] for v in server.client.get("/federation-list/versions").json()] == [2, 1]
     assert server.client.get("/federation-list/2").text == got.text
     assert server.client.get("/federation-list/3").status_code == 404
@@ -104,14 +111,25 @@ def test_members_agreements_publication_and_restart(
     server = serve(app_for(conf))
     assert server.client.get("/federation-list").headers["etag"] == got.headers["etag"]
     suspended = server.client.post(
-        "/members/2/status", json={"status": "suspended", "since": "2026-12-01T00:00:00Z"}, headers=auth(admin)
+        "/members/2/status",
+        json={"status": "suspended", "since": "2026-12-01T00:00:00Z"},
+        headers=auth(admin),
     )
-    assert suspended.status_code == 200 and [s["status"] for s in suspended.json()["status"]] == ["active", "suspended"]
+    assert suspended.status_code == 200 and [s["status"] for s in suspended.json()["status"]] == [
+        "active",
+        "suspended",
+    ]
     assert server.client.post("/federation-list/publish", headers=auth(admin)).json()["sequence"] == 3
     check = server.client.get("/audit/verify", headers=auth(admin)).json()
     assert check["problems"] == []
     actions = [e["action"] for e in server.client.get("/audit", headers=auth(admin)).json()]
-    assert actions[:5] == ["root.init", "token.create", "federation-list.publish", "member.admit", "member.admit"]
+    assert actions[:5] == [
+        "root.init",
+        "token.create",
+        "federation-list.publish",
+        "member.admit",
+        "member.admit",
+    ]
     assert "member.lab-ids" in actions and actions[-1] == "federation-list.publish"
     # A changed audit row is detected.
     engine = make_engine(database_url, data_dir=conf.data_dir)
@@ -143,7 +161,9 @@ def test_the_publish_job_signs_changes_and_renews_before_expiry(
         wait_for_sequence(server, n)
 
     sequence_becomes(1)  # the first run publishes: there was no list
-    assert server.client.post("/members", json=member_body(world, "CN"), headers=auth(admin)).status_code == 201
+    assert (
+        server.client.post("/members", json=member_body(world, "CN"), headers=auth(admin)).status_code == 201
+    )
     sequence_becomes(2)  # a change is signed without anyone acting
     time.sleep(0.3)
     assert server.client.get("/root").json()["publishedSequence"] == 2  # nothing to do: nothing signed
