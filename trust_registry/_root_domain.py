@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from protocol.bundle import Bundle, make_delta, read_unchecked
@@ -709,8 +710,32 @@ def get_bundle(*, session: Session, sequence: int | None) -> BundleRow | None:
 
 
 def list_bundles(*, session: Session, limit: int = 100) -> list[BundlePublic]:
-    rows = session.exec(select(BundleRow).order_by(col(BundleRow.sequence).desc()).limit(limit))
-    return [_bundle_public(r) for r in rows]
+    """The bundles newest first, without reading their bytes (sizes come from the database)."""
+    query = (
+        sa_select(
+            col(BundleRow.sequence),
+            col(BundleRow.created_at),
+            col(BundleRow.federation_sequence),
+            func.length(col(BundleRow.data)),
+            col(BundleRow.sha256),
+            func.length(col(BundleRow.delta)),
+            col(BundleRow.warnings),
+        )
+        .order_by(col(BundleRow.sequence).desc())
+        .limit(limit)
+    )
+    return [
+        BundlePublic(
+            sequence=seq,
+            created_at=utc(created),
+            federation_sequence=fed,
+            size=int(size),
+            sha256=sha,
+            delta_size=None if delta is None else int(delta),
+            warnings=list(warnings),
+        )
+        for seq, created, fed, size, sha, delta, warnings in session.connection().execute(query)
+    ]
 
 
 def canonical(obj: Any) -> str:
