@@ -32,7 +32,11 @@ def db_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sessi
         yield session
 
 
-DbSession = Annotated[Session, Depends(db_session)]
+#: ``scope="function"``: the session commits when the endpoint returns, *before* the
+#: response is sent. With the default (request) scope FastAPI sends the response first,
+#: so a client could read its own write before it was committed, and a failed commit
+#: would go unanswered.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 class Principal(TokenPublic):

@@ -44,6 +44,7 @@ from protocol.storage import (
     write_json,
 )
 from protocol.vocabulary import SCOPES, check_country
+from trust_registry._root_rules import check_patterns_disjoint
 
 #: How long a published list stays valid; publish again before then (docs/formats.md).
 LIST_VALIDITY: Final = timedelta(days=30)
@@ -464,15 +465,11 @@ class FederationRoot(_Party):
         constraints")."""
         if any(r["id"] == member.id for r in self.state["registries"]):
             raise InputError(f"registry {member.id} is already a member")
-        for other in self.state["registries"]:
-            theirs = Member.from_json(other, "member")
-            for mine in member.permitted_lab_ids:
-                clash = next((p for p in theirs.permitted_lab_ids if p.overlaps(mine)), None)
-                if clash is not None:
-                    raise InputError(
-                        f"lab ids {mine.text} overlap {clash.text} of {theirs.accreditation_body} "
-                        f"({theirs.id}): every lab id must belong to one registry"
-                    )
+        others = [Member.from_json(other, "member") for other in self.state["registries"]]
+        check_patterns_disjoint(
+            member.permitted_lab_ids,
+            ((m.id, m.accreditation_body, m.permitted_lab_ids) for m in others),
+        )
         self.state["registries"].append(member.to_json())
         self.save()
 
