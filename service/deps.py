@@ -32,7 +32,10 @@ def db_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sessi
         yield session
 
 
-DbSession = Annotated[Session, Depends(db_session)]
+#: ``scope="function"``: the session commits when the endpoint returns, *before* the
+#: response is sent, so a client that got a 2xx sees its change in its next request (with
+#: the default scope the commit ran after the response, and a quick next request raced it).
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 class Principal(TokenPublic):
