@@ -19,7 +19,7 @@ from service.settings import ServiceSettings
 from trust_registry.registry import create_app, create_token, init_registry
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-PASSPHRASE = "tea leaves from qingdao harbour"  # noqa: S105 -- a test passphrase
+PASSPHRASE = "tea leaves from qingdao harbour"
 REGISTRY_ID = "https://cnas.example.cn"
 LAB_A = "https://qdtc.example.cn"
 LAB_B = "https://bjtc.example.cn"
@@ -65,7 +65,7 @@ class Reg:
         return secret
 
     def call(self, method: str, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token or self.admin}"}
+        headers = {"Authorization": f"Bearer {token or self.admin}"} | kw.pop("headers", {})
         return self.http.request(method, path, headers=headers, **kw)
 
     def add_lab(

@@ -23,6 +23,7 @@ from service import db as _db
 from service import publication
 from service.deps import DbSession, Principal, requires
 from service.models import PublishedListPublic, Role
+from service.problems import problem
 from service.settings import ServiceSettings
 from trust_registry import _registry_domain as domain
 from trust_registry._registry_models import (
@@ -142,7 +143,14 @@ def make_router(ctx: Context) -> APIRouter:
     def get_status_list(request: Request, name: str, db: DbSession) -> Response:
         """The lab's signed status list as it pushed it, with ETag (304 on If-None-Match)."""
         row = domain.mirrored_list(session=db, name=name)
-        return publication.respond(request, row, what="status list")  # type: ignore[arg-type]
+        if row is None:
+            return problem(404, f"No mirrored status list is named {name[:40]}.", instance=request.url.path)
+        etag = f'"{row.sha256}"'
+        headers = {"ETag": etag, "Cache-Control": f"public, max-age={publication.MAX_AGE_SECONDS}"}
+        wanted = [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]
+        if etag in wanted or "*" in wanted:
+            return Response(status_code=304, headers=headers)
+        return Response(row.token, media_type=publication.JWT_MEDIA_TYPE, headers=headers)
 
     @lists.put("/status-lists", response_model=Changed, summary="Push signed status lists")
     def put_status_lists(body: StatusListsIn, db: DbSession, who: AnyRole) -> Changed:

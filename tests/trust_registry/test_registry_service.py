@@ -15,9 +15,9 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from protocol.jws import parse_compact, verify_signature
-from protocol.keys import SigningKey, VerifyKey
+from protocol.keys import VerifyKey
 from protocol.lists import TrustList
-from regkit import LAB_A, LAB_B, NOW, PASSPHRASE, make_registry, status_list
+from regkit import LAB_A, LAB_B, NOW, PASSPHRASE, make_registry
 from servekit import Served
 from service.db import make_engine
 from service.settings import ServiceSettings
