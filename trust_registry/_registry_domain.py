@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy import insert, or_
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, insert, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, select
 
 from protocol.encoding import format_time
 from protocol.enrolment import verify_key_request
@@ -253,24 +254,24 @@ class _Children:
 
     def __init__(self, session: Session, lab_ids: Iterable[str] | None, *, approved_only: bool) -> None:
         ids = None if lab_ids is None else list(lab_ids)
-        self.scopes: dict[str, list[ScopePeriod]] = defaultdict(list)
-        self.status: dict[str, list[StatusChange]] = defaultdict(list)
-        self.keys: dict[str, list[LabKey]] = defaultdict(list)
-        scopes = select(ScopePeriod).order_by(col(ScopePeriod.pk))
-        status = select(StatusChange).order_by(col(StatusChange.pk))
-        keys = select(LabKey).order_by(col(LabKey.pk))
-        if ids is not None:
-            scopes = scopes.where(col(ScopePeriod.lab_id).in_(ids))
-            status = status.where(col(StatusChange.lab_id).in_(ids))
-            keys = keys.where(col(LabKey.lab_id).in_(ids))
-        if approved_only:
-            keys = keys.where(col(LabKey.state) == "approved")
-        for s in session.exec(scopes):
-            self.scopes[s.lab_id].append(s)
-        for e in session.exec(status):
-            self.status[e.lab_id].append(e)
-        for k in session.exec(keys):
-            self.keys[k.lab_id].append(k)
+        # Plain rows, not ORM objects: hydrating 70,000 objects would cost most of a
+        # publication of 18,000 labs (issue 7, §6). Rows have the same attribute names.
+        self.scopes: dict[str, list[Any]] = defaultdict(list)
+        self.status: dict[str, list[Any]] = defaultdict(list)
+        self.keys: dict[str, list[Any]] = defaultdict(list)
+        tables: dict[str, tuple[Table, dict[str, list[Any]]]] = {
+            "scopes": (SQLModel.metadata.tables["lab_scope"], self.scopes),
+            "status": (SQLModel.metadata.tables["lab_status"], self.status),
+            "keys": (SQLModel.metadata.tables["lab_key"], self.keys),
+        }
+        for name, (table, into) in tables.items():
+            query = sa_select(table).order_by(table.c.pk)
+            if ids is not None:
+                query = query.where(table.c.lab_id.in_(ids))
+            if name == "keys" and approved_only:
+                query = query.where(table.c.state == "approved")
+            for row in session.execute(query):
+                into[row.lab_id].append(row)
 
     def lab(self, row: LabRow) -> Lab:
         """The lab as the trust list publishes it (approved keys only)."""
