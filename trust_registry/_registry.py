@@ -19,7 +19,7 @@ from typing import Any, Final
 from protocol.bundle import Bundle, make_delta, read_unchecked
 from protocol.encoding import format_time, parse_time, shift
 from protocol.errors import InputError, MalformedInputError
-from protocol.jws import TYP_VC, parse_compact, verify_raw
+from protocol.jws import parse_compact
 from protocol.keys import SigningKey
 from protocol.lists import (
     Agreement,
@@ -44,13 +44,11 @@ from protocol.storage import (
     write_json,
 )
 from protocol.vocabulary import SCOPES, check_country
+from trust_registry._mirror import FUTURE_TOLERANCE, check_status_lists
 from trust_registry._root_rules import check_patterns_disjoint
 
 #: How long a published list stays valid; publish again before then (docs/formats.md).
 LIST_VALIDITY: Final = timedelta(days=30)
-#: A status list dated this far ahead of the registry's clock is refused (verifiers drop
-#: lists dated after the bundle that carries them: docs/verifying.md, "Trust data").
-FUTURE_TOLERANCE: Final = timedelta(hours=1)
 #: ``republish`` signs a new list when the published one expires within this (docs/operating.md).
 REPUBLISH_MARGIN: Final = timedelta(days=10)
 
@@ -294,35 +292,9 @@ class Registry(_Party):
         kept, and it may not clear a revocation bit (an even index) the kept copy has set
         (revocation is final; clearing a suspension bit, an odd index, is an unsuspension).
         Returns the URLs whose copy changed."""
-        accepted: dict[tuple[str, str], tuple[StatusList, str]] = {}
-        for token in tokens:
-            url, status_list = self._check_status_list(token)
-            if status_list.valid_from > shift(now, FUTURE_TOLERANCE):
-                raise InputError(
-                    f"the status list {url} is dated {format_time(status_list.valid_from)}, in the future: "
-                    "check the lab's clock"
-                )
-            kept = self._mirrored(status_list.issuer, url)
-            if kept is not None and kept.valid_from > status_list.valid_from:
-                raise InputError(
-                    f"the status list {url} given is older ({format_time(status_list.valid_from)}) than "
-                    f"the copy already mirrored ({format_time(kept.valid_from)})"
-                )
-            if kept is not None:
-                # Revocation bits are the even indices; an odd (suspension) bit may be cleared.
-                cleared = set(kept.revoked_indices()) - set(status_list.revoked_indices())
-                if cleared:
-                    raise InputError(
-                        f"the status list {url} clears revocations ({len(cleared)} of them, e.g. index "
-                        f"{min(cleared)}): a revocation is final"
-                    )
-            # Of two lists of one URL in one batch, the newer is kept, whatever their order.
-            key = (status_list.issuer, url)
-            other = accepted.get(key)
-            if other is not None and other[0].valid_from == status_list.valid_from and other[1] != token:
-                raise InputError(f"two different status lists {url} issued at the same time were given")
-            if other is None or other[0].valid_from < status_list.valid_from:
-                accepted[key] = (status_list, token.strip())
+        accepted = check_status_lists(
+            tokens, registry_id=self.id, lab_of=self._lab_record, kept=self._mirrored, now=now
+        )
         changed = []
         for (issuer, url), (_, token) in accepted.items():
             path = self._mirror_path(issuer, url)
@@ -331,24 +303,9 @@ class Registry(_Party):
                 changed.append(url)
         return changed
 
-    def _check_status_list(self, token: str) -> tuple[str, StatusList]:
-        try:
-            parsed = parse_compact(token.strip(), expected_typ=TYP_VC)
-            status_list = StatusList.from_credential(parsed.payload_json())
-        except InputError as exc:
-            raise InputError(f"not a signed status list: {exc}") from exc
-        what = f"status list {status_list.url[:120]}"
-        lab = next((x for x in self.state["labs"] if x["id"] == status_list.issuer), None)
-        if lab is None:
-            raise InputError(
-                f"{what}: its issuer {status_list.issuer[:120]} is not a lab of registry {self.id}"
-            )
-        if not is_under(status_list.url, status_list.issuer):
-            raise InputError(f"{what}: its URL is not inside its lab's id {status_list.issuer}")
-        for record in Lab.from_json(lab, "lab").keys:
-            if record.unusable_at(status_list.valid_from) is None and verify_raw(parsed, record.key):
-                return status_list.url, status_list
-        raise InputError(f"{what}: not signed by a current key of {status_list.issuer}")
+    def _lab_record(self, lab_id: str) -> Lab | None:
+        lab = next((x for x in self.state["labs"] if x["id"] == lab_id), None)
+        return None if lab is None else Lab.from_json(lab, "lab")
 
     def _mirror_path(self, issuer: str, url: str) -> Path:
         name = hashlib.sha256(f"{issuer} {url}".encode()).hexdigest()[:24]
