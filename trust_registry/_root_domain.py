@@ -531,7 +531,16 @@ def federation_list(*, session: Session, sequence: int, now: datetime, validity:
         )
         for a in session.exec(select(AgreementRow).order_by(col(AgreementRow.id)))
     )
-    return FederationList(row.federation_id, sequence, now, shift(now, validity), members, agreements)
+    return FederationList(
+        row.federation_id,
+        sequence,
+        now,
+        shift(now, validity),
+        members,
+        agreements,
+        root_version=1,
+        root_keys=tuple(VerifyKey.from_jwk(k) for k in row.root_keys),
+    )
 
 
 def _published(row: Any) -> PublishedPublic:

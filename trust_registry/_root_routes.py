@@ -226,7 +226,7 @@ def _bytes(request: Request, data: bytes | None, sha256: str | None, sequence: i
 
 
 _BUNDLE_BYTES: Responses = {
-    200: {"content": {BUNDLE_MEDIA_TYPE: {"example": "YILU-BUNDLE/2\\n…"}}},
+    200: {"content": {BUNDLE_MEDIA_TYPE: {"example": "YILU-BUNDLE/3\\n…"}}},
     304: {"description": "Not modified (If-None-Match)"},
     404: _problem(404, "There is no bundle 9."),
 }
