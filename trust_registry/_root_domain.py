@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, event, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -28,7 +29,8 @@ from protocol.errors import InputError
 from protocol.keys import SigningKey, VerifyKey
 from protocol.lists import Agreement, FederationList, KeyRecord, Member, StatusEvent, status_at
 from protocol.names import NamePattern, check_lab_id
-from protocol.storage import load_key, save_key, write_json
+from protocol.rootchain import sign_rotation
+from protocol.storage import check_passphrase, load_key, save_key, write_json
 from service import audit
 from service import publication as pub
 from service.db import Migrations, make_engine, migrate
@@ -54,6 +56,7 @@ from trust_registry._root_models import (
     PublishedPublic,
     RootIdentity,
     RootPublic,
+    RotationPublic,
     StatusPublic,
 )
 from trust_registry._root_rules import check_patterns_disjoint
@@ -66,6 +69,8 @@ KIND: Final = "federation-list"
 KEY_FILE: Final = "root-key.pem"
 ROOT_KEYS_FILE: Final = "root-keys.json"
 SYSTEM: Final = "system"
+
+_log = logging.getLogger(__name__)
 
 
 class NotSetUpError(InputError):
@@ -156,19 +161,132 @@ def root_public(*, session: Session) -> RootPublic:
     return RootPublic(
         federation_id=row.federation_id,
         root_keys=row.root_keys,
+        root_version=row.root_version,
+        chain_length=len(row.root_chain),
         published_sequence=pub.latest_sequence(session=session, kind=KIND),
         unpublished_changes=row.change_count - row.published_change,
         bundle_sequence=row.bundle_sequence,
     )
 
 
-def rotate_root_key(*, session: Session, actor: str, now: datetime) -> None:
-    """HOOK: root key rotation (issue 7 §4) signs federation list N+1 with the keys of N and
-    N+1; it needs the protocol's rotation statements, which are not merged yet."""
-    raise InputError(
-        "root key rotation needs protocol support (rootVersion / rootKeys and the rotation "
-        "statements of docs/formats.md), which this version does not have yet"
+def key_file_for(version: int, kid: str) -> str:
+    """The file of root version ``version``'s encrypted key: a new name at every rotation
+    (the kid makes it unique even if an earlier attempt left a file behind), so a rotation
+    never overwrites a key file."""
+    return f"root-key-v{version}-{kid}.pem"
+
+
+def rotate_root_key(
+    *,
+    session: Session,
+    data_dir: Path,
+    old_signer: SigningKey,
+    new_passphrase: str,
+    actor: str,
+    now: datetime,
+    validity: timedelta,
+) -> RotationPublic:
+    """Rotate the root key in the TUF manner (docs/formats.md, "Root rotation"): a new key,
+    a statement making it root version N+1 signed by the current key (``old_signer``) and
+    the new one, the statement appended to the chain every later bundle carries, and the
+    first federation list of version N+1 published at once, signed by the new key only.
+
+    Crash-safe order (docs/architecture.md, "Root service"): the new key is saved,
+    encrypted with ``new_passphrase``, to a new file first; the row that points to it is
+    committed by the caller afterwards; ``root-keys.json`` is rewritten only once that
+    commit succeeded. A crash in between leaves an unused key file and the root at
+    version N. The old key file stays until an operator deletes it."""
+    row = identity(session=session, lock=True)
+    if dict(old_signer.public.jwk) not in row.root_keys:
+        raise InputError(
+            f"key {old_signer.public.kid} is not a key of this root's version {row.root_version}: "
+            "restart the service so that it reads its current key file"
+        )
+    check_passphrase(new_passphrase)
+    old_keys = tuple(VerifyKey.from_jwk(k) for k in row.root_keys)
+    new = SigningKey.generate()
+    version = row.root_version + 1
+    statement = sign_rotation(
+        row.federation_id,
+        version,
+        old_keys,
+        [new.public],
+        old_signer=old_signer,
+        old_kid=old_signer.public.kid,
+        new_signer=new,
+        new_kid=new.public.kid,
+        issued_at=now,
     )
+    name = key_file_for(version, new.public.kid)
+    save_key(data_dir / name, new, new_passphrase)
+    jwks = [dict(new.public.jwk)]
+    row.root_keys = jwks
+    row.root_version = version
+    row.root_chain = [*row.root_chain, statement]
+    row.key_file = name
+    session.add(row)
+    _changed(
+        session=session,
+        actor=actor,
+        action="root.rotate",
+        subject=row.federation_id,
+        details={
+            "oldKid": old_signer.public.kid,
+            "newKid": new.public.kid,
+            "rootVersion": version,
+            "keyFile": name,
+        },
+        now=now,
+    )
+    published = publish_federation_list(session=session, signer=new, actor=actor, now=now, validity=validity)
+    after_commit(session, lambda: write_root_keys(data_dir, jwks))
+    return RotationPublic(
+        root_version=version, kid=new.public.kid, federation_list_sequence=published.sequence
+    )
+
+
+def write_root_keys(data_dir: Path, jwks: list[dict[str, Any]]) -> None:
+    """Rewrite ``root-keys.json`` (atomically) unless it already holds ``jwks``. It is derived
+    from the committed identity row, which stays the truth (GET /root-keys serves it)."""
+    path = data_dir / ROOT_KEYS_FILE
+    try:
+        if json.loads(path.read_text(encoding="utf-8")) == jwks:
+            return
+    except (OSError, ValueError):
+        pass
+    try:
+        write_json(path, jwks)
+    except OSError as exc:
+        _log.warning("cannot rewrite %s (%s): GET /root-keys serves the current keys", path, exc)
+
+
+def sync_root_keys(engine: Engine, data_dir: Path) -> None:
+    """On start: ``root-keys.json`` says what the database says (it may lag behind a
+    rotation committed just before a crash)."""
+    with db_session(engine) as session:
+        row = session.get(RootIdentity, 1)
+        if row is not None:
+            write_root_keys(data_dir, list(row.root_keys))
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the caller's transaction has committed, never if it rolls back:
+    for files derived from rows (a file written before the commit could name keys the
+    database never took)."""
+    done = False
+
+    def committed(_: Session) -> None:
+        nonlocal done
+        if not done:
+            done = True
+            action()
+
+    def rolled_back(_: Session) -> None:
+        nonlocal done
+        done = True
+
+    event.listen(session, "after_commit", committed, once=True)
+    event.listen(session, "after_rollback", rolled_back, once=True)
 
 
 def _changed(
@@ -538,7 +656,7 @@ def federation_list(*, session: Session, sequence: int, now: datetime, validity:
         shift(now, validity),
         members,
         agreements,
-        root_version=1,
+        root_version=row.root_version,
         root_keys=tuple(VerifyKey.from_jwk(k) for k in row.root_keys),
     )
 
@@ -666,7 +784,14 @@ def build_bundle(*, session: Session, signer: SigningKey, actor: str, now: datet
     previous_row = session.exec(select(BundleRow).order_by(col(BundleRow.sequence).desc()).limit(1)).first()
     sequence = row.bundle_sequence + 1
     bundle = Bundle(
-        row.federation_id, sequence, now, tuple(row.root_keys), current.token, tuple(trust), tuple(status)
+        row.federation_id,
+        sequence,
+        now,
+        tuple(row.root_keys),
+        current.token,
+        tuple(trust),
+        tuple(status),
+        root_chain=tuple(row.root_chain),
     )
     full = bundle.sign(signer, signer.public.kid)
     delta = None

@@ -35,8 +35,14 @@ class RootIdentity(SQLModel, table=True):
     federation_id: str = Field(max_length=200)
     #: The root's public keys as JWKs (what devices pin; ``root-keys.json`` holds the same).
     root_keys: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    #: The file in the data directory holding the encrypted signing key.
+    #: The file in the data directory holding the encrypted signing key (of the current
+    #: root version: ``root-key.pem`` at 1, ``root-key-v<N>-<kid>.pem`` after rotations).
     key_file: str = Field(max_length=200)
+    #: 1, +1 at every root key rotation (docs/formats.md, "Root rotation").
+    root_version: int = 1
+    #: Every root rotation statement so far, to versions 2, 3 ... in order: every bundle
+    #: carries them, so that a device pinned at any earlier version walks forward.
+    root_chain: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _time()
     #: Counts every change; ``published_change`` is the count the newest federation list holds.
     change_count: int = 0
@@ -498,9 +504,28 @@ class RootPublic(Api):
 
     federation_id: str
     root_keys: list[dict[str, Any]]
+    #: The root version of ``rootKeys`` (1, +1 at every rotation) and how many rotation
+    #: statements lead there (GET /root/chain serves them).
+    root_version: int
+    chain_length: int
     published_sequence: int
     unpublished_changes: int
     bundle_sequence: int
+
+
+class RotationPublic(Api):
+    """What a root key rotation did: the new root version, its key and the first federation
+    list it signed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"rootVersion": 2, "kid": "N_V2f3qL0aQ", "federationListSequence": 7}]
+        }
+    )
+
+    root_version: int
+    kid: str
+    federation_list_sequence: int
 
 
 class PublishedPublic(Api):

@@ -37,7 +37,9 @@ from trust_registry._root_models import (
     MemberFromUrl,
     MemberPublic,
     PublishedPublic,
+    RootIdentity,
     RootPublic,
+    RotationPublic,
     StatusCreate,
 )
 
@@ -66,14 +68,20 @@ def set_up(engine: Annotated[Engine, Depends(get_engine)]) -> None:
         )
 
 
-def signer(request: Request, session: DbSession) -> SigningKey:
-    """The root signing key, read once from its encrypted file (YILU_KEY_PASSPHRASE)."""
-    state = request.app.state
-    if getattr(state, "signer", None) is None:
-        row = domain.identity(session=session)
-        state.signer = domain.load_signer(state.settings.data_dir, row, passphrase())
-    key: SigningKey = state.signer
+def cached_signer(state: Any, row: RootIdentity) -> SigningKey:
+    """The current root version's signing key, read once from its encrypted file
+    (YILU_KEY_PASSPHRASE) and kept on ``app.state.signer``; read again when it is no longer
+    a key of the committed row (a root key rotation, here or on another node)."""
+    key = getattr(state, "signer", None)
+    if not isinstance(key, SigningKey) or dict(key.public.jwk) not in row.root_keys:
+        key = domain.load_signer(state.settings.data_dir, row, passphrase())
+        state.signer = key
     return key
+
+
+def signer(request: Request, session: DbSession) -> SigningKey:
+    """The root signing key of the current root version (:func:`cached_signer`)."""
+    return cached_signer(request.app.state, domain.identity(session=session))
 
 
 Signer = Annotated[SigningKey, Depends(signer)]
@@ -116,9 +124,30 @@ operations = APIRouter(tags=["operations"], dependencies=[Depends(set_up)], resp
 
 @public.get("/root", summary="Who this root is", response_model=RootPublic)
 def get_root(db: DbSession) -> RootPublic:
-    """The federation id, the root public keys, the sequence last published and how many
-    changes the federation list does not hold yet."""
+    """The federation id, the root public keys and their root version, how many rotation
+    statements lead there, the sequence last published and how many changes the
+    federation list does not hold yet."""
     return domain.root_public(session=db)
+
+
+@public.get(
+    "/root/chain",
+    summary="The root rotation statements",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": ['{"payload":"eyJ0eXBlIjoiUm9vdFJvdGF0aW9uIi…","signatures":[…]}']
+                }
+            }
+        }
+    },
+)
+def get_root_chain(db: DbSession) -> list[str]:
+    """Every root rotation statement (JWS, general JSON serialization), to root versions
+    2, 3 … in order (docs/formats.md, "Root rotation"): what a device pinned at an older
+    root walks forward. Empty before the first rotation; every bundle carries the same."""
+    return list(domain.identity(session=db).root_chain)
 
 
 @public.get(
@@ -404,10 +433,38 @@ def post_agreement_end(
     )
 
 
-@members.post("/root/keys/rotate", summary="Rotate the root key (not available yet)")
-def post_rotate(db: DbSession, who: Admin, at: Now) -> None:
-    """Root key rotation in the TUF manner; answers 400 until the protocol supports it."""
-    domain.rotate_root_key(session=db, actor=who.actor, now=at)
+@members.post(
+    "/root/keys/rotate",
+    summary="Rotate the root key",
+    response_model=RotationPublic,
+    responses={
+        400: _problem(
+            400,
+            "the passphrase is too weak: use at least 12 characters that are not a repeated "
+            "pattern, e.g. four random words",
+        )
+    },
+)
+def post_rotate(request: Request, db: DbSession, who: Admin, at: Now, key: Signer) -> RotationPublic:
+    """Rotate the root key in the TUF manner (docs/formats.md, "Root rotation"): a new key
+    (saved encrypted with the same YILU_KEY_PASSPHRASE to a new file in the data
+    directory), a rotation statement signed by the current key and the new one, and the
+    first federation list of the new root version, published at once and signed by the new
+    key only. Devices that pinned an older root walk the chain of statements every bundle
+    carries (GET /root/chain). Answers the new root version, its kid and that list's
+    sequence."""
+    state = request.app.state
+    done = domain.rotate_root_key(
+        session=db,
+        data_dir=state.settings.data_dir,
+        old_signer=key,
+        new_passphrase=passphrase(),
+        actor=who.actor,
+        now=at,
+        validity=state.settings.list_validity(),
+    )
+    state.signer = None  # the next signing request reads the new key file (cached_signer)
+    return done
 
 
 # -- operations (admin, operator) ------------------------------------------------------------

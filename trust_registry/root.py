@@ -17,7 +17,6 @@ from typing import Final
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from protocol.storage import passphrase
 from service import ServiceSettings, create_service_app
 from service.db import make_engine, migrate
 from service.db import session as db_session
@@ -26,7 +25,7 @@ from service.problems import problem
 from trust_registry import _root_domain as domain
 from trust_registry._root_domain import ROOT_MIGRATIONS, init_root
 from trust_registry._root_fetch import Fetcher, http_fetcher
-from trust_registry._root_routes import members, operations, public
+from trust_registry._root_routes import cached_signer, members, operations, public
 
 VERSION: Final = "0.1.0"
 ROLE: Final = "root"
@@ -46,17 +45,15 @@ def create_app(
     the_clock = clock or _utcnow
     engine = make_engine(settings.database_url, data_dir=settings.data_dir)
     migrate(engine, ROOT_MIGRATIONS)
+    domain.sync_root_keys(engine, settings.data_dir)
 
     def publish_job(now: datetime) -> str | None:
         if not domain.is_set_up(engine):
             return "not set up: run `yilu root init`"
         with db_session(engine) as session:
-            row = domain.identity(session=session)
-            if getattr(app.state, "signer", None) is None:
-                app.state.signer = domain.load_signer(settings.data_dir, row, passphrase())
             return domain.publish_if_needed(
                 session=session,
-                signer=app.state.signer,
+                signer=cached_signer(app.state, domain.identity(session=session)),
                 now=now,
                 validity=settings.list_validity(),
                 margin=settings.republish_margin(),

@@ -148,7 +148,6 @@ BAD: list[tuple[str, str, dict[str, Any], int, str]] = [
         400,
         "overlap: give each once",
     ),
-    ("POST", "/root/keys/rotate", {}, 400, "root key rotation needs protocol support"),
 ]
 
 
