@@ -197,7 +197,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> 
 
     shown_table = Table(title=title, title_justify="left", title_style="bold")
     for column in columns:
-        shown_table.add_column(column)
+        shown_table.add_column(column, overflow="fold")  # a path or an id is never cut short
     for row in rows:
         shown_table.add_row(*row)
     Console(highlight=False).print(shown_table)
