@@ -57,7 +57,7 @@ from protocol.vocabulary import COUNTRIES, SCOPES
 
 #: Changes whenever what the builder writes changes (status list or bundle format): a
 #: cached federation is only reused under the same tag.
-FORMAT_TAG: Final = "sl1-ylb2-1"
+FORMAT_TAG: Final = "sl1-ylb3-1"
 CACHE: Final = Path(__file__).parent / ".cache"
 REFERENCE: Final = Path(__file__).resolve().parents[1] / "tests" / "data" / "green-tea-8.json"
 
@@ -388,6 +388,7 @@ def sign_parts(fed: Federation, created_at: datetime) -> SignedParts:
         expires,
         tuple(member(fed, cc) for cc in MEMBERS),
         fed.agreements,
+        root_keys=(fed.root.public,),
     ).sign(fed.root, fed.root.public.kid)
     return SignedParts(
         fed.sequence, created_at, dict(fed.root.public.jwk), federation, tuple(trust), tuple(status)

@@ -1,14 +1,19 @@
 """The offline bundle: one root-signed file holding a whole trust snapshot, or a delta to one.
 
-Format (docs/formats.md, "Bundle"), version 2::
+Format (docs/formats.md, "Bundle"), version 3::
 
-    "YILU-BUNDLE/2\\n"  manifest  "\\n"  body
+    "YILU-BUNDLE/3\\n"  *(rotation "\\n")  manifest  "\\n"  body
 
-``manifest`` is a compact JWS (``typ`` ``yilu-bundle+jwt``) signed by a federation root
-key. Its payload names the federation, the bundle's ``sequence`` (a verifier never
-installs a lower one), when it was built, the number of ``parts`` and the ``state``
-digest of the whole snapshot, and the SHA-256 and sizes of the ``body``: so the root's
-signature and the body's digest are both checked before a byte of the body is inflated.
+Each ``rotation`` is a root rotation statement (protocol/rootchain.py), one line of JSON:
+the bundle carries every rotation of its federation's root, from version 2 on, so that a
+device pinned at any earlier root version walks forward to the one that signed the
+bundle before it checks the manifest. ``manifest`` is a compact JWS (``typ``
+``yilu-bundle+jwt``) signed by a key of that root version. Its payload names the
+federation, the bundle's ``sequence`` (a verifier never installs a lower one), when it
+was built, the root version that signed it and the SHA-256 of the rotation lines, the
+number of ``parts`` and the ``state`` digest of the whole snapshot, and the SHA-256 and
+sizes of the ``body``: so the root's signature and the body's digest are both checked
+before a byte of the body is inflated.
 
 The body is compressed (``xz`` or ``zlib``, as the manifest says) and holds **records**,
 each a one-byte kind and length-prefixed fields (lengths are unsigned LEB128 varints):
@@ -39,18 +44,20 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
 from protocol.encoding import b64url_decode, b64url_encode, dumps_compact, format_time, parse_time
 from protocol.errors import InputTooLargeError, MalformedInputError
-from protocol.jws import TYP_VC, Signer, parse_compact, sign_compact
+from protocol.jws import MAX_GENERAL_CHARS, TYP_VC, Signer, parse_compact, sign_compact
 from protocol.lists import TYP_FEDERATION_LIST, TYP_TRUST_LIST, is_version
 
-MAGIC: Final = b"YILU-BUNDLE/2\n"
+MAGIC: Final = b"YILU-BUNDLE/3\n"
+#: What every version of the container starts with (to name an older one plainly).
+MAGIC_PREFIX: Final = b"YILU-BUNDLE/"
 TYP_BUNDLE: Final = "yilu-bundle+jwt"
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
 #: What each Yilu ``typ`` says a file is, for plain messages when the wrong file is given.
 KIND_OF_TYP: Final = {
     TYP_BUNDLE: "a bundle",
@@ -63,6 +70,9 @@ MAX_BUNDLE_BYTES: Final = 512 * 1024 * 1024
 #: Largest inflated body accepted (bounded decompression).
 MAX_BODY_BYTES: Final = 2 * 1024 * 1024 * 1024
 MAX_MANIFEST_CHARS: Final = 64 * 1024
+#: Largest root rotation statement line, and most statements, a bundle may carry.
+MAX_ROTATION_CHARS: Final = MAX_GENERAL_CHARS
+MAX_CHAIN: Final = 256
 #: Largest part a delta may rebuild.
 MAX_PART_BYTES: Final = 256 * 1024 * 1024
 
@@ -86,6 +96,14 @@ class Bundle:
     federation_list: str
     trust_lists: tuple[str, ...]
     status_lists: tuple[str, ...]
+    #: Every root rotation statement of the federation, to versions 2, 3 ... in order; the
+    #: root version that signs the bundle is one more than their number. Not a part: each
+    #: statement verifies on its own, and the manifest signs their digest.
+    root_chain: tuple[str, ...] = ()
+
+    @property
+    def root_version(self) -> int:
+        return 1 + len(self.root_chain)
 
     def parts(self) -> Iterator[tuple[Role, str]]:
         yield "F", self.federation_list
@@ -106,7 +124,8 @@ class Bundle:
     @classmethod
     def from_parts(cls, head: Manifest | Bundle, parts: Iterable[tuple[Role, str]]) -> Bundle:
         """The snapshot of ``parts`` by role; ``head`` gives the federation, sequence, date and
-        root keys (a verified manifest, or the head a verifier kept of its installed snapshot)."""
+        root keys (a verified manifest, or the head a verifier kept of its installed snapshot),
+        and, if it is a bundle, its root chain."""
         federation: list[str] = []
         trust: list[str] = []
         status: list[str] = []
@@ -122,7 +141,14 @@ class Bundle:
             federation[0],
             tuple(trust),
             tuple(status),
+            head.root_chain if isinstance(head, Bundle) else (),
         )
+
+
+def chain_digest(chain: Iterable[str]) -> str:
+    """SHA-256 (hex) of the rotation lines exactly as a bundle file holds them: each
+    statement's ASCII text and a line feed (``rootChain`` of the manifest)."""
+    return hashlib.sha256(b"".join(s.encode("ascii") + b"\n" for s in chain)).hexdigest()
 
 
 def part_digest(text: str) -> bytes:
@@ -166,6 +192,10 @@ class Manifest:
     body_sha256: str
     raw_bytes: int
     base: BaseRef | None = None
+    #: The root version whose key signs this manifest, and :func:`chain_digest` of the
+    #: ``root_version - 1`` rotation lines before it.
+    root_version: int = 1
+    root_chain: str = hashlib.sha256(b"").hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -175,6 +205,8 @@ class Manifest:
             "sequence": self.sequence,
             "createdAt": format_time(self.created_at),
             "rootKeys": list(self.root_keys),
+            "rootVersion": self.root_version,
+            "rootChain": self.root_chain,
             "parts": self.parts,
             "state": self.state,
             "body": {
@@ -203,6 +235,11 @@ class Manifest:
         sizes = (obj.get("parts"), body.get("bytes"), body.get("rawBytes"))
         if not all(_count(n) for n in sizes):
             raise MalformedInputError("bundle part count and body sizes must be whole numbers")
+        root_version, root_chain = obj.get("rootVersion"), obj.get("rootChain")
+        if not isinstance(root_version, int) or not _count(root_version) or root_version < 1:
+            raise MalformedInputError("bundle lacks its rootVersion (a whole number, 1 or more)")
+        if not isinstance(root_chain, str) or not _is_hex(root_chain):
+            raise MalformedInputError("bundle lacks the digest of its rootChain")
         if body.get("encoding") not in ENCODINGS:
             raise MalformedInputError(f"unsupported body encoding {body.get('encoding')!r}")
         ref = None
@@ -226,6 +263,8 @@ class Manifest:
             body["sha256"],
             body["rawBytes"],
             ref,
+            root_version,
+            root_chain,
         )
 
 
@@ -269,23 +308,55 @@ def _container(
         hashlib.sha256(body).hexdigest(),
         len(raw),
         base,
+        bundle.root_version,
+        chain_digest(bundle.root_chain),
     )
+    for statement in bundle.root_chain:
+        if not _is_rotation_line(statement):
+            raise MalformedInputError("a root rotation statement is one line of ASCII JSON")
+    if len(bundle.root_chain) > MAX_CHAIN:
+        raise MalformedInputError(f"a bundle carries at most {MAX_CHAIN} root rotations")
     token = sign_compact(dumps_compact(manifest.to_json()), signer, kid=kid, typ=TYP_BUNDLE)
-    return MAGIC + token.encode("ascii") + b"\n" + body
+    chain = b"".join(s.encode("ascii") + b"\n" for s in bundle.root_chain)
+    return MAGIC + chain + token.encode("ascii") + b"\n" + body
+
+
+def _is_rotation_line(text: str) -> bool:
+    return text.isascii() and text.startswith("{") and "\n" not in text and len(text) <= MAX_ROTATION_CHARS
+
+
+def open_container(data: bytes) -> tuple[tuple[str, ...], str, bytes]:
+    """The root rotation lines, the manifest's compact JWS text and the (still compressed)
+    body of a bundle file; nothing verified. A line that starts with ``{`` is a rotation
+    statement, the first other line the manifest (a compact JWS starts with ``ey``)."""
+    if not data.startswith(MAGIC):
+        raise MalformedInputError(f"not a version {FORMAT_VERSION} Yilu bundle")
+    pos, chain = len(MAGIC), list[str]()
+    while data.startswith(b"{", pos):
+        end = data.find(b"\n", pos, pos + MAX_ROTATION_CHARS + 1)
+        if end < 0:
+            raise MalformedInputError("a root rotation line of the bundle is missing its end or too long")
+        if len(chain) >= MAX_CHAIN:
+            raise MalformedInputError(f"the bundle carries more than {MAX_CHAIN} root rotations")
+        try:
+            chain.append(data[pos:end].decode("ascii"))
+        except UnicodeDecodeError as exc:
+            raise MalformedInputError("a root rotation line of the bundle is not ASCII") from exc
+        pos = end + 1
+    end = data.find(b"\n", pos, pos + MAX_MANIFEST_CHARS + 1)
+    if end < 0:
+        raise MalformedInputError("the bundle's manifest line is missing or too long")
+    try:
+        manifest = data[pos:end].decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise MalformedInputError("the bundle's manifest is not ASCII") from exc
+    return tuple(chain), manifest, data[end + 1 :]
 
 
 def split_container(data: bytes) -> tuple[str, bytes]:
     """The manifest's compact JWS text and the (still compressed, unverified) body."""
-    if not data.startswith(MAGIC):
-        raise MalformedInputError("not a version 2 Yilu bundle")
-    end = data.find(b"\n", len(MAGIC), len(MAGIC) + MAX_MANIFEST_CHARS + 1)
-    if end < 0:
-        raise MalformedInputError("the bundle's manifest line is missing or too long")
-    try:
-        manifest = data[len(MAGIC) : end].decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise MalformedInputError("the bundle's manifest is not ASCII") from exc
-    return manifest, data[end + 1 :]
+    _, manifest, body = open_container(data)
+    return manifest, body
 
 
 def open_body(manifest: Manifest, body: bytes) -> bytes:
@@ -411,9 +482,9 @@ def read_unchecked(data: bytes) -> Bundle:
     """The snapshot a full bundle file holds, **without** checking the root's signature: only
     for the party that built the file itself (the root reading its last bundle to build the
     next delta). A verifier reads bundles with ``verifier.load_bundle``."""
-    manifest_text, body = split_container(data)
+    chain, manifest_text, body = open_container(data)
     manifest = Manifest.from_json(parse_compact(manifest_text, expected_typ=TYP_BUNDLE).payload_json())
-    return read_full(manifest, open_body(manifest, body))
+    return replace(read_full(manifest, open_body(manifest, body)), root_chain=chain)
 
 
 def read_full(manifest: Manifest, raw: bytes) -> Bundle:

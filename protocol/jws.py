@@ -10,6 +10,7 @@ pyjwt is the test oracle for these rules (tests/protocol/test_jws_differential.p
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
 from protocol.encoding import b64url_decode, b64url_encode, dumps_compact, loads_json_object
@@ -296,3 +297,95 @@ def verify_with_any(parsed: ParsedJWS, candidates: list[VerifyKey]) -> VerifyKey
     if last is None:
         raise SignatureError("no candidate key", codes=(ReasonCode.UNKNOWN_KEY,))
     raise last
+
+
+# -- the general JWS JSON Serialization (RFC 7515 §7.2.1): one payload, several signatures ------
+
+#: Largest JWS JSON Serialization accepted: a root rotation statement is a few hundred bytes.
+MAX_GENERAL_CHARS: Final = 16 * 1024
+#: Most signatures one general JWS may carry.
+MAX_GENERAL_SIGNATURES: Final = 16
+
+
+class GeneralJWS:
+    """A JWS in the general JSON Serialization, split; nothing in it is verified yet.
+
+    Each signature is given as the :class:`ParsedJWS` of the compact JWS it is equivalent
+    to (RFC 7515 §7.2.1: the same protected header, payload and signature), so that it is
+    checked exactly as a compact one (:func:`verify_raw`).
+    """
+
+    __slots__ = ("payload_bytes", "signatures")
+
+    def __init__(self, payload_bytes: bytes, signatures: tuple[ParsedJWS, ...]) -> None:
+        self.payload_bytes = payload_bytes
+        self.signatures = signatures
+
+    def payload_json(self) -> dict[str, Any]:
+        return loads_json_object(self.payload_bytes, "JWS payload")
+
+
+def sign_general(payload: bytes, signers: Sequence[tuple[Signer, str]], *, typ: str) -> str:
+    """Sign ``payload`` with every (signer, kid) as one general JWS JSON Serialization.
+
+    Written as compact JSON on one line: ``{"payload":…,"signatures":[{"protected":…,
+    "signature":…},…]}``, each protected header exactly Yilu's (``alg``, ``kid``, ``typ``),
+    no unprotected ``header`` (docs/formats.md, "Root rotation").
+    """
+    if not signers or len(signers) > MAX_GENERAL_SIGNATURES:
+        raise MalformedInputError(f"a general JWS has 1 to {MAX_GENERAL_SIGNATURES} signatures")
+    encoded_payload = b64url_encode(payload)
+    signatures = []
+    for signer, kid in signers:
+        if signer.alg not in ALLOWED_ALGS:
+            raise UnsupportedFormatError(f"refusing to sign with {signer.alg!r}")
+        protected = b64url_encode(encode_header(alg=signer.alg, kid=kid, typ=typ))
+        signature = signer.sign(f"{protected}.{encoded_payload}".encode("ascii"))
+        signatures.append({"protected": protected, "signature": b64url_encode(signature)})
+    return dumps_compact({"payload": encoded_payload, "signatures": signatures}).decode("ascii")
+
+
+def parse_general(text: str, *, expected_typ: str, max_chars: int = MAX_GENERAL_CHARS) -> GeneralJWS:
+    """Split a general JWS JSON Serialization strictly, checking each header like a compact one.
+
+    Stricter than RFC 7515 §7.2.1, on purpose (as for compact headers, docs/formats.md
+    "JWS"): the object has exactly ``payload`` and ``signatures``; each signature exactly
+    ``protected`` and ``signature`` (no unprotected ``header``, where keys could ride; the
+    flattened syntax is refused); every part canonical base64url; each protected header
+    exactly Yilu's with an allowed ``alg`` and the expected ``typ``; each signature 64 bytes.
+    Raises :class:`MalformedInputError`, :class:`InputTooLargeError` or
+    :class:`UnsupportedFormatError`.
+    """
+    if len(text) > max_chars:
+        raise InputTooLargeError(f"JWS JSON longer than {max_chars} characters")
+    if not text.isascii():
+        raise MalformedInputError("a JWS JSON Serialization is ASCII text here")
+    obj = loads_json_object(text.encode("ascii"), "JWS JSON")
+    if set(obj) != {"payload", "signatures"}:
+        raise MalformedInputError("a general JWS has exactly the members payload and signatures")
+    payload, entries = obj["payload"], obj["signatures"]
+    if not isinstance(payload, str) or not isinstance(entries, list):
+        raise MalformedInputError("a general JWS's payload is a string and its signatures a list")
+    if not 1 <= len(entries) <= MAX_GENERAL_SIGNATURES:
+        raise MalformedInputError(f"a general JWS has 1 to {MAX_GENERAL_SIGNATURES} signatures")
+    payload_bytes = b64url_decode(payload)
+    signatures = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) != {"protected", "signature"}:
+            raise MalformedInputError("each signature has exactly the members protected and signature")
+        protected, signature = entry["protected"], entry["signature"]
+        if not isinstance(protected, str) or not isinstance(signature, str):
+            raise MalformedInputError("a signature's protected header and value are strings")
+        header_bytes, signature_bytes = b64url_decode(protected), b64url_decode(signature)
+        header = loads_json_object(header_bytes, "JWS protected header")
+        _check_header(header, expected_typ)
+        alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
+        if not isinstance(kid, str) or header_bytes != encode_header(alg=str(alg), kid=kid, typ=str(typ)):
+            raise MalformedInputError(
+                'a protected header is not exactly {"alg","kid","typ"} as Yilu writes it'
+            )
+        if len(signature_bytes) != SIGNATURE_BYTES:
+            raise MalformedInputError(f"a signature is {SIGNATURE_BYTES} bytes")
+        compact = f"{protected}.{payload}.{signature}"
+        signatures.append(ParsedJWS(compact, header_bytes, payload_bytes, signature_bytes, header))
+    return GeneralJWS(payload_bytes, tuple(signatures))

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from protocol.encoding import dumps_compact, format_time, parse_time
-from protocol.errors import MalformedInputError, TrustDataError
+from protocol.errors import InputError, MalformedInputError, TrustDataError
 from protocol.jws import Signer, sign_compact
 from protocol.keys import VerifyKey
 from protocol.names import NamePattern, parse_patterns
@@ -58,6 +58,29 @@ def _obj(value: Any, where: str) -> Mapping[str, Any]:
 
 def _list(obj: Mapping[str, Any], name: str, where: str) -> list[Any]:
     return _get(obj, name, list, where)
+
+
+#: Most keys one root version may have.
+MAX_ROOT_KEYS: Final = 16
+
+
+def parse_root_keys(value: Any, where: str) -> tuple[VerifyKey, ...]:
+    """A root version's public keys: a list of 1 to :data:`MAX_ROOT_KEYS` public JWKs, no key
+    twice (``rootKeys`` of a federation list or a root rotation statement)."""
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_ROOT_KEYS:
+        raise MalformedInputError(f"{where} must be a list of 1 to {MAX_ROOT_KEYS} public JWKs")
+    try:
+        keys = tuple(VerifyKey.from_jwk(_obj(jwk, f"{where}[{i}]")) for i, jwk in enumerate(value))
+    except InputError as exc:
+        raise MalformedInputError(f"{where}: {exc}") from exc
+    if len(key_set(keys)) != len(keys):
+        raise MalformedInputError(f"{where} names a key twice")
+    return keys
+
+
+def key_set(keys: Iterable[VerifyKey]) -> frozenset[tuple[tuple[str, str], ...]]:
+    """Keys as a set of their public JWKs: two root versions have the same keys if equal."""
+    return frozenset(tuple(sorted(k.jwk.items())) for k in keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +192,28 @@ class KeyRecord:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """An accredited scope: a category of the controlled vocabulary, optionally standards."""
+    """An accredited scope: a category of the controlled vocabulary, optionally standards,
+    in force from ``since`` to ``until`` (both optional, inclusive). A scope added or
+    removed keeps its history: a verifier judges it at the certificate's ``validFrom``,
+    not today (docs/formats.md, "Trust list"; docs/verifying.md, step 8)."""
 
     category: str
     standards: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def in_force(self, when: datetime) -> bool:
+        """True if the lab was accredited for this scope at ``when``."""
+        return (self.since is None or self.since <= when) and (self.until is None or when <= self.until)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"category": self.category}
         if self.standards:
             out["standards"] = list(self.standards)
+        if self.since is not None:
+            out["from"] = format_time(self.since)
+        if self.until is not None:
+            out["until"] = format_time(self.until)
         return out
 
     @classmethod
@@ -189,7 +225,10 @@ class Scope:
         standards = o.get("standards", [])
         if not isinstance(standards, list) or not all(isinstance(s, str) for s in standards):
             raise MalformedInputError(f"{where}.standards must be a list of strings")
-        return cls(category, tuple(standards))
+        since, until = _opt_time(o, "from", where), _opt_time(o, "until", where)
+        if since is not None and until is not None and until < since:
+            raise MalformedInputError(f"{where}.until is before its from")
+        return cls(category, tuple(standards), since, until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +424,11 @@ class FederationList:
     expires_at: datetime
     registries: tuple[Member, ...] = ()
     agreements: tuple[Agreement, ...] = ()
+    #: The root version that signs this list (1, then +1 at every root rotation) and its
+    #: public keys: the list is valid only if signed by one of them (docs/formats.md,
+    #: "Root rotation"). Required on the wire; :meth:`sign` refuses a list without keys.
+    root_version: int = 1
+    root_keys: tuple[VerifyKey, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -394,6 +438,8 @@ class FederationList:
             "sequence": self.sequence,
             "issuedAt": format_time(self.issued_at),
             "expiresAt": format_time(self.expires_at),
+            "rootVersion": self.root_version,
+            "rootKeys": [dict(k.jwk) for k in self.root_keys],
             "registries": [m.to_json() for m in self.registries],
             "agreements": [a.to_json() for a in self.agreements],
         }
@@ -403,11 +449,16 @@ class FederationList:
         w = "federationList"
         if obj.get("type") != "FederationList" or not is_version(obj, FORMAT_VERSION):
             raise MalformedInputError("not a version 1 federation list")
+        root_version = _get(obj, "rootVersion", int, w)
+        if root_version < 1:
+            raise MalformedInputError(f"{w}.rootVersion must be 1 or more")
         return cls(
             federation=_get(obj, "federation", str, w),
             sequence=_get(obj, "sequence", int, w),
             issued_at=parse_time(obj.get("issuedAt"), f"{w}.issuedAt"),
             expires_at=parse_time(obj.get("expiresAt"), f"{w}.expiresAt"),
+            root_version=root_version,
+            root_keys=parse_root_keys(obj.get("rootKeys"), f"{w}.rootKeys"),
             registries=tuple(
                 Member.from_json(m, f"{w}.registries[{i}]") for i, m in enumerate(_list(obj, "registries", w))
             ),
@@ -418,6 +469,8 @@ class FederationList:
         )
 
     def sign(self, signer: Signer, kid: str) -> str:
+        if not self.root_keys or kid not in {k.kid for k in self.root_keys}:
+            raise MalformedInputError("a federation list is signed by one of its own rootKeys")
         return sign_compact(dumps_compact(self.to_json()), signer, kid=kid, typ=TYP_FEDERATION_LIST)
 
     def member(self, registry_id: str) -> Member:

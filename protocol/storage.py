@@ -24,6 +24,27 @@ PASSPHRASE_ENV: Final = "YILU_KEY_PASSPHRASE"  # noqa: S105 -- the variable name
 DEMO_PASSPHRASE: Final = "yilu-demo-only-not-secret"  # noqa: S105 -- public by design, demo only
 
 
+#: The shortest passphrase :func:`check_passphrase` accepts for a new key.
+MIN_PASSPHRASE_CHARS: Final = 12
+
+
+def check_passphrase(text: str) -> str:
+    """``text`` if it is strong enough to protect a new private key, else a one-line error:
+    at least :data:`MIN_PASSPHRASE_CHARS` characters, not a short pattern repeated
+    (``aaaaaaaaaaaa``, ``abcabcabcabc``) and not made of fewer than 5 distinct characters."""
+    repeated = any(
+        text == text[:size] * (len(text) // size)
+        for size in range(1, len(text) // 2 + 1)
+        if len(text) % size == 0
+    )
+    if len(text) < MIN_PASSPHRASE_CHARS or repeated or len(set(text)) < 5:
+        raise SecretError(
+            f"the passphrase is too weak: use at least {MIN_PASSPHRASE_CHARS} characters that are not "
+            "a repeated pattern, e.g. four random words"
+        )
+    return text
+
+
 def passphrase(*, demo: bool = False) -> str:
     """The key passphrase from the environment (the demo falls back to its fixed one)."""
     value = os.environ.get(PASSPHRASE_ENV, "")

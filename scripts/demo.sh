@@ -2,8 +2,7 @@
 # `make run`: the whole offline path, step by step, on a fresh demo federation (README.md).
 set -euo pipefail
 DEMO=${DEMO:-demo}
-REPORT=${REPORT:-../shared/reference/green-tea-8.json}
-[ -f "$REPORT" ] || REPORT=tests/data/green-tea-8.json
+REPORT=${REPORT:-tests/data/green-tea-8.json}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 rm -rf "$DEMO"

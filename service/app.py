@@ -12,7 +12,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -23,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.jobs import Clock, Job, JobState, Scheduler
 from service.logs import LOGGER_NAME, request_id_var
 from service.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -49,15 +52,25 @@ access_log = logging.getLogger(LOGGER_NAME + ".access")
 
 
 class Health(BaseModel):
-    """Liveness: the process answers."""
+    """Liveness: the process answers; and what its jobs did last and will do next."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"status": "ok", "role": "registry", "version": "0.1.0"}]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "role": "registry",
+                    "version": "0.1.0",
+                    "jobs": {"republish": JobState.model_json_schema()["examples"][0]},
+                }
+            ]
+        }
     )
 
     status: str
     role: str
     version: str
+    jobs: dict[str, JobState] = {}
 
 
 class Ready(BaseModel):
@@ -116,6 +129,10 @@ _ERROR_RESPONSES: dict[str, dict[str, Any]] = {
         ),
     },
 }
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class ServiceMiddleware:
@@ -244,29 +261,51 @@ def create_service_app(
     version: str,
     checks: Mapping[str, ReadinessCheck] | None = None,
     routers: Sequence[APIRouter] = (),
+    jobs: Sequence[Job] = (),
+    clock: Clock = _utcnow,
+    on_shutdown: Sequence[Callable[[], None]] = (),
+    description: str = "",
 ) -> FastAPI:
     """A FastAPI app for ``role`` with the shared service behaviour (docs/architecture.md,
     "Service layer"): problem details, body limit, request ids, JSON access logs,
     ``GET /health``, ``GET /ready`` (running ``checks``) and ``/openapi.json``.
 
-    ``routers`` are the role's own routes. Nothing is global: each call builds a new app.
+    ``routers`` are the role's own routes; ``jobs`` run on start and then on their
+    schedule while the app serves (service/jobs.py), ``clock`` telling them the time;
+    ``on_shutdown`` callbacks run when it stops (e.g. disposing of the engine). Nothing
+    is global: each call builds a new app.
     """
     ready_checks = dict(checks or {})
+    scheduler = Scheduler(tuple(jobs), clock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()
+            for callback in on_shutdown:
+                callback()
+
     app = FastAPI(
         title=f"Yilu {role}",
         version=version,
-        description=f"The Yilu {role} service. Every error is an RFC 9457 problem document "
+        description=(description + "\n\n" if description else "")
+        + f"The Yilu {role} service. Every error is an RFC 9457 problem document "
         f"(`{PROBLEM_MEDIA_TYPE}`); every response carries `{REQUEST_ID_HEADER}`.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.role = role
+    app.state.scheduler = scheduler
     install_problem_handlers(app)
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
 
     @app.get("/health", response_model=Health, tags=["operations"], summary="Liveness")
     def health() -> Health:
         """The process is up and answering; says which role and version it runs."""
-        return Health(status="ok", role=role, version=version)
+        return Health(status="ok", role=role, version=version, jobs=dict(scheduler.states))
 
     @app.get(
         "/ready",

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session
@@ -69,27 +70,64 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def alembic_config() -> Config:
+@dataclass(frozen=True, slots=True)
+class Migrations:
+    """One migration tree: the service's own (tokens, audit log, published lists) or a
+    role's tables. Each tree keeps its revision in its own version table, so that a role
+    adds migrations without touching the service's (docs/architecture.md, "Storage")."""
+
+    location: Path
+    version_table: str
+
+
+#: The service layer's own tree: tokens, the audit log and published lists.
+SERVICE_MIGRATIONS: Final = Migrations(MIGRATIONS, "alembic_version")
+
+
+def alembic_config(tree: Migrations = SERVICE_MIGRATIONS) -> Config:
     """The Alembic configuration, built in code: no alembic.ini is needed at runtime."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(tree.location))
+    config.attributes["version_table"] = tree.version_table
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database to the newest schema; a no-op when it is already there."""
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+def migrate(engine: Engine, *roles: Migrations) -> None:
+    """Bring the database to the newest schema: the service's tree, then each role's; a
+    no-op when it is already there."""
+    for tree in (SERVICE_MIGRATIONS, *roles):
+        config = alembic_config(tree)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at (None before the first :func:`migrate`)."""
+def run_env(metadata: MetaData) -> None:
+    """The body of every tree's ``env.py``: run on the connection :func:`migrate` passed in,
+    with the tree's own version table."""
+    from alembic import context
+
+    connection = context.config.attributes.get("connection")
+    if not isinstance(connection, Connection):
+        raise RuntimeError("run migrations through service.db.migrate(engine), not the alembic command")
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        version_table=context.config.attributes.get("version_table", "alembic_version"),
+        # SQLite alters tables by copying them: later migrations use batch operations.
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def current_revision(engine: Engine, tree: Migrations = SERVICE_MIGRATIONS) -> str | None:
+    """The revision of ``tree`` the database is at (None before the first :func:`migrate`)."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        context = MigrationContext.configure(connection, opts={"version_table": tree.version_table})
+        return context.get_current_revision()
 
 
 @contextmanager

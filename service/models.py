@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import model_validator
-from sqlalchemy import JSON, Column, DateTime, String
+from sqlalchemy import JSON, Column, DateTime, String, Text
 from sqlmodel import Field, SQLModel
 
 from protocol.errors import MalformedInputError
@@ -99,4 +99,34 @@ class AuditEntry(SQLModel, table=True):
 
 
 class AuditEntryPublic(AuditEntryBase):
+    pass
+
+
+class PublishedListBase(SQLModel):
+    kind: str
+    sequence: int
+    issued_at: datetime
+    expires_at: datetime
+    sha256: str
+
+
+class PublishedList(SQLModel, table=True):
+    """One signed list a service published (a trust list, a federation list): every
+    version is kept, so that each stays retrievable by its sequence (service/publication.py)."""
+
+    __tablename__ = "published_list"
+
+    #: What list this is, e.g. ``trust-list`` or ``federation-list``.
+    kind: str = Field(primary_key=True, max_length=100)
+    #: 1, 2, 3, … per kind; the primary key, so two publishers cannot take one sequence.
+    sequence: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    #: The compact JWS exactly as served.
+    token: str = Field(sa_column=Column(Text, nullable=False))
+    #: Hex SHA-256 of the token: the ETag.
+    sha256: str = Field(max_length=64)
+
+
+class PublishedListPublic(PublishedListBase):
     pass

@@ -45,13 +45,6 @@ def test_parties_import_protocol_never_each_other(party: str) -> None:
     assert any(n == "protocol" or n.startswith("protocol.") for n in imports(party))
 
 
-def test_service_imports_no_party_and_not_the_command_line() -> None:
-    found = imports("service")
-    bad = {n for n in found if any(n == o or n.startswith(o + ".") for o in PARTIES | {"yilu"})}
-    assert not bad, f"service imports {bad}"
-    assert any(n == "protocol" or n.startswith("protocol.") for n in found)
-
-
 @pytest.mark.parametrize("party", sorted(PARTIES))
 def test_each_party_keeps_its_commands_next_to_its_code(party: str) -> None:
     """``yilu`` composes the parties' command groups (docs/architecture.md, "Command line")."""

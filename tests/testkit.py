@@ -34,6 +34,7 @@ from protocol.lists import (
     TrustList,
 )
 from protocol.names import NamePattern
+from protocol.rootchain import sign_rotation
 from protocol.status_list import Bitstring, StatusList, slot_indices
 from protocol.vocabulary import STATUS_PURPOSES
 from trust_registry import Registry
@@ -57,7 +58,8 @@ def report(name: str = "green-tea-8") -> dict[str, Any]:
 class LabSpec:
     id: str
     country: str
-    scopes: tuple[str, ...]
+    #: Scope categories, or :class:`Scope` entries with a history (``since`` / ``until``).
+    scopes: tuple[str | Scope, ...]
     key: SigningKey
     status: list[StatusEvent] = field(default_factory=lambda: [StatusEvent("active", YEAR_AGO)])
     key_from: datetime = YEAR_AGO
@@ -95,6 +97,31 @@ class World:
     federation_expires: datetime = NOW + timedelta(days=30)
     trust_expires: datetime = NOW + timedelta(days=30)
     sequence: int = 1
+    #: Every root rotation statement so far (:meth:`rotate_root`); the root version is one more.
+    root_chain: list[str] = field(default_factory=list)
+
+    @property
+    def root_version(self) -> int:
+        return 1 + len(self.root_chain)
+
+    def rotate_root(self, new: SigningKey | None = None) -> SigningKey:
+        """Rotate the root to a new key (TUF style: signed by the old key and the new one);
+        later lists and bundles are signed with it. Returns the retired key."""
+        old, self.root = self.root, new or SigningKey.generate()
+        self.root_chain.append(
+            sign_rotation(
+                FEDERATION,
+                self.root_version + 1,
+                [old.public],
+                [self.root.public],
+                old_signer=old,
+                old_kid=old.public.kid,
+                new_signer=self.root,
+                new_kid=self.root.public.kid,
+                issued_at=NOW - timedelta(hours=2),
+            )
+        )
+        return old
 
     def __post_init__(self) -> None:
         for cc in ("CN", "RU", "KZ"):
@@ -140,7 +167,7 @@ class World:
                 {"en": f"Lab {name}", "zh": f"实验室 {name}", "ru": f"Лаборатория {name}"},
                 cc,
                 f"{cc}-{name}",
-                tuple(Scope(s) for s in spec.scopes),
+                tuple(s if isinstance(s, Scope) else Scope(s) for s in spec.scopes),
                 tuple(spec.status),
                 spec.records(),
             )
@@ -173,6 +200,8 @@ class World:
             self.federation_expires,
             tuple(self.member(cc) for cc in self.reg_keys),
             tuple(self.agreements),
+            root_version=self.root_version,
+            root_keys=(self.root.public,),
         )
         return fed.sign(self.root, self.root.public.kid)
 
@@ -185,6 +214,7 @@ class World:
         federation: str | None = None,
         sequence: int | None = None,
         created_at: datetime = NOW - timedelta(minutes=30),
+        root_chain: Iterable[str] | None = None,
     ) -> bytes:
         """A root-signed bundle: the world's own lists unless others are given (in that order)."""
         signer = signer or self.root
@@ -196,6 +226,7 @@ class World:
             self.federation() if federation is None else federation,
             tuple(self.trust_list(cc) for cc in self.reg_keys) if trust_lists is None else tuple(trust_lists),
             tuple(self.all_status_lists()) if status_lists is None else tuple(status_lists),
+            tuple(self.root_chain) if root_chain is None else tuple(root_chain),
         )
         return b.sign(signer, signer.public.kid)
 

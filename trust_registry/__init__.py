@@ -1,5 +1,18 @@
-"""Registries (accreditation bodies) and the federation root: lists, agreements, bundles."""
+"""Registries (accreditation bodies) and the federation root: lists, agreements, bundles.
+
+The registry service (docs/architecture.md, "Registry service"): :func:`create_app` and
+the local set-up functions in :mod:`trust_registry.registry`.
+"""
 
 from trust_registry._registry import LIST_VALIDITY, FederationRoot, Registry, list_warnings
+from trust_registry.registry import create_app as create_registry_app
+from trust_registry.registry import init_registry
 
-__all__ = ["LIST_VALIDITY", "FederationRoot", "Registry", "list_warnings"]
+__all__ = [
+    "LIST_VALIDITY",
+    "FederationRoot",
+    "Registry",
+    "create_registry_app",
+    "init_registry",
+    "list_warnings",
+]

@@ -19,7 +19,7 @@ from typing import Any, Final
 from protocol.bundle import Bundle, make_delta, read_unchecked
 from protocol.encoding import format_time, parse_time, shift
 from protocol.errors import InputError, MalformedInputError
-from protocol.jws import TYP_VC, parse_compact, verify_raw
+from protocol.jws import parse_compact
 from protocol.keys import SigningKey
 from protocol.lists import (
     Agreement,
@@ -33,6 +33,7 @@ from protocol.lists import (
     status_at,
 )
 from protocol.names import NamePattern, check_lab_id, is_under
+from protocol.rootchain import sign_rotation
 from protocol.status_list import StatusList
 from protocol.storage import (
     load_key,
@@ -43,12 +44,11 @@ from protocol.storage import (
     write_json,
 )
 from protocol.vocabulary import SCOPES, check_country
+from trust_registry._mirror import FUTURE_TOLERANCE, check_status_lists
+from trust_registry._root_rules import check_patterns_disjoint
 
 #: How long a published list stays valid; publish again before then (docs/formats.md).
 LIST_VALIDITY: Final = timedelta(days=30)
-#: A status list dated this far ahead of the registry's clock is refused (verifiers drop
-#: lists dated after the bundle that carries them: docs/verifying.md, "Trust data").
-FUTURE_TOLERANCE: Final = timedelta(hours=1)
 #: ``republish`` signs a new list when the published one expires within this (docs/operating.md).
 REPUBLISH_MARGIN: Final = timedelta(days=10)
 
@@ -292,35 +292,9 @@ class Registry(_Party):
         kept, and it may not clear a revocation bit (an even index) the kept copy has set
         (revocation is final; clearing a suspension bit, an odd index, is an unsuspension).
         Returns the URLs whose copy changed."""
-        accepted: dict[tuple[str, str], tuple[StatusList, str]] = {}
-        for token in tokens:
-            url, status_list = self._check_status_list(token)
-            if status_list.valid_from > shift(now, FUTURE_TOLERANCE):
-                raise InputError(
-                    f"the status list {url} is dated {format_time(status_list.valid_from)}, in the future: "
-                    "check the lab's clock"
-                )
-            kept = self._mirrored(status_list.issuer, url)
-            if kept is not None and kept.valid_from > status_list.valid_from:
-                raise InputError(
-                    f"the status list {url} given is older ({format_time(status_list.valid_from)}) than "
-                    f"the copy already mirrored ({format_time(kept.valid_from)})"
-                )
-            if kept is not None:
-                # Revocation bits are the even indices; an odd (suspension) bit may be cleared.
-                cleared = set(kept.revoked_indices()) - set(status_list.revoked_indices())
-                if cleared:
-                    raise InputError(
-                        f"the status list {url} clears revocations ({len(cleared)} of them, e.g. index "
-                        f"{min(cleared)}): a revocation is final"
-                    )
-            # Of two lists of one URL in one batch, the newer is kept, whatever their order.
-            key = (status_list.issuer, url)
-            other = accepted.get(key)
-            if other is not None and other[0].valid_from == status_list.valid_from and other[1] != token:
-                raise InputError(f"two different status lists {url} issued at the same time were given")
-            if other is None or other[0].valid_from < status_list.valid_from:
-                accepted[key] = (status_list, token.strip())
+        accepted = check_status_lists(
+            tokens, registry_id=self.id, lab_of=self._lab_record, kept=self._mirrored, now=now
+        )
         changed = []
         for (issuer, url), (_, token) in accepted.items():
             path = self._mirror_path(issuer, url)
@@ -329,24 +303,9 @@ class Registry(_Party):
                 changed.append(url)
         return changed
 
-    def _check_status_list(self, token: str) -> tuple[str, StatusList]:
-        try:
-            parsed = parse_compact(token.strip(), expected_typ=TYP_VC)
-            status_list = StatusList.from_credential(parsed.payload_json())
-        except InputError as exc:
-            raise InputError(f"not a signed status list: {exc}") from exc
-        what = f"status list {status_list.url[:120]}"
-        lab = next((x for x in self.state["labs"] if x["id"] == status_list.issuer), None)
-        if lab is None:
-            raise InputError(
-                f"{what}: its issuer {status_list.issuer[:120]} is not a lab of registry {self.id}"
-            )
-        if not is_under(status_list.url, status_list.issuer):
-            raise InputError(f"{what}: its URL is not inside its lab's id {status_list.issuer}")
-        for record in Lab.from_json(lab, "lab").keys:
-            if record.unusable_at(status_list.valid_from) is None and verify_raw(parsed, record.key):
-                return status_list.url, status_list
-        raise InputError(f"{what}: not signed by a current key of {status_list.issuer}")
+    def _lab_record(self, lab_id: str) -> Lab | None:
+        lab = next((x for x in self.state["labs"] if x["id"] == lab_id), None)
+        return None if lab is None else Lab.from_json(lab, "lab")
 
     def _mirror_path(self, issuer: str, url: str) -> Path:
         name = hashlib.sha256(f"{issuer} {url}".encode()).hexdigest()[:24]
@@ -423,6 +382,36 @@ class FederationRoot(_Party):
         state, key = cls._load(directory)
         return cls(directory, state, key)
 
+    @property
+    def root_version(self) -> int:
+        """1, +1 at every :meth:`rotate_key`."""
+        return 1 + len(self.state.get("rootChain", []))
+
+    def rotate_key(self, *, passphrase_text: str, now: datetime) -> str:
+        """Rotate the root key (docs/security.md, "Rotating the root key"): a new key signs,
+        with the current one, the statement that makes it root version N+1; the chain of
+        statements is kept, every later bundle carries it, and later lists are signed with
+        the new key only. Returns the statement."""
+        old, new = self.key, SigningKey.generate()
+        statement = sign_rotation(
+            self.id,
+            self.root_version + 1,
+            [old.public],
+            [new.public],
+            old_signer=old,
+            old_kid=old.public.kid,
+            new_signer=new,
+            new_kid=new.public.kid,
+            issued_at=now,
+        )
+        save_key(self.directory / "key.pem", new, passphrase_text)
+        self.key = new
+        self.state["keys"] = [KeyRecord(new.public, now).to_json()]
+        self.state["rootChain"] = [*self.state.get("rootChain", []), statement]
+        self.save()
+        write_json(self.directory / "root-keys.json", self.root_jwks())
+        return statement
+
     def root_jwks(self) -> list[dict[str, str]]:
         """The root public keys verifiers pin (also written to ``root-keys.json``)."""
         return [dict(k["jwk"]) for k in self.state["keys"]]
@@ -433,15 +422,11 @@ class FederationRoot(_Party):
         constraints")."""
         if any(r["id"] == member.id for r in self.state["registries"]):
             raise InputError(f"registry {member.id} is already a member")
-        for other in self.state["registries"]:
-            theirs = Member.from_json(other, "member")
-            for mine in member.permitted_lab_ids:
-                clash = next((p for p in theirs.permitted_lab_ids if p.overlaps(mine)), None)
-                if clash is not None:
-                    raise InputError(
-                        f"lab ids {mine.text} overlap {clash.text} of {theirs.accreditation_body} "
-                        f"({theirs.id}): every lab id must belong to one registry"
-                    )
+        others = [Member.from_json(other, "member") for other in self.state["registries"]]
+        check_patterns_disjoint(
+            member.permitted_lab_ids,
+            ((m.id, m.accreditation_body, m.permitted_lab_ids) for m in others),
+        )
         self.state["registries"].append(member.to_json())
         self.save()
 
@@ -475,6 +460,8 @@ class FederationRoot(_Party):
             shift(now, validity),
             tuple(Member.from_json(r, "member") for r in self.state["registries"]),
             tuple(Agreement.from_json(a, "agreement") for a in self.state["agreements"]),
+            root_version=self.root_version,
+            root_keys=(self.key.public,),
         )
 
     def publish(self, *, now: datetime, validity: timedelta = LIST_VALIDITY) -> str:
@@ -529,6 +516,7 @@ class FederationRoot(_Party):
             path.read_text().strip(),
             tuple(trust_lists),
             tuple(status_lists),
+            tuple(self.state.get("rootChain", [])),
         )
         full = bundle.sign(self.key, self.key.public.kid)
         delta = None

@@ -24,7 +24,7 @@ import json
 import lzma
 import sqlite3
 import zlib
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
@@ -35,7 +35,7 @@ from protocol.bundle import Bundle, decode_records
 from protocol.encoding import format_time, parse_time
 from protocol.errors import InputError, TrustDataError
 from protocol.keys import VerifyKey
-from protocol.lists import FederationList, Lab, TrustList
+from protocol.lists import FederationList, Lab, TrustList, parse_root_keys
 from protocol.names import NameIndex
 from protocol.status_list import SparseBits, StatusList
 from verifier._snapshot import KeyEntry, LabEntry, Skipped, Snapshot
@@ -45,7 +45,7 @@ V = TypeVar("V")
 
 #: Bumped whenever a table changes: an index of another schema is not read, but its version
 #: record still is, so installing a full bundle over it keeps the rollback protection.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 _SCHEMA: Final = """
 CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE labs(id TEXT PRIMARY KEY, registry TEXT NOT NULL, lab TEXT NOT NULL);
@@ -74,6 +74,7 @@ def write_index(
     parts: tuple[str, bytes],
     record: Mapping[str, Any],
     verified: set[str],
+    retired: Sequence[VerifyKey] = (),
 ) -> None:
     """Write ``snap`` (just verified from ``parts``: its body records, compressed, and how) and its version
     ``record`` as a new index file at ``path``; the caller renames it over the installed one."""
@@ -90,6 +91,14 @@ def write_index(
             "sequence": snap.bundle.sequence,
             "createdAt": format_time(snap.bundle.created_at),
             "rootKeys": list(snap.bundle.root_keys),
+            # The root this snapshot was verified with: what the next install walks from.
+            "pin": {
+                "rootVersion": snap.root_version,
+                "rootKeys": [dict(k.jwk) for k in snap.root_keys],
+                # Keys of earlier root versions this device trusted: given again with --root,
+                # they name this federation (the pin wins), not another one.
+                "retiredKeys": [dict(k.jwk) for k in retired],
+            },
             "state": snap.versions.bundle_digest,
             "federationList": snap.federation.to_json(),
             "trustLists": [replace(tl, labs=()).to_json() for tl in snap.trust_lists.values()],
@@ -195,6 +204,46 @@ def read_record(path: Path) -> dict[str, Any] | None:
     return record
 
 
+def read_pin(path: Path) -> tuple[tuple[VerifyKey, ...], int] | None:
+    """The root keys and version the installed snapshot was verified with (None if nothing
+    is installed, or the index predates root rotation)."""
+    value = _pin_meta(path)
+    try:
+        return None if value is None else _pin(value)
+    except (KeyError, TypeError, ValueError, InputError) as exc:
+        raise TrustDataError(damaged(path)) from exc
+
+
+def read_retired(path: Path) -> tuple[VerifyKey, ...]:
+    """The keys of the earlier root versions this device trusted (see :func:`write_index`)."""
+    value = _pin_meta(path)
+    try:
+        return () if value is None else tuple(VerifyKey.from_jwk(j) for j in value.get("retiredKeys", ()))
+    except (AttributeError, TypeError, InputError) as exc:
+        raise TrustDataError(damaged(path)) from exc
+
+
+def _pin_meta(path: Path) -> Any:
+    if not path.exists():
+        return None
+    try:
+        db = _connect(path)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE name = 'pin'").fetchone()
+        finally:
+            db.close()
+        return None if row is None else json.loads(row[0])
+    except (sqlite3.Error, ValueError) as exc:
+        raise TrustDataError(damaged(path)) from exc
+
+
+def _pin(value: Any) -> tuple[tuple[VerifyKey, ...], int]:
+    version = value["rootVersion"]
+    if type(version) is not int or version < 1:
+        raise ValueError("rootVersion")
+    return parse_root_keys(value["rootKeys"], "pin.rootKeys"), version
+
+
 def read_installed_at(path: Path) -> str | None:
     """The record's ``installedAt``, read by SQLite itself: not worth parsing a record that
     lists every status list of the federation (``yilu trust show``)."""
@@ -275,9 +324,11 @@ def open_index(path: Path, roots: tuple[VerifyKey, ...]) -> Snapshot:
         trust_lists = {tl["registry"]: TrustList.from_json(tl) for tl in meta["trustLists"]}
         bundle = _head(meta)
         skipped = [Skipped(p, r, k) for p, r, k in meta["skipped"]]
+        pin = _pin(meta["pin"]) if "pin" in meta else (roots, federation.root_version)
     except (sqlite3.Error, KeyError, TypeError, ValueError, InputError) as exc:
         raise TrustDataError(damaged(path)) from exc
-    snap = Snapshot(bundle, roots, federation, trust_lists=trust_lists, skipped=skipped)
+    snap = Snapshot(bundle, pin[0], federation, trust_lists=trust_lists, skipped=skipped)
+    snap.root_version = snap.pinned_version = pin[1]
     snap.skipped_count = int(meta.get("skippedCount", len(skipped)))
     snap.names = NameIndex((m, m.permitted_lab_ids) for m in federation.registries)
     reader = _Reader(db, snap)

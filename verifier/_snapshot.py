@@ -3,10 +3,13 @@
 One object through which all trust data passes, in a fixed order, as python-tuf's
 trusted metadata set (docs/verifying.md, "Trust data"):
 
-1. the bundle: size, then its signature by a **pinned** root key, before its payload is
-   decoded or parsed;
-2. the federation list: signed by a pinned root key; it names the member registries,
-   their keys and the lab ids each may list (``permittedLabIds``);
+0. the root: the bundle's root rotation statements, walked forward from the **pinned** root
+   version and keys to the version that signed the bundle (protocol/rootchain.py, TUF §5.3);
+1. the bundle: size, then its signature by a key of that root version, before its payload
+   is decoded or parsed;
+2. the federation list: signed by a key of that root version, which it names
+   (``rootVersion``, ``rootKeys``); it names the member registries, their keys and the lab
+   ids each may list (``permittedLabIds``);
 3. trust lists: each signer is found by kid among the members' keys and the signature
    checked before the payload is parsed; only the newest list of each registry is kept;
 4. the binding rule: a lab listing is used only if its id lies in the names of exactly
@@ -30,14 +33,16 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 from protocol.bundle import (
     KIND_OF_TYP,
+    MAGIC_PREFIX,
     MAX_BUNDLE_BYTES,
     MAX_MANIFEST_CHARS,
     TYP_BUNDLE,
     Bundle,
     Manifest,
+    chain_digest,
     open_body,
+    open_container,
     read_full,
-    split_container,
 )
 from protocol.encoding import b64url_decode, format_time, loads_json_object
 from protocol.errors import InputError, TrustDataError
@@ -51,10 +56,12 @@ from protocol.lists import (
     Lab,
     Member,
     TrustList,
+    key_set,
     status_at,
 )
 from protocol.names import NameIndex, is_lab_id, is_under
 from protocol.reasons import ReasonCode
+from protocol.rootchain import RootState, chain_federation, version_of, walk_root_chain
 from protocol.status_list import SparseBits, StatusList
 
 #: A list may be dated at most this long after the bundle that carries it was built (clocks
@@ -195,6 +202,7 @@ class Snapshot:
     """
 
     bundle: Bundle
+    #: The keys of the root version that signed the bundle (after any rotation walked).
     root_keys: tuple[VerifyKey, ...]
     federation: FederationList
     trust_lists: dict[str, TrustList] = field(default_factory=dict)
@@ -227,6 +235,10 @@ class Snapshot:
     lab_json: dict[str, Any] = field(default_factory=dict)
     #: Each usable trust list's labs as JSON, in order (by registry).
     trust_json: dict[str, list[Any]] = field(default_factory=dict)
+    #: The root version of :attr:`root_keys`, and the version the device trusted before
+    #: this bundle (the same unless the bundle rotated the root).
+    root_version: int = 1
+    pinned_version: int = 1
 
     def members_without_trust_list(self) -> list[Member]:
         """Active members whose trust list this snapshot lacks or could not use: their labs'
@@ -471,21 +483,29 @@ def _payload(parsed: ParsedJWS, what: str) -> dict[str, Any]:
         raise TrustDataError(f"{what} is malformed: {exc}") from exc
 
 
-def load_bundle(data: bytes | str, *, pinned_roots: Iterable[VerifyKey]) -> Snapshot:
-    """Verify and index a full bundle against the pinned federation root key(s).
+def load_bundle(
+    data: bytes | str, *, pinned_roots: Iterable[VerifyKey], pinned_version: int | None = None
+) -> Snapshot:
+    """Verify and index a full bundle against the pinned federation root key(s), of root
+    version ``pinned_version`` (None: the version the bundle's root chain gives those keys,
+    else 1), walking the bundle's root rotations forward first.
 
     Raises :class:`TrustDataError` when the bundle or its federation list cannot be used
     (with ``code`` TRUST_DATA_MISSING when no root is pinned); any other bad part is
     dropped and reported in :attr:`Snapshot.skipped`.
     """
     roots = _pinned(pinned_roots)
-    manifest, body = open_manifest(data, roots)
+    manifest, body, root, pinned = open_manifest(data, roots, pinned_version=pinned_version)
     if manifest.base is not None:
         raise TrustDataError(
             f"this is a delta bundle (from sequence {manifest.base.sequence}): install it with "
             "yilu trust install onto the snapshot it updates"
         )
-    return load_snapshot(read_body(manifest, body), roots, state=manifest.state)
+    snap = load_snapshot(
+        read_body(manifest, body), root.keys, state=manifest.state, root_version=root.version
+    )
+    snap.pinned_version = pinned
+    return snap
 
 
 def _pinned(pinned_roots: Iterable[VerifyKey]) -> tuple[VerifyKey, ...]:
@@ -498,29 +518,65 @@ def _pinned(pinned_roots: Iterable[VerifyKey]) -> tuple[VerifyKey, ...]:
     return roots
 
 
-def open_manifest(data: bytes | str, roots: Sequence[VerifyKey]) -> tuple[Manifest, bytes]:
-    """Check a bundle file's size and its manifest's signature by a pinned root, before
-    anything else of it is read; return the manifest and the (compressed) body."""
+def open_manifest(
+    data: bytes | str,
+    roots: Sequence[VerifyKey],
+    *,
+    pinned_version: int | None = None,
+    federation: str | None = None,
+) -> tuple[Manifest, bytes, RootState, int]:
+    """Check a bundle file's size, walk its root rotations forward from the pinned root
+    (``roots`` at ``pinned_version``; None: the version the chain gives them, else 1) and
+    check its manifest's signature by the root version reached, before anything else of it
+    is read; return the manifest, the (compressed) body, the root reached and the version
+    the walk started from.
+
+    ``federation`` is the federation the device already holds data of, if any: every
+    rotation must be of it (else of the federation the first rotation names)."""
     if len(data) > MAX_BUNDLE_BYTES:
         raise TrustDataError(f"this file is larger than any bundle ({MAX_BUNDLE_BYTES} bytes at most)")
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
     try:
-        manifest_text, body = split_container(raw)
+        chain, manifest_text, body = open_container(raw)
     except InputError as exc:
         raise TrustDataError(_what_file(raw)) from exc
     parsed = _parse_manifest(manifest_text)
-    if _signed_by(parsed, roots) is None:
-        pinned = ", ".join(sorted({k.kid for k in roots}))
-        if parsed.kid not in {k.kid for k in roots}:
+    if federation is None:
+        federation = chain_federation(chain)
+    version = version_of(roots, chain, federation) if pinned_version is None else pinned_version
+    root = walk_root_chain(roots, version, chain, federation)
+    if _signed_by(parsed, root.keys) is None:
+        trusted = ", ".join(sorted({k.kid for k in root.keys}))
+        if parsed.kid not in {k.kid for k in root.keys}:
+            if root.version > version or chain:
+                raise TrustDataError(
+                    f"this bundle is signed by root key {parsed.kid!r}, not by a key of root version "
+                    f"{root.version} ({trusted}), the last its root rotations lead to: the bundle does not "
+                    f"carry the root rotation from version {root.version}; ask your agency for a current "
+                    "bundle"
+                )
             raise TrustDataError(
                 f"this bundle is signed by root key {parsed.kid!r}, not by your pinned federation root "
-                f"({pinned}): it belongs to another federation, or the pinned root is wrong"
+                f"({trusted}): it belongs to another federation, or the pinned root is wrong, or the bundle "
+                f"does not carry the root rotation from version {root.version} (ask your agency for a "
+                "current bundle)"
             )
         raise TrustDataError("the bundle's signature does not verify: the file was damaged or altered")
     try:
-        return Manifest.from_json(_payload(parsed, "the bundle")), body
+        manifest = Manifest.from_json(_payload(parsed, "the bundle"))
     except InputError as exc:
         raise TrustDataError(f"the bundle is malformed: {exc}") from exc
+    if manifest.root_version != root.version or manifest.root_chain != chain_digest(chain):
+        raise TrustDataError(
+            "the bundle's root rotations do not match what its manifest signs: the file was damaged "
+            "or altered"
+        )
+    if chain and manifest.federation != federation:
+        raise TrustDataError(
+            f"the bundle's root rotations are of federation {federation!r}, the bundle of "
+            f"{manifest.federation[:120]!r}: ask your agency for a current bundle"
+        )
+    return manifest, body, root, version
 
 
 def read_body(manifest: Manifest, body: bytes) -> Bundle:
@@ -533,6 +589,8 @@ def read_body(manifest: Manifest, body: bytes) -> Bundle:
 
 def _what_file(raw: bytes) -> str:
     """A plain message for a file that is not a version 2 bundle: say what it is if we can."""
+    if raw.startswith(MAGIC_PREFIX):
+        return "this is a bundle of another format version: ask your agency for a current one"
     try:
         text = raw.decode("ascii").strip()
         parsed = parse_compact(text, max_chars=MAX_BUNDLE_BYTES, decode_payload=False)
@@ -546,17 +604,23 @@ def _what_file(raw: bytes) -> str:
 
 
 def load_snapshot(
-    bundle: Bundle, roots: Sequence[VerifyKey], *, state: str, known: Iterable[str] = ()
+    bundle: Bundle,
+    roots: Sequence[VerifyKey],
+    *,
+    state: str,
+    known: Iterable[str] = (),
+    root_version: int = 1,
 ) -> Snapshot:
     """Verify and index every part of ``bundle`` (whose integrity the caller checked against
-    the manifest's ``state`` digest, which names the snapshot in the version record).
+    the manifest's ``state`` digest, which names the snapshot in the version record) from
+    ``roots``, the keys of root version ``root_version`` (the walk of :func:`open_manifest`).
 
     ``known`` are signature checks an earlier install did (:attr:`Snapshot.verified`): a
     part whose exact bytes were verified with the same key is not verified again, so that
     a delta costs what changed, not the whole federation.
     """
-    federation, fed_digest = _load_federation(bundle, roots)
-    snap = Snapshot(bundle, tuple(roots), federation)
+    federation, fed_digest = _load_federation(bundle, roots, root_version)
+    snap = Snapshot(bundle, tuple(roots), federation, root_version=root_version, pinned_version=root_version)
     checker = _Checker(set(known), snap.verified)
     signed = _verify_trust_lists(snap, bundle.trust_lists, checker)
     # Status lists are checked (in worker processes when there are many) while the trust
@@ -591,14 +655,25 @@ def _parse_manifest(text: str) -> ParsedJWS:
     return parsed
 
 
-def _load_federation(bundle: Bundle, roots: Sequence[VerifyKey]) -> tuple[FederationList, str]:
+def _load_federation(
+    bundle: Bundle, roots: Sequence[VerifyKey], root_version: int
+) -> tuple[FederationList, str]:
     parsed = _parse(bundle.federation_list, TYP_FEDERATION_LIST, "the federation list")
     if _signed_by(parsed, roots) is None:
-        raise TrustDataError("the federation list is not signed by a pinned root key")
+        raise TrustDataError(
+            f"the federation list is not signed by a key of root version {root_version}, which signed "
+            "the bundle: ask your agency for a current bundle"
+        )
     try:
         federation = FederationList.from_json(_payload(parsed, "the federation list"))
     except InputError as exc:
         raise TrustDataError(f"the federation list is malformed: {exc}") from exc
+    # Signed by one of its own rootKeys: those of the version the bundle's chain reached.
+    if federation.root_version != root_version or key_set(federation.root_keys) != key_set(roots):
+        raise TrustDataError(
+            f"the federation list names root version {federation.root_version} and its keys, but root "
+            f"version {root_version} signed the bundle: ask your agency for a current bundle"
+        )
     if federation.federation != bundle.federation:
         raise TrustDataError(
             f"the bundle says federation {bundle.federation!r} "

@@ -12,6 +12,7 @@ the reasons: accept, reject, or unverifiable when the trust data is at fault
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -35,7 +36,7 @@ from protocol.jws import (
     parse_compact,
     verify_with_any,
 )
-from protocol.lists import StatusEvent, status_at
+from protocol.lists import Scope, StatusEvent, status_at
 from protocol.names import is_under
 from protocol.reasons import ReasonCode
 from protocol.vocabulary import CREDENTIAL_TYPE, STATUS_LIST_TYPE, STATUS_PURPOSES, check_country
@@ -61,7 +62,8 @@ class _LabFacts:
 
     entry: KeyEntry  # held, so that the id() this is cached under stays this entry's
     name: str
-    scopes: frozenset[str]
+    #: category -> the (from, until) windows in which the lab was accredited for it.
+    scopes: dict[str, tuple[tuple[datetime | None, datetime | None], ...]]
     for_cause: StatusEvent | None
     issuer: dict[str, Any]
 
@@ -84,10 +86,22 @@ def _lab_facts(entry: KeyEntry) -> _LabFacts:
     return _LabFacts(
         entry,
         lab.name(),
-        frozenset(s.category for s in lab.scopes),
+        _scope_windows(lab.scopes),
         next((e for e in lab.status if e.for_cause), None),
         issuer,
     )
+
+
+def _scope_windows(scopes: Iterable[Scope]) -> dict[str, tuple[tuple[datetime | None, datetime | None], ...]]:
+    out: dict[str, tuple[tuple[datetime | None, datetime | None], ...]] = {}
+    for s in scopes:
+        out[s.category] = (*out.get(s.category, ()), (s.since, s.until))
+    return out
+
+
+def _accredited_for(windows: tuple[tuple[datetime | None, datetime | None], ...], when: datetime) -> bool:
+    """In one of the windows: scope history is judged at ``validFrom`` (docs/verifying.md, step 8)."""
+    return any((a is None or a <= when) and (b is None or when <= b) for a, b in windows)
 
 
 def _copy_issuer(info: dict[str, Any]) -> dict[str, Any]:
@@ -315,7 +329,7 @@ class Verifier:
                         {"lab": lab_name, "status": lab_status or "not yet accredited"},
                     )
                 )
-        if scope not in facts.scopes:
+        if not _accredited_for(facts.scopes.get(scope, ()), valid_from):
             reasons.append(Reason(ReasonCode.SCOPE_NOT_ACCREDITED, {"lab": lab_name, "scope": scope}))
         # The registry: a member in good standing when the certificate was issued and now.
         # (A device clock before the issuance says nothing about membership "now".)

@@ -2,10 +2,19 @@
 
 A store is a directory (``$YILU_DATA_DIR/trust`` for the command line) holding:
 
-``root-keys.json``  the federation root public keys, pinned once (``yilu trust install --root``);
+``root-keys.json``  the federation root public keys, pinned once (``yilu trust install --root``),
+                    rewritten with the new keys when a bundle rotates the root;
 ``index.db``        the installed snapshot, verified once at install and indexed for scanning
-                    (verifier/_index.py), with its parts (to apply the next delta to) and the
-                    version of every part (the rollback record).
+                    (verifier/_index.py), with its parts (to apply the next delta to), the
+                    version of every part (the rollback record) and the **root pin**: the root
+                    version and keys the snapshot was verified with (what the next install
+                    walks the root chain from).
+
+Root rotation (docs/verifying.md, "Root rotation"), as TUF updates its root: a bundle
+signed by a later root version is installed only if its root rotations lead, one version
+at a time, from the pinned version to that one (protocol/rootchain.py); the new version is
+pinned only once the whole install has succeeded, and a bundle of a lower root version
+than the pin is refused (a rollback of the root).
 
 TUF-style protections (docs/verifying.md, "Rollback and freeze"): a bundle, or a delta
 applied to the installed snapshot, is installed only if it verifies from the pinned root,
@@ -34,9 +43,19 @@ from protocol.bundle import Bundle, apply_delta, encode_records, open_body
 from protocol.encoding import format_time, parse_time
 from protocol.errors import InputError, RollbackError, StaleTrustDataError, TrustDataError
 from protocol.keys import VerifyKey
+from protocol.lists import key_set
 from protocol.reasons import ReasonCode
 from protocol.storage import read_json, write_json
-from verifier._index import open_index, read_installed_at, read_parts, read_record, read_verified, write_index
+from verifier._index import (
+    open_index,
+    read_installed_at,
+    read_parts,
+    read_pin,
+    read_record,
+    read_retired,
+    read_verified,
+    write_index,
+)
 from verifier._snapshot import (
     PartVersion,
     Snapshot,
@@ -99,10 +118,14 @@ class SnapshotStore:
         """The keys to verify with: those given to the store, else the stored pin.
 
         Given keys that differ from a stored pin are refused: re-pinning another
-        federation must be a deliberate act (a new store), never a side effect.
+        federation must be a deliberate act (a new store), never a side effect. Keys of a
+        root version this device trusted before a rotation name this federation: the
+        stored pin is used.
         """
         stored = self.stored_roots()
         if self._given is not None:
+            if stored is not None and key_set(self._given) <= key_set(read_retired(self.path)):
+                return stored
             if stored is not None and _jwks(stored) != _jwks(self._given):
                 raise TrustDataError(
                     f"{self.directory} already pins another federation root; use a new data directory "
@@ -116,6 +139,14 @@ class SnapshotStore:
                 code=ReasonCode.TRUST_DATA_MISSING,
             )
         return stored
+
+    def pin(self) -> tuple[tuple[VerifyKey, ...], int | None]:
+        """The root this device trusts now: the version and keys the installed snapshot was
+        verified with (the index records them), else the pinned keys, of a version the next
+        bundle's root chain tells (None)."""
+        roots = self.roots()
+        recorded = read_pin(self.path)
+        return (roots, None) if recorded is None else recorded
 
     def current(self) -> Snapshot | None:
         """The installed snapshot, read lazily from its index; None if nothing is installed.
@@ -161,10 +192,16 @@ class SnapshotStore:
         """Verify a full bundle, or a delta to the installed snapshot, and make it current,
         unless it is stale or older in any part than what is installed.
 
-        The first install pins the given root keys. On any error the store is untouched.
+        The first install pins the given root keys. A bundle signed by a later root version
+        is installed only if its root rotations lead there from the pinned version; the pin
+        moves to that version only once everything else succeeded. On any error the store
+        is untouched.
         """
-        roots = self.roots()
-        manifest, body = open_manifest(bundle, roots)
+        roots, pinned_version = self.pin()
+        old = self.stored_versions()  # read once: at 120,000 labs it lists 120,000 status lists
+        manifest, body, root, from_version = open_manifest(
+            bundle, roots, pinned_version=pinned_version, federation=None if old is None else old.federation
+        )
         if manifest.base is None:
             parts = read_body(manifest, body)
         else:
@@ -178,8 +215,10 @@ class SnapshotStore:
                 parts = apply_delta(manifest, open_body(manifest, body), base)
             except InputError as exc:
                 raise TrustDataError(f"cannot apply this delta: {exc}") from exc
-        new = load_snapshot(parts, roots, state=manifest.state, known=read_verified(self.path))
-        old = self.stored_versions()  # read once: at 120,000 labs it lists 120,000 status lists
+        new = load_snapshot(
+            parts, root.keys, state=manifest.state, known=read_verified(self.path), root_version=root.version
+        )
+        new.pinned_version = from_version
         changed = _check(old, new, now=now)
         if self.stored_roots() is None:
             write_json(self.root_path, _jwks(roots))
@@ -194,10 +233,19 @@ class SnapshotStore:
             else ("zlib", zlib.compress(encode_records(parts), 1)),
             record=record,
             verified=new.verified,
+            retired=_retired(read_retired(self.path), roots, root.keys),
         )
         os.replace(staging, self.path)
+        # The index (written last, atomically) holds the new pin; root-keys.json follows it.
+        rotated = key_set(root.keys) != key_set(roots)
+        if rotated:
+            write_json(self.root_path, _jwks(root.keys))
         _remember_revocations(new, old)
-        return Installed(new, changed, _cleared_revocations(old, new) + _unusable(new))
+        return Installed(
+            new,
+            changed or rotated,
+            _rotated(new, from_version) + _cleared_revocations(old, new) + _unusable(new),
+        )
 
 
 def _check(old: Versions | None, new: Snapshot, *, now: datetime) -> bool:
@@ -326,6 +374,30 @@ def _cleared_revocations(old: Versions | None, snap: Snapshot) -> tuple[str, ...
                 f"{url} of {lab} clears revocations this device had seen (index {shown}): they stay revoked"
             )
     return tuple(out)
+
+
+def _retired(
+    before: Iterable[VerifyKey], roots: Iterable[VerifyKey], now_trusted: Iterable[VerifyKey]
+) -> list[VerifyKey]:
+    """Keys this device trusted before and trusts no more (each once)."""
+    current = key_set(now_trusted)
+    out: dict[tuple[tuple[str, str], ...], VerifyKey] = {}
+    for key in (*before, *roots):
+        ident = tuple(sorted(key.jwk.items()))
+        if frozenset({ident}) - current:
+            out.setdefault(ident, key)
+    return list(out.values())
+
+
+def _rotated(snap: Snapshot, from_version: int) -> tuple[str, ...]:
+    """What the operator is told when the bundle moved this device to a later root version."""
+    if snap.root_version == from_version:
+        return ()
+    kids = ", ".join(sorted(k.kid for k in snap.root_keys))
+    return (
+        f"the federation root rotated its keys: this device now trusts root version {snap.root_version} "
+        f"(key {kids}) instead of version {from_version}, whose keys are retired",
+    )
 
 
 def _unusable(snap: Snapshot) -> tuple[str, ...]:

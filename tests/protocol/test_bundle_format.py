@@ -126,11 +126,14 @@ def test_manifest_names_every_member() -> None:
         "sequence",
         "createdAt",
         "rootKeys",
+        "rootVersion",
+        "rootChain",
         "parts",
         "state",
         "body",
     ]
-    assert data["type"] == "YiluBundle" and data["version"] == 2
+    assert data["type"] == "YiluBundle" and data["version"] == 3
+    assert data["rootVersion"] == 1 and data["rootChain"] == hashlib.sha256(b"").hexdigest()
     assert list(data["body"]) == ["encoding", "bytes", "sha256", "rawBytes"]
     assert all("d" not in k for k in data["rootKeys"])
     assert MAX_BUNDLE_BYTES >= 64 * 1024 * 1024
@@ -165,8 +168,8 @@ def valid_manifest() -> dict[str, Any]:
     ("path", "value"),
     [
         (("type",), "TrustList"),
-        (("version",), 1),
-        (("version",), "2"),
+        (("version",), 2),
+        (("version",), "3"),
         (("version",), True),
         (("federation",), None),
         (("sequence",), -1),
@@ -177,6 +180,11 @@ def valid_manifest() -> dict[str, Any]:
         (("createdAt",), "9999-12-31T23:59:59-01:00"),
         (("rootKeys",), {"kty": "OKP"}),
         (("rootKeys",), ["not a jwk"]),
+        (("rootVersion",), 0),
+        (("rootVersion",), "1"),
+        (("rootVersion",), None),
+        (("rootChain",), "00"),
+        (("rootChain",), None),
         (("parts",), -1),
         (("parts",), None),
         (("state",), "ABC"),
@@ -203,7 +211,20 @@ def test_manifest_rejects_wrong_members(path: tuple[str, ...], value: Any) -> No
 
 
 @pytest.mark.parametrize(
-    "member", ["type", "version", "federation", "sequence", "createdAt", "rootKeys", "parts", "state", "body"]
+    "member",
+    [
+        "type",
+        "version",
+        "federation",
+        "sequence",
+        "createdAt",
+        "rootKeys",
+        "rootVersion",
+        "rootChain",
+        "parts",
+        "state",
+        "body",
+    ],
 )
 def test_manifest_rejects_missing_members(member: str) -> None:
     data = valid_manifest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from protocol.lists import (
     TrustList,
     status_at,
 )
+from testkit import NOW
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -97,7 +99,14 @@ def federation(lab_keys: list[SigningKey]) -> FederationList:
         Agreement("RU", ("https://cnas.example.cn",), ("minerals-metals",), T0, T0 + 60 * DAY),
     )
     return FederationList(
-        "https://alliance.example.org", 3, T0, T0 + 7 * DAY, (member, member_ru), agreements
+        "https://alliance.example.org",
+        3,
+        T0,
+        T0 + 7 * DAY,
+        (member, member_ru),
+        agreements,
+        root_version=2,
+        root_keys=(SigningKey.generate().public,),
     )
 
 
@@ -128,6 +137,17 @@ def test_trust_list_round_trip(trust_list: TrustList) -> None:
 def test_federation_list_round_trip(federation: FederationList) -> None:
     data = federation.to_json()
     assert data["type"] == "FederationList"
+    assert list(data)[:8] == [
+        "type",
+        "version",
+        "federation",
+        "sequence",
+        "issuedAt",
+        "expiresAt",
+        "rootVersion",
+        "rootKeys",
+    ]
+    assert data["rootVersion"] == 2 and data["rootKeys"] == [dict(federation.root_keys[0].jwk)]
     assert data["agreements"][0]["from"] == "2026-01-01T00:00:00Z"
     assert "until" not in data["agreements"][0]
     assert data["agreements"][1]["until"] == "2026-03-02T00:00:00Z"
@@ -144,13 +164,24 @@ def test_signed_lists_verify_with_their_typ(
     trust_list: TrustList, federation: FederationList, which: str
 ) -> None:
     signer = SigningKey.generate()
-    token = trust_list.sign(signer, "reg") if which == "trust" else federation.sign(signer, "root")
+    federation = replace(federation, root_keys=(signer.public,))
+    kid = signer.public.kid
+    token = trust_list.sign(signer, "reg") if which == "trust" else federation.sign(signer, kid)
     typ = TYP_TRUST_LIST if which == "trust" else TYP_FEDERATION_LIST
     parsed = parse_compact(token, expected_typ=typ)
     verify_signature(parsed, signer.public)
     payload = parsed.payload_json()
     restored = TrustList.from_json(payload) if which == "trust" else FederationList.from_json(payload)
     assert restored == (trust_list if which == "trust" else federation)
+
+
+def test_federation_list_is_signed_by_one_of_its_own_root_keys(federation: FederationList) -> None:
+    """A list names the keys of its root version; signing it with another key is refused."""
+    stranger = SigningKey.generate()
+    with pytest.raises(MalformedInputError, match="its own rootKeys"):
+        federation.sign(stranger, stranger.public.kid)
+    with pytest.raises(MalformedInputError, match="its own rootKeys"):
+        replace(federation, root_keys=()).sign(stranger, stranger.public.kid)
 
 
 def test_lab_name_fallbacks(trust_list: TrustList) -> None:
@@ -286,6 +317,15 @@ def test_unknown_members_are_ignored(trust_list: TrustList) -> None:
         (["agreements", 0, "country"], None),
         (["agreements", 1, "until"], "later"),
         (["agreements", 0], []),
+        (["rootVersion"], _DELETE),
+        (["rootVersion"], 0),
+        (["rootVersion"], True),
+        (["rootVersion"], "2"),
+        (["rootKeys"], _DELETE),
+        (["rootKeys"], []),
+        (["rootKeys"], {"kty": "OKP"}),
+        (["rootKeys", 0, "d"], "secret"),
+        (["rootKeys", 0, "crv"], "X25519"),
     ],
 )
 def test_federation_list_from_json_rejects(
@@ -365,6 +405,14 @@ def test_agreement_covers() -> None:
 
 def test_scope_parsing_defaults() -> None:
     assert Scope.from_json({"category": "textiles"}, "s") == Scope("textiles")
+    dated = Scope("food", since=NOW - timedelta(days=3), until=NOW)
+    assert Scope.from_json(dated.to_json(), "s") == dated
+    assert dated.in_force(NOW) and not dated.in_force(NOW + timedelta(seconds=1))
+    assert not dated.in_force(NOW - timedelta(days=4))
+    with pytest.raises(MalformedInputError, match="until is before its from"):
+        Scope.from_json(
+            {"category": "food", "from": "2026-11-02T00:00:00Z", "until": "2026-11-01T00:00:00Z"}, "s"
+        )
     assert Scope.from_json({"category": "food", "standards": ["GB 2763"]}, "s").standards == ("GB 2763",)
     with pytest.raises(MalformedInputError, match=r"s\.category"):
         Scope.from_json({"category": 1}, "s")

@@ -88,7 +88,7 @@ def assert_problem(response: object, status: int) -> dict[str, object]:
 def test_health_says_role_and_version(server: Served) -> None:
     response = server.client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "role": "registry", "version": "9.9.9"}
+    assert response.json() == {"status": "ok", "role": "registry", "version": "9.9.9", "jobs": {}}
 
 
 def test_unknown_route_is_a_404_problem(server: Served) -> None:

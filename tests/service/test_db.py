@@ -13,7 +13,7 @@ from service.tokens import create_token, list_tokens
 
 
 def test_migrate_creates_the_tables_at_head(engine: Engine) -> None:
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     assert {"token", "audit_entry", "alembic_version"} <= set(inspect(engine).get_table_names())
 
 
@@ -22,7 +22,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
         create_token(session=db, name="ops", role="operator")
     migrate(engine)
     migrate(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     with session(engine) as db:
         assert [t.name for t in list_tokens(session=db)] == ["ops"]
     with engine.connect() as connection:

@@ -60,3 +60,14 @@ def test_port_out_of_range_and_unknown_role_are_refused() -> None:
         load_settings(port=70000)
     with pytest.raises(InputError, match="unknown service role 'lab'"):
         load_settings().port_for("lab")
+
+
+def test_list_validity_and_margin_are_checked() -> None:
+    from service.settings import load_settings
+
+    settings = load_settings(list_validity_days=3, republish_margin_days=1)
+    assert settings.list_validity().days == 3 and settings.republish_margin().days == 1
+    with pytest.raises(InputError, match="settings: YILU_REPUBLISH_MARGIN_DAYS must be less than"):
+        load_settings(list_validity_days=2, republish_margin_days=2)
+    with pytest.raises(InputError, match="YILU_LIST_VALIDITY_DAYS"):
+        load_settings(list_validity_days=0)

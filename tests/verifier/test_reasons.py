@@ -14,7 +14,7 @@ from protocol.bundle import MAGIC, split_container
 from protocol.encoding import b64url_decode, b64url_encode
 from protocol.errors import TrustDataError, VerificationError
 from protocol.keys import SigningKey
-from protocol.lists import Agreement, KeyRecord, StatusEvent
+from protocol.lists import Agreement, KeyRecord, Scope, StatusEvent
 from protocol.reasons import ReasonCode as R
 from testkit import NOW, YEAR_AGO, World
 from verifier import VerificationResult, Verifier, load_bundle
@@ -268,6 +268,26 @@ def test_lab_not_accredited_at_issuance(world: World) -> None:
 def test_scope_not_accredited(world: World) -> None:
     result = verify(world, world.issue("cn-metals", "green-tea-3"))
     assert codes(result) == {R.SCOPE_NOT_ACCREDITED}
+
+
+def test_scope_history_is_judged_at_valid_from(world: World) -> None:
+    """A scope removed ten days ago still covers what was issued before; one added ten
+    days ago does not cover what was issued before it (issue 7 §3)."""
+    ten_days_ago = NOW - timedelta(days=10)
+    world.labs["cn-food"].scopes = (
+        Scope("food", until=ten_days_ago),
+        Scope("chemicals", since=ten_days_ago),
+    )
+    assert verify(world, world.issue(valid_from=NOW - timedelta(days=20))).accepted
+    result = verify(world, world.issue(valid_from=NOW - timedelta(days=2)))
+    assert codes(result) == {R.SCOPE_NOT_ACCREDITED}
+    # Re-accredited for food from yesterday: a second period of the same category.
+    world.labs["cn-food"].scopes = (
+        *world.labs["cn-food"].scopes,
+        Scope("food", since=NOW - timedelta(days=1)),
+    )
+    assert verify(world, world.issue(valid_from=NOW - timedelta(hours=2))).accepted
+    assert codes(verify(world, world.issue(valid_from=NOW - timedelta(days=2)))) == {R.SCOPE_NOT_ACCREDITED}
 
 
 def test_registry_not_member(world: World) -> None:

@@ -1,0 +1,131 @@
+"""Published lists: numbered, kept forever, served with ETags.
+
+docs/architecture.md, "Publication". A role (the registry's trust list, the root's
+federation list) publishes by handing :func:`publish` a function that signs its list for
+a given sequence. The sequence is one more than the highest ever stored for that kind,
+and the row's primary key is (kind, sequence), so two publishers can never take one
+number and a list is never served with a lower sequence than one already served, across
+restarts too (the rows are the record; nothing is deleted). ``GET`` answers the newest
+version with an ``ETag`` and honours ``If-None-Match`` (304); every version stays
+retrievable by its sequence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from service.models import PublishedList, PublishedListPublic
+from service.problems import problem
+
+#: How long a cache may serve a list without asking again (seconds). Short: a revocation
+#: should reach verifiers soon; the ETag makes asking again cheap.
+MAX_AGE_SECONDS: Final = 60
+#: Media type of a served compact JWS list.
+JWT_MEDIA_TYPE: Final = "application/jwt"
+
+#: Signs a list for the given sequence: (compact JWS, issuedAt, expiresAt).
+SignFor = Callable[[int], tuple[str, datetime, datetime]]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _public(row: PublishedList) -> PublishedListPublic:
+    return PublishedListPublic(
+        kind=row.kind,
+        sequence=row.sequence,
+        issued_at=_utc(row.issued_at),
+        expires_at=_utc(row.expires_at),
+        sha256=row.sha256,
+    )
+
+
+def latest_sequence(*, session: Session, kind: str) -> int:
+    """The highest sequence ever published for ``kind`` (0 before the first)."""
+    value = session.exec(
+        select(func.max(PublishedList.sequence)).where(col(PublishedList.kind) == kind)
+    ).one()
+    return int(value or 0)
+
+
+def publish(*, session: Session, kind: str, sign: SignFor) -> PublishedList:
+    """Sign and store the next version of ``kind``; flushed, committed with the session."""
+    sequence = latest_sequence(session=session, kind=kind) + 1
+    token, issued_at, expires_at = sign(sequence)
+    row = PublishedList(
+        kind=kind,
+        sequence=sequence,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        token=token,
+        sha256=hashlib.sha256(token.encode()).hexdigest(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def current(*, session: Session, kind: str) -> PublishedList | None:
+    """The newest version of ``kind``, or None before the first publication."""
+    return session.exec(
+        select(PublishedList)
+        .where(col(PublishedList.kind) == kind)
+        .order_by(col(PublishedList.sequence).desc())
+        .limit(1)
+    ).first()
+
+
+def at_sequence(*, session: Session, kind: str, sequence: int) -> PublishedList | None:
+    return session.get(PublishedList, (kind, sequence))
+
+
+def list_versions(
+    *, session: Session, kind: str, before: int | None = None, limit: int = 100
+) -> list[PublishedListPublic]:
+    """Versions of ``kind``, newest first; ``before`` pages back."""
+    query = select(PublishedList).where(col(PublishedList.kind) == kind)
+    if before is not None:
+        query = query.where(col(PublishedList.sequence) < before)
+    rows = session.exec(query.order_by(col(PublishedList.sequence).desc()).limit(limit)).all()
+    return [_public(r) for r in rows]
+
+
+def expires_at(*, session: Session, kind: str) -> datetime | None:
+    row = current(session=session, kind=kind)
+    return None if row is None else _utc(row.expires_at)
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: ``*`` or any listed tag, compared weakly (a ``W/`` prefix ignored)."""
+    for part in header.split(","):
+        tag = part.strip()
+        if tag == "*" or tag.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+def respond(
+    request: Request, row: PublishedList | None, *, what: str, media_type: str = JWT_MEDIA_TYPE
+) -> Response:
+    """The list as served: 200 with ``ETag``, ``Cache-Control`` and the sequence in
+    ``X-Yilu-Sequence``; 304 if ``If-None-Match`` names it; a 404 problem if there is none."""
+    if row is None:
+        return problem(404, f"No {what} has been published yet.", instance=request.url.path)
+    etag = f'"{row.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}",
+        "X-Yilu-Sequence": str(row.sequence),
+    }
+    if _etag_matches(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(row.token, media_type=media_type, headers=headers)
