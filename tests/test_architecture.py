@@ -44,3 +44,20 @@ def test_parties_import_protocol_never_each_other(party: str) -> None:
     assert not bad, f"{party} imports {bad}"
     assert any(n == "protocol" or n.startswith("protocol.") for n in imports(party))
 
+
+@pytest.mark.parametrize("party", sorted(PARTIES))
+def test_each_party_keeps_its_commands_next_to_its_code(party: str) -> None:
+    """``yilu`` composes the parties' command groups (docs/architecture.md, "Command line")."""
+    from yilu.cli import COMMANDS
+
+    assert (ROOT / party / "_cli.py").is_file()
+    assert any(target.startswith(f"{party}._cli:") for target in COMMANDS.values())
+
+
+def test_the_top_level_app_imports_no_party() -> None:
+    """``yilu/cli.py`` names each party's commands in ``COMMANDS`` and imports a party only
+    when one of its commands runs: ``yilu verify`` loads no issuer or registry code."""
+    tree = ast.parse((ROOT / "yilu" / "cli.py").read_text())
+    found = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    found |= {n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module}
+    assert not {n for n in found if n.split(".")[0] in PARTIES}

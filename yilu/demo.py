@@ -9,12 +9,16 @@ lists; and a verifier bundle. ``demo.json`` records the layout for ``demo refres
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+import click
+
 from issuer import LabIssuer
+from protocol.cli import EXIT_OK, group, json_option, on_terminal, print_json, progress, table
 from protocol.errors import InputError, MalformedInputError
 from protocol.lists import Scope
 from protocol.storage import passphrase, read_json, write_atomic, write_json
@@ -185,3 +189,61 @@ def refresh(directory: Path, *, now: datetime) -> Path:
     full, _ = root.build_bundle(trust_lists=trust_lists, status_lists=status_lists, now=now)
     write_atomic(bundle, full)
     return bundle
+
+
+# -- yilu demo ------------------------------------------------------------------------------------
+
+cli = group(
+    "demo",
+    help="A complete local federation in one directory, to try Yilu (DESIGN.md, "
+    '"Command line contract"; keys use a fixed, public demo passphrase).',
+    example="yilu demo init demo && yilu demo refresh demo",
+)
+
+
+@cli.command(
+    "init",
+    help="Build a complete local federation in DIR: a root, registries for CN, RU and KZ, three "
+    "labs, agreements, signed lists and a verifier bundle.",
+    short_help="build a complete local federation in DIR",
+    example="yilu demo init demo\nyilu demo init demo --json | jq -r .bundle",
+)
+@click.argument("directory", metavar="DIR", help="where to build it (empty or absent)")
+@json_option('{"bundle", "rootKeys", "labs"}')
+def cli_init(directory: str, as_json: bool) -> int:
+    from protocol.cli import now
+
+    with progress("building the demo federation…"):
+        info = init(Path(directory), now=now(None))
+    if as_json:
+        print_json(info)
+        return EXIT_OK
+    print(f"demo federation in {directory}")
+    if on_terminal(sys.stdout):
+        table(
+            "labs",
+            ("id", "country", "scopes", "directory"),
+            [(lab["id"], lab["country"], ", ".join(lab["scopes"]), lab["dir"]) for lab in info["labs"]],
+        )
+    else:
+        for lab in info["labs"]:
+            print(f"  lab {lab['id']} ({lab['country']}: {', '.join(lab['scopes'])}) -> {lab['dir']}")
+    print(f"  verifier bundle: {info['bundle']}")
+    print(f"  root keys to pin: {info['rootKeys']}")
+    return EXIT_OK
+
+
+@cli.command(
+    "refresh",
+    help="Republish the demo federation's lists (after revocations or other changes) and rebuild its bundle.",
+    short_help="republish the demo's lists and rebuild its bundle",
+    example="yilu revoke QDTC-2026-FT-004512 --lab demo/labs/cn-food && yilu demo refresh demo",
+)
+@click.argument("directory", metavar="DIR", help="a directory made by yilu demo init")
+def cli_refresh(directory: str) -> int:
+    from protocol.cli import now
+
+    with progress("republishing the demo's lists…"):
+        bundle = refresh(Path(directory), now=now(None))
+    print(f"republished the demo lists; bundle: {bundle}")
+    return EXIT_OK
