@@ -6,6 +6,7 @@ index pointing elsewhere, or naming one list and serving another, gains nothing.
 from __future__ import annotations
 
 import hashlib
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -133,3 +134,27 @@ def test_a_status_list_index_pointing_elsewhere_gains_nothing(
         f"a status list of member {world.reg_id('CN')} was dropped"
     ) or dropped.startswith(f"the status lists of member {world.reg_id('CN')} were dropped")
     assert says in dropped
+
+
+def test_admitting_from_an_unreachable_url_is_a_one_line_400(
+    database_url: str | None, tmp_path: Path, serve: Serve
+) -> None:
+    """With the real fetcher (httpx): a refused connection was a 500 with a logged traceback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    conf = ServiceSettings(
+        data_dir=tmp_path / "root", database_url=database_url, publish_interval_seconds=3600
+    )
+    admin = root.init_root(
+        data_dir=conf.data_dir,
+        database_url=database_url,
+        federation_id="https://federation.example",
+        passphrase=PASSPHRASE,
+        now=NOW,
+    )
+    fed = serve(root.create_app(conf, clock=lambda: NOW))
+    url = f"https://127.0.0.1:{port}/registry"
+    refused = fed.client.post("/members/from-url", json={"url": url}, headers=auth(admin))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["detail"] == f"GET {url} failed (ConnectError): is the registry reachable there?"
