@@ -110,7 +110,7 @@ def make_registry(
         registry_id=REGISTRY_ID,
         country="CN",
         accreditation_body="CNAS",
-        publication_url="https://cnas.example.cn/trust-list",
+        publication_url="https://cnas.example.cn/yilu/",
         lab_ids=["https://*.example.cn"],
         passphrase=PASSPHRASE,
         now=NOW,

@@ -3,7 +3,7 @@ and a tiny real registry publication server (until the registry service is in ma
 
 from __future__ import annotations
 
-import json
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +13,8 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
+from protocol.jws import parse_compact
+from protocol.status_list import StatusList
 from service import ServiceSettings
 from testkit import NOW, YEAR_AGO, World
 from trust_registry._root_fetch import Fetched, Fetcher
@@ -62,7 +64,8 @@ def member_body(world: World, cc: str, **change: Any) -> dict[str, Any]:
 
 @dataclass
 class Publications:
-    """What each fake member serves: its trust list and its status lists (compact JWS)."""
+    """What each fake member serves: its trust list and its status lists (compact JWS),
+    in the registry service's format (the status lists as an index, each at its href)."""
 
     trust: dict[str, str] = field(default_factory=dict)
     status: dict[str, list[str]] = field(default_factory=dict)
@@ -71,8 +74,6 @@ class Publications:
         router = APIRouter()
 
         def answer(request: Request, body: bytes, media_type: str) -> Response:
-            import hashlib
-
             etag = f'"{hashlib.sha256(body).hexdigest()}"'
             if request.headers.get("if-none-match") == etag:
                 return Response(status_code=304, headers={"ETag": etag})
@@ -85,9 +86,28 @@ class Publications:
             return answer(request, self.trust[cc].encode(), "application/jwt")
 
         @router.get("/{cc}/yilu/status-lists")
-        def status(request: Request, cc: str) -> Response:
-            body = json.dumps({"statusLists": self.status.get(cc, [])}).encode()
-            return answer(request, body, "application/json")
+        def status(cc: str) -> list[dict[str, str]]:
+            """The index the registry service serves (GET /status-lists)."""
+            index = []
+            for number, token in enumerate(self.status.get(cc, [])):
+                listed = StatusList.from_credential(parse_compact(token).payload_json())
+                index.append(
+                    {
+                        "url": listed.url,
+                        "issuer": listed.issuer,
+                        "validFrom": listed.valid_from.isoformat(),
+                        "href": f"status-lists/{number}",
+                        "sha256": hashlib.sha256(token.encode()).hexdigest(),
+                    }
+                )
+            return index
+
+        @router.get("/{cc}/yilu/status-lists/{number}")
+        def one_status_list(request: Request, cc: str, number: int) -> Response:
+            tokens = self.status.get(cc, [])
+            if number >= len(tokens):
+                return Response(status_code=404)
+            return answer(request, tokens[number].encode(), "application/jwt")
 
         app = FastAPI()
         app.include_router(router)

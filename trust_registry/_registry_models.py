@@ -373,7 +373,7 @@ class MirroredListPublic(BaseModel):
                     "url": "https://qdtc.example.cn/status/1",
                     "issuer": "https://qdtc.example.cn",
                     "validFrom": "2026-01-02T09:00:00Z",
-                    "href": "/status-lists/3f1c2a9e0b7d4e5f8a3b2c1d",
+                    "href": "status-lists/3f1c2a9e0b7d4e5f8a3b2c1d",
                     "sha256": "…",
                 }
             ]
@@ -426,7 +426,7 @@ class RegistryPublic(BaseModel):
                     "id": "https://cnas.example.cn",
                     "country": "CN",
                     "accreditationBody": "CNAS",
-                    "publicationUrl": "https://cnas.example.cn/trust-list",
+                    "publicationUrl": "https://cnas.example.cn/yilu/",
                     "labIds": ["https://*.example.cn"],
                     "keys": [{"kid": "…", "jwk": {"kty": "OKP"}, "validFrom": "2026-01-01T00:00:00Z"}],
                 }

@@ -127,13 +127,15 @@ def make_router(ctx: Context) -> APIRouter:
 
     @lists.get("/status-lists", response_model=list[MirroredListPublic], summary="Mirrored status lists")
     def get_status_lists(db: DbSession) -> list[MirroredListPublic]:
-        """The index of the labs' status lists this registry mirrors; fetch each at `href`."""
+        """The index of the labs' status lists this registry mirrors; fetch each at `href`,
+        a path relative to the registry's publication URL (the federation root does, and
+        fetches again only the lists whose `sha256` changed)."""
         return [
             MirroredListPublic(
                 url=r.url,
                 issuer=r.issuer,
                 validFrom=domain.utc(r.valid_from),
-                href=f"/status-lists/{r.name}",
+                href=f"status-lists/{r.name}",
                 sha256=r.sha256,
             )
             for r in domain.mirrored_lists(session=db)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+import httpx
 from pydantic import ValidationError
 from sqlalchemy import Engine, event, func
 from sqlalchemy import select as sa_select
@@ -882,7 +883,13 @@ def member_from_document(
     """A member request from the ``GET /registry`` document a registry serves: ``id``,
     ``country``, ``accreditationBody``, ``publicationUrl``, ``keys`` (key records or JWKs)
     and its claimed ``labIds``; ``lab_ids`` given by the root replace the claim."""
-    got = fetch(url, None)
+    try:
+        got = fetch(url, None)
+    except httpx.HTTPError as exc:
+        # Unreachable, refused, timed out, a bad certificate: the caller's URL to check, not a 500.
+        raise InputError(
+            f"GET {url} failed ({type(exc).__name__}): is the registry reachable there?"
+        ) from None
     if got.status != 200:
         raise InputError(f"GET {url} answered {got.status}: give the registry's document URL")
     try:

@@ -3,10 +3,13 @@
 docs/architecture.md, "Root service" (Bundles). For each member in good standing the
 root GETs, relative to the member's ``publicationUrl``:
 
-* ``trust-list``   the signed trust list (``application/jwt``);
-* ``status-lists`` its labs' signed status lists as JSON ``{"statusLists": ["<jws>", …]}``
-
-with ``If-None-Match`` (the ETag of the last answer). Every list is verified against the
+* ``trust-list``   the signed trust list (``application/jwt``), with ``If-None-Match``
+  (the ETag of the last answer);
+* ``status-lists`` the index of its labs' signed status lists, as the registry service
+  serves it: ``[{"url", "issuer", "validFrom", "href", "sha256"}, …]``; each list whose
+  SHA-256 differs from the copy kept is then fetched from ``href``, a path relative to the
+  publication URL (``status-lists/<name>``), so an unchanged list costs nothing.
+ Every list is verified against the
 member's keys as the *root's own data* records them before it is kept (the checks of
 :mod:`trust_registry._root_rules`); a member serving garbage, another member's list, labs
 outside its lab ids or a list signed by a key that is not its own gains nothing: the list
@@ -16,6 +19,7 @@ warning) until a fetch succeeds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +42,8 @@ from trust_registry._root_rules import MAX_LIST_CHARS, check_status_list, check_
 TRUST_LIST_PATH: Final = "trust-list"
 STATUS_LISTS_PATH: Final = "status-lists"
 TIMEOUT_SECONDS: Final = 30.0
+#: More entries than this in a status-list index is not a registry's (18,000 labs fit).
+MAX_STATUS_LISTS: Final = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,15 +116,42 @@ def _keep(
     return True
 
 
-def _status_tokens(body: bytes) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """One entry of a registry's status-list index."""
+
+    url: str
+    href: str
+    sha256: str
+
+
+def _status_index(body: bytes) -> list[_Listed]:
+    """The registry's ``GET status-lists`` index; ``href`` must stay under the publication
+    URL (a relative path without ``..``), so a member cannot send the root elsewhere."""
     try:
         doc = json.loads(body)
     except ValueError:
-        raise InputError("the status lists are not JSON") from None
-    tokens = doc.get("statusLists") if isinstance(doc, dict) else None
-    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise InputError('the status lists are not {"statusLists": ["<jws>", …]}')
-    return tokens
+        raise InputError("the status-list index is not JSON") from None
+    shape = 'the status-list index is not [{"url", "href", "sha256", …}, …]'
+    if not isinstance(doc, list) or len(doc) > MAX_STATUS_LISTS:
+        raise InputError(shape)
+    listed = []
+    for entry in doc:
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(k), str) for k in ("url", "href", "sha256")
+        ):
+            raise InputError(shape)
+        href = entry["href"]
+        if not href or href.startswith("/") or ":" in href or ".." in href or any(c in href for c in "?#\\ "):
+            raise InputError(
+                f"the status-list index names {href[:80]!r}: not a path under the publication URL"
+            )
+        listed.append(_Listed(entry["url"], href, entry["sha256"]))
+    return listed
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def fetch_member(*, session: Session, member: MemberRow, fetch: Fetcher, now: datetime) -> FetchReport:
@@ -169,19 +202,30 @@ def fetch_member(*, session: Session, member: MemberRow, fetch: Fetcher, now: da
         if got.status == 304:
             unchanged += 1
         else:
-            for token in _status_tokens(got.body):
+            for listed in _status_index(got.body):
+                row = status_rows.get(listed.url)
+                if row is not None and _sha256(row.token) == listed.sha256:
+                    unchanged += 1
+                    continue
                 try:
-                    previous = None
-                    status_list = StatusList.from_credential(parse_compact(token.strip()).payload_json())
-                    row = status_rows.get(status_list.url)
-                    if row is not None:
-                        previous = StatusList.from_credential(parse_compact(row.token).payload_json())
-                    status_list, text = check_status_list(token, labs, now=now, kept=previous)
+                    body = _get(fetch, _url(member.publication_url, listed.href), None).body
+                    previous = (
+                        None
+                        if row is None
+                        else StatusList.from_credential(parse_compact(row.token).payload_json())
+                    )
+                    status_list, token = check_status_list(
+                        body.decode("ascii", "replace"), labs, now=now, kept=previous
+                    )
+                    if status_list.url != listed.url:
+                        raise InputError(
+                            f"the index names {listed.url[:120]}, the list is {status_list.url[:120]}"
+                        )
                 except InputError as exc:
                     problems.append(f"a status list of member {member.registry_id} was dropped: {exc}")
                     continue
                 version = int(status_list.valid_from.timestamp())
-                if _keep(session, status_rows, member.number, "status", status_list.url, version, text, now):
+                if _keep(session, status_rows, member.number, "status", status_list.url, version, token, now):
                     kept += 1
                 else:
                     unchanged += 1
