@@ -5,6 +5,7 @@ Composed into ``yilu`` by ``yilu/cli.py``; heavy imports wait inside each comman
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,9 +164,37 @@ def lab_init(
         scopes=scope,
     )
     err(
-        f"created lab {created.id} with key {created.kid}; "
-        f"give {Path(directory) / 'public.json'} to your registry"
+        f"created lab {created.id} with key {created.kid}; give your registry its key request: "
+        f"yilu lab key-request --lab {directory}"
     )
+    return EXIT_OK
+
+
+@lab.command(
+    "key-request",
+    help="Print a key request for the lab's key: a JWS carrying its public key, the lab id "
+    "and the scopes it will sign, signed by that key itself (proof of possession). The "
+    "registry accepts it for 10 minutes; an operator then approves the key.",
+    short_help="print a key request (proof of possession) for the registry",
+    example="yilu lab key-request --lab labs/qdtc > qdtc-key.jwt\n"
+    "yilu registry key submit https://qdtc.example.cn qdtc-key.jwt",
+)
+@click.option("--lab", required=True, metavar="LABDIR", help=LAB_DIR_HELP)
+@click.option(
+    "--scope", multiple=True, help="a scope the key will sign (repeat; default the lab's own scopes)"
+)
+@at_option()
+def lab_key_request(lab: str, scope: tuple[str, ...], at: str | None) -> int:
+    from issuer import LabIssuer
+    from protocol.enrolment import sign_key_request
+
+    issuer = LabIssuer.open(Path(lab))
+    scopes = scope or tuple(issuer.config.get("scopes") or ())
+    if not scopes:
+        raise UsageError("name the scopes this key will sign: --scope food (repeat)")
+    request = sign_key_request(issuer.key, lab_id=issuer.id, scopes=scopes, now=now(at))
+    sys.stdout.write(request + "\n")
+    err(f"key request for {issuer.kid} of {issuer.id} ({', '.join(scopes)}); submit it within 10 minutes")
     return EXIT_OK
 
 
@@ -213,6 +242,6 @@ def lab_republish(lab: str, force: bool, at: str | None) -> int:
     else:
         err(
             f"re-signed the status list of {issuer.id}, valid until {format_time(until)}; "
-            f"give {Path(lab) / 'status/list.jwt'} to your registry (yilu registry mirror)"
+            f"give {Path(lab) / 'status/list.jwt'} to your registry (yilu registry push)"
         )
     return EXIT_OK

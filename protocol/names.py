@@ -172,3 +172,31 @@ class NameIndex(Generic[Owner]):
             candidates += self._wild.get(".".join(labels[i:]), ())
         found = {rank: owner for rank, owner, pattern in candidates if _path_within(path, pattern.path)}
         return [found[rank] for rank in sorted(found)]
+
+
+#: Hosts where a publication URL may be plain ``http://``: one machine trying Yilu out.
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_publication_url(value: object, what: str = "publication URL") -> str:
+    """Where a registry publishes its lists: an ``https://`` URL without spaces, at most
+    400 characters; plain ``http://`` only on a loopback host (a trial on one machine —
+    the lists are signed, so transport security protects privacy, not trust)."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or len(value) > 400 or any(c.isspace() for c in value):
+        raise MalformedInputError(f"{what} must be an https:// URL of at most 400 characters without spaces")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 -- parsing the port is the check
+    except ValueError:
+        raise MalformedInputError(f"{what} {value[:80]!r} is not a URL") from None
+    if parts.scheme == "https" and host:
+        return value
+    if parts.scheme == "http" and host in LOOPBACK_HOSTS:
+        return value
+    raise MalformedInputError(
+        f"{what} {value[:80]!r} must be an https:// URL, e.g. https://cnas.example.cn/yilu "
+        "(plain http:// only on 127.0.0.1 or localhost, for a trial on one machine)"
+    )

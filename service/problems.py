@@ -218,7 +218,7 @@ async def _yilu_error(request: Request, exc: Exception) -> Response:
     code = getattr(exc, "code", None)
     if code is not None:
         extra["code"] = str(code)
-    return problem(status, safe_text(exc), type=kind, title=title, instance=request.url.path, **extra)
+    return problem(status, safe_text(exc, 500), type=kind, title=title, instance=request.url.path, **extra)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

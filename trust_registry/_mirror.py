@@ -92,4 +92,8 @@ def _check_one(
     for record in lab.keys:
         if record.unusable_at(status_list.valid_from) is None and verify_raw(parsed, record.key):
             return status_list.url, status_list
-    raise InputError(f"{what}: not signed by a current key of {status_list.issuer}")
+    raise InputError(
+        f"{what}: not signed by a key of {status_list.issuer} valid at its date "
+        f"({format_time(status_list.valid_from)}); a list signed before its key was approved "
+        "must be signed again (yilu lab republish --force) and pushed"
+    )

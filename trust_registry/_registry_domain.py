@@ -215,6 +215,7 @@ def _lab_row(session: Session, lab_id: str) -> LabRow:
 
 def _key_public(row: LabKey) -> KeyPublic:
     return KeyPublic(
+        labId=row.lab_id,
         kid=row.kid,
         jwk=dict(row.jwk),
         scopes=list(row.scopes),

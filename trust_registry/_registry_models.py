@@ -298,6 +298,7 @@ class KeyPublic(BaseModel):
         json_schema_extra={
             "examples": [
                 {
+                    "labId": "https://qdtc.example.cn",
                     "kid": "p3Xq9vT0aBc",
                     "jwk": {"kty": "OKP", "crv": "Ed25519", "x": "…"},
                     "scopes": ["food"],
@@ -314,6 +315,7 @@ class KeyPublic(BaseModel):
         }
     )
 
+    labId: str
     kid: str
     jwk: dict[str, str]
     scopes: list[str]

@@ -16,7 +16,8 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy import JSON, BigInteger, Column, DateTime, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
-from protocol.errors import InputError
+from protocol import names
+from protocol.errors import InputError, MalformedInputError
 from protocol.keys import VerifyKey
 from protocol.names import NamePattern, check_lab_id
 from protocol.vocabulary import KEY_REVOCATION_REASONS, MEMBER_STATUSES, SCOPES, check_country
@@ -281,12 +282,11 @@ class MemberCreate(Api):
 
 
 def check_publication_url(value: str) -> str:
-    """An ``https://`` URL without spaces, at most 400 characters (one line otherwise)."""
-    if not value.startswith("https://") or len(value) > 400 or any(c.isspace() for c in value):
-        raise ValueError(
-            f"publication URL {value[:80]!r} must be an https:// URL, e.g. https://registry.example.cn/yilu/"
-        )
-    return value
+    """protocol.names.check_publication_url, as a pydantic validator's ValueError."""
+    try:
+        return names.check_publication_url(value)
+    except MalformedInputError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class MemberFromUrl(Api):

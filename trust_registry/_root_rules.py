@@ -109,7 +109,11 @@ def check_status_list(
     if not is_under(status_list.url, status_list.issuer):
         raise InputError(f"{what}: its URL is not inside its lab's id {status_list.issuer}")
     if not any(k.unusable_at(status_list.valid_from) is None and verify_raw(parsed, k.key) for k in lab.keys):
-        raise InputError(f"{what}: not signed by a current key of {status_list.issuer}")
+        raise InputError(
+            f"{what}: not signed by a key of {status_list.issuer} valid at its date "
+            f"({format_time(status_list.valid_from)}); a list signed before its key was approved "
+            "must be signed again (yilu lab republish --force) and pushed"
+        )
     if status_list.valid_from > now + FUTURE_TOLERANCE:
         raise InputError(f"{what}: dated {format_time(status_list.valid_from)}, in the future")
     if kept is not None:

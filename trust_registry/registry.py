@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 
 from protocol.errors import InputError
 from protocol.keys import SigningKey
-from protocol.names import NamePattern, check_lab_id
+from protocol.names import NamePattern, check_lab_id, check_publication_url
 from protocol.storage import check_passphrase, load_key, passphrase, save_key
 from protocol.vocabulary import check_country
 from service import audit, tokens
@@ -77,8 +77,7 @@ def init_registry(
     country = check_country(country)
     if not accreditation_body.strip():
         raise InputError("a registry needs the name of its accreditation body, e.g. CNAS")
-    if not publication_url.startswith("https://") or any(c.isspace() for c in publication_url):
-        raise InputError(f"publication URL {publication_url[:80]!r} must be an https:// URL")
+    check_publication_url(publication_url)
     patterns = [NamePattern(p).text for p in lab_ids]
     if not patterns:
         raise InputError("give at least one lab id pattern the registry lists, e.g. https://*.example.cn")

@@ -58,6 +58,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "lab": "issuer._cli:lab",
     "registry": "trust_registry._cli:registry",
     "root": "trust_registry._cli:root",
+    "serve": "yilu.serve:serve",
     "demo": "yilu.demo:cli",
 }
 

@@ -16,7 +16,7 @@ import sys
 import time
 import unicodedata
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from protocol.encoding import b64url_encode, dumps_compact, format_time
 from protocol.jws import TYP_VC, parse_compact
 from protocol.keys import SigningKey
 from protocol.status_list import StatusList
-from testkit import DATA, NOW, SRC, World, accredit, file_registry, run_yilu, yilu_env
+from testkit import DATA, NOW, SRC, World, run_yilu, yilu_env
 
 CN_FOOD = "https://qdtc.example.cn"
 AT_NOW = format_time(NOW)
@@ -269,30 +269,6 @@ def test_no_pinned_root_is_unverifiable(demo: dict[str, Any], issued: dict[str, 
 
 # -- 11. messages and arguments -----------------------------------------------------------------
 
-
-def test_revoke_key_with_a_kid_starting_with_a_dash(tmp_path: Path) -> None:
-    secret = "registry passphrase"
-    since = datetime(2024, 1, 1, tzinfo=UTC)
-    key = SigningKey.generate()
-    while not key.public.kid.startswith("-"):
-        key = SigningKey.generate()
-    reg = file_registry(tmp_path / "reg", passphrase=secret, since=since)
-    accredit(reg, key, lab_id=CN_FOOD, since=since)
-    proc = yilu(
-        "registry",
-        "revoke-key",
-        str(tmp_path / "reg"),
-        CN_FOOD,
-        key.public.kid,
-        "--reason",
-        "keyCompromise",
-        data_dir=tmp_path / "data",
-        env={"YILU_KEY_PASSPHRASE": secret},
-    )
-    assert proc.returncode == 0, proc.stderr
-    state = json.loads((tmp_path / "reg" / "registry.json").read_text())
-    (record,) = state["labs"][0]["keys"]
-    assert record["kid"] == key.public.kid and record["revocationReason"] == "keyCompromise"
 
 
 # -- 12. nothing lost on the lab side -----------------------------------------------------------

@@ -36,8 +36,13 @@ def test_the_tree_has_every_command() -> None:
         "yilu verify",
         "yilu trust install",
         "yilu lab republish",
-        "yilu registry revoke-key",
+        "yilu registry key revoke",
+        "yilu registry token create",
+        "yilu registry audit verify",
         "yilu root bundle",
+        "yilu root member admit",
+        "yilu serve registry",
+        "yilu lab key-request",
         "yilu demo refresh",
     ):
         assert expected in PATHS
@@ -65,7 +70,15 @@ def test_every_argument_and_option_has_help(ctx: click.Context) -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["-h"], ["verify", "--help"], ["registry", "revoke-key", "-h"], ["root", "--help"]]
+    "args",
+    [
+        ["--help"],
+        ["-h"],
+        ["verify", "--help"],
+        ["registry", "key", "revoke", "-h"],
+        ["serve", "root", "--help"],
+        ["root", "--help"],
+    ],
 )
 def test_help_is_exit_0_on_stdout(args: list[str]) -> None:
     proc = run_yilu(*args)
@@ -77,13 +90,14 @@ def test_help_is_exit_0_on_stdout(args: list[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        ([], "missing command: yilu issue|revoke|verify|trust|lab|registry|root|demo"),
-        (["lab"], "missing command: yilu lab init|show|republish"),
+        ([], "missing command: yilu issue|revoke|verify|trust|lab|registry|root|serve|demo"),
+        (["lab"], "missing command: yilu lab init|key-request|show|republish"),
         (["frobnicate"], "No such command 'frobnicate'"),
         (["verify", "x"], "Missing option '--country'"),
         (["verify", "x", "--country", "KZ", "--nope"], "No such option '--nope'"),
         (["verify", "x", "--country", "KZ", "--clock-skew", "-1"], "a whole number of seconds"),
-        (["registry", "lab-status", "d", "https://a.example", "closed"], "'closed' is not one of"),
+        (["registry", "lab", "status", "https://a.example", "closed"], "'closed' is not one of"),
+        (["serve", "registry", "--tls-cert", "c.pem"], "both --tls-cert and --tls-key"),
         (["revoke", "X", "--lab", "d", "--suspend", "--unsuspend"], "cannot be given together"),
     ],
 )

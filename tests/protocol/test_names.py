@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol.errors import MalformedInputError
-from protocol.names import NameIndex, NamePattern, check_lab_id, is_lab_id, is_under, parse_patterns
+from protocol.names import (
+    NameIndex,
+    NamePattern,
+    check_lab_id,
+    check_publication_url,
+    is_lab_id,
+    is_under,
+    parse_patterns,
+)
 
 LABEL_63 = "a" * 63
 LABEL_64 = "a" * 64
@@ -355,3 +363,35 @@ def test_name_index_finds_every_owner_once_and_agrees_with_the_patterns() -> Non
     ]:
         assert index.owners(lab_id) == expected, lab_id
         assert [o for o, ps in owned if any(p.matches(lab_id) for p in ps)] == expected, lab_id
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://cnas.example.cn/yilu",
+        "https://cnas.example.cn",
+        "http://127.0.0.1:8710",
+        "http://localhost/x",
+        "http://[::1]:8710/yilu",
+    ],
+)
+def test_publication_urls_accepted(url: str) -> None:
+    assert check_publication_url(url) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://cnas.example.cn/yilu", "must be an https:// URL"),
+        ("http://10.0.0.1/yilu", "must be an https:// URL"),
+        ("cnas.example.cn", "must be an https:// URL"),
+        ("ftp://cnas.example.cn", "must be an https:// URL"),
+        ("https:///nohost", "must be an https:// URL"),
+        ("https://cnas.example.cn/a b", "without spaces"),
+        ("https://cnas.example.cn:99999/", "is not a URL"),
+        ("https://x.example/" + "a" * 400, "at most 400"),
+    ],
+)
+def test_publication_urls_refused(url: str, why: str) -> None:
+    with pytest.raises(MalformedInputError, match=why):
+        check_publication_url(url)
