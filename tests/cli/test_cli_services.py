@@ -267,6 +267,7 @@ def test_tokens_and_the_audit_log_on_the_services_own_data(ops: Ops) -> None:
     [
         (["--country", "china"], "did you mean CN?"),
         (["--country", "XX"], "not an ISO 3166-1 alpha-2"),
+        (["--country", "Kazakhstan"], "did you mean KZ?"),
         (["--id", "cnas.example.cn"], "registry id"),
         (["--body", " "], "accreditation body"),
         (["--url", "http://cnas.example.cn/yilu"], "https:// URL"),
@@ -366,6 +367,21 @@ def test_http_errors_are_one_line(ops: Ops) -> None:
             "registry", "lab", "add", KZ_LAB, "--name", "X", "--country", "KZ", "--number", "1", token=tok
         )
     )
+    assert "language" in one_line_error(
+        ops.run(
+            "registry",
+            "lab",
+            "add",
+            KZ_LAB,
+            "--name",
+            "english=X",
+            "--country",
+            "KZ",
+            "--number",
+            "1",
+            token=tok,
+        )
+    )
     assert "no lab" in one_line_error(ops.run("registry", "lab", "show", KZ_LAB, token=tok))
     assert "must start with https://" in one_line_error(ops.run("registry", "lab", "show", "lab.example.kz"))
     assert "bearer token" in one_line_error(ops.run("registry", "publish"))
@@ -423,6 +439,9 @@ def test_withdrawal_for_cause_is_final_and_keys_are_revoked_by_kid(ops: Ops) -> 
     lab_dir = ops.tmp / "lab"
     kid = lab_with_key(ops, lab_dir)
     tok = ops.registry_token
+    # The lab's key requests named food only: it may not be listed for textiles.
+    line = one_line_error(ops.run("registry", "lab", "scope-add", KZ_LAB, "textiles", token=tok))
+    assert "textiles" in line
     ops.ok("registry", "key", "revoke", KZ_LAB, kid, "--reason", "keyCompromise", token=tok)
     revoked = json.loads(ops.ok("registry", "key", "list", KZ_LAB, "--json", token=tok))
     assert revoked[0]["revocationReason"] == "keyCompromise"
