@@ -42,7 +42,6 @@ from protocol.errors import InputError, MalformedInputError
 from protocol.storage import load_key, passphrase, read_json, write_atomic
 from service import publication
 from service.db import make_engine, migrate, session
-from service.settings import load_settings
 from trust_registry import _registry_domain as registries_domain
 from trust_registry import _root_domain as root_domain
 from trust_registry._registry_models import LabCreate
@@ -55,6 +54,10 @@ from trust_registry.root import init_root
 FEDERATION_ID: Final = "https://federation.yilu.example"
 #: Who the audit logs name for what the demo does.
 ACTOR: Final = "local:demo"
+#: The demo's lists stay valid 30 days (docs/formats.md, "Trust list") and are re-signed by
+#: ``demo refresh`` once they expire within 10 days; the services default to 7 and 2.
+LIST_VALIDITY: Final = timedelta(days=30)
+REPUBLISH_MARGIN: Final = timedelta(days=10)
 
 
 @dataclass(frozen=True)
@@ -352,8 +355,7 @@ def refresh(directory: Path, *, now: datetime) -> tuple[Path, list[str]]:
     if not isinstance(manifest, dict) or "labs" not in manifest or "registries" not in manifest:
         raise MalformedInputError(f"{directory} is not a demo directory (demo.json is missing)")
     secret = passphrase(demo=True)
-    settings = load_settings()
-    validity, margin = settings.list_validity(), settings.republish_margin()
+    validity, margin = LIST_VALIDITY, REPUBLISH_MARGIN
     keys = [str(k) for k in manifest["registries"]]
     with _stores(directory) as stores:
         for lab_info in manifest["labs"]:
