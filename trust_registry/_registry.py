@@ -535,4 +535,3 @@ class FederationRoot(_Party):
             return read_unchecked(path.read_bytes())
         except InputError:
             return None
-

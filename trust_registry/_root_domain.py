@@ -742,7 +742,7 @@ def bundle_warnings(
     status_lists: list[str],
     now: datetime,
 ) -> list[str]:
-    """What devices cannot use in a bundle built now (as FederationRoot.bundle_warnings):
+    """What devices cannot use in a bundle built now (bundle warnings):
     an expired federation list, active members without a trust list, unusable lists."""
     out: list[str] = []
     if federation_expires < now:
