@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protocol.bundle import Bundle
 from protocol.credential import build_credential, certificate_id, status_entries
@@ -37,7 +37,11 @@ from protocol.names import NamePattern
 from protocol.rootchain import sign_rotation
 from protocol.status_list import Bitstring, StatusList, slot_indices
 from protocol.vocabulary import STATUS_PURPOSES
-from trust_registry import Registry
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from trust_registry._registry import Registry
 
 DATA = Path(__file__).parent / "data"
 #: This checkout's sources: subprocesses must run them, not whatever ``yilu`` is installed.
@@ -321,7 +325,11 @@ def file_registry(
     body: str = "CNAS",
     lab_ids: Iterable[str] = (),
 ) -> Registry:
-    """A registry kept as files, as ``yilu registry init`` makes one."""
+    """A registry kept as files, as the file-based ``yilu registry init`` makes one: for
+    tests/cli/test_cli_attacks.py alone, until the command line talks to the services
+    (then this, ``accredit`` and trust_registry/_registry.py go together)."""
+    from trust_registry._registry import Registry
+
     return Registry.create(
         directory,
         registry_id=registry_id,
@@ -335,7 +343,7 @@ def file_registry(
 
 
 def accredit(registry: Registry, key: SigningKey, *, lab_id: str, since: datetime) -> None:
-    """Accredit a lab for food, with ``key`` valid from ``since``."""
+    """Accredit a lab for food in a file-based registry (see :func:`file_registry`)."""
     registry.add_lab(
         lab_id=lab_id,
         names={"en": "Lab"},
@@ -345,3 +353,217 @@ def accredit(registry: Registry, key: SigningKey, *, lab_id: str, since: datetim
         key=KeyRecord(key.public, since).to_json(),
         accredited_since=since,
     )
+
+
+@dataclass
+class SqlRegistry:
+    """A registry set up as ``yilu registry init`` does (its database and encrypted key in
+    ``directory``), driven in-process through its domain functions: the service's rules
+    without HTTP, for tests of those rules."""
+
+    directory: Path
+    engine: Engine
+    key: SigningKey
+    id: str
+
+    def mirror(self, tokens: Iterable[str], *, now: datetime) -> list[str]:
+        """Mirror the labs' signed status lists; the URLs whose copy changed."""
+        from service.db import session
+        from trust_registry import _registry_domain as domain
+
+        with session(self.engine) as db:
+            return domain.mirror_status_lists(session=db, now=now, actor="test", lists=list(tokens))
+
+    def mirrored(self) -> dict[str, str]:
+        """URL -> token of every mirrored status list."""
+        from service.db import session
+        from trust_registry import _registry_domain as domain
+
+        with session(self.engine) as db:
+            return {r.url: r.token for r in domain.mirrored_lists(session=db)}
+
+    def publish(self, *, now: datetime, validity: timedelta = timedelta(days=7)) -> str:
+        """Sign the next trust list; its token."""
+        from service.db import session
+        from trust_registry import _registry_domain as domain
+
+        with session(self.engine) as db:
+            row = domain.publish_trust_list(
+                session=db, now=now, actor="test", key=self.key, validity=validity
+            )
+            return row.token
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def sql_registry(
+    directory: Path,
+    *,
+    passphrase: str,
+    since: datetime,
+    database_url: str | None = None,
+    registry_id: str = "https://cnas.example.cn",
+    country: str = "CN",
+    body: str = "CNAS",
+    lab_ids: Iterable[str] = ("https://*.example.cn",),
+) -> SqlRegistry:
+    """A registry service's storage set up on ``database_url`` (None: SQLite in ``directory``)."""
+    from protocol.storage import load_key
+    from trust_registry.registry import KEY_FILE, init_registry, open_engine
+
+    init_registry(
+        data_dir=directory,
+        database_url=database_url,
+        registry_id=registry_id,
+        country=country,
+        accreditation_body=body,
+        publication_url=f"{registry_id}/yilu/",
+        lab_ids=list(lab_ids),
+        passphrase=passphrase,
+        now=since,
+    )
+    engine = open_engine(data_dir=directory, database_url=database_url)
+    return SqlRegistry(directory, engine, load_key(directory / KEY_FILE, passphrase), registry_id)
+
+
+def enrol(
+    registry: SqlRegistry,
+    key: SigningKey,
+    *,
+    lab_id: str,
+    since: datetime,
+    scopes: tuple[str, ...] = ("food",),
+) -> None:
+    """Accredit a lab for ``scopes`` from ``since`` and enrol ``key`` as a lab does: a key
+    request signed by the key itself (proof of possession), approved, valid from ``since``."""
+    from protocol.enrolment import sign_key_request
+    from service.db import session
+    from trust_registry import _registry_domain as domain
+    from trust_registry._registry_models import LabCreate
+
+    lab = LabCreate.model_validate(
+        {
+            "id": lab_id,
+            "names": {"en": "Lab"},
+            "country": _country_of(registry),
+            "accreditationNumber": "L1",
+            "scopes": [{"category": s} for s in scopes],
+            "accreditedSince": since,
+        }
+    )
+    with session(registry.engine) as db:
+        domain.create_lab(session=db, now=since, actor="test", lab=lab)
+        request = sign_key_request(key, lab_id=lab_id, scopes=scopes, now=since)
+        enrolled = domain.submit_key_request(
+            session=db, now=since, actor="test", lab_id=lab_id, request=request
+        )
+        domain.approve_key(
+            session=db, now=since, actor="test", lab_id=lab_id, kid=enrolled.kid, valid_from=since
+        )
+
+
+def _country_of(registry: SqlRegistry) -> str:
+    from service.db import session
+    from trust_registry import _registry_domain as domain
+
+    with session(registry.engine) as db:
+        return domain.identity(session=db).country
+
+
+@dataclass
+class SqlRoot:
+    """A root set up as ``yilu root init`` does (database, encrypted key, root-keys.json in
+    ``directory``), driven in-process through its domain functions."""
+
+    directory: Path
+    engine: Engine
+    passphrase: str
+
+    def signer(self) -> SigningKey:
+        from service.db import session
+        from trust_registry import _root_domain as domain
+
+        with session(self.engine) as db:
+            return domain.load_signer(self.directory, domain.identity(session=db), self.passphrase)
+
+    def admit(self, registry: SqlRegistry, *, since: datetime, lab_ids: Iterable[str] | None = None) -> None:
+        """Admit ``registry`` with its key (valid from ``since``) and lab ids (its own by default)."""
+        from service.db import session
+        from trust_registry import _registry_domain as registry_domain
+        from trust_registry import _root_domain as domain
+        from trust_registry._root_models import MemberCreate
+
+        with session(registry.engine) as db:
+            ident = registry_domain.identity(session=db)
+            request = MemberCreate.model_validate(
+                {
+                    "id": ident.registry_id,
+                    "country": ident.country,
+                    "accreditationBody": ident.accreditation_body,
+                    "publicationUrl": ident.publication_url,
+                    "keys": [{"jwk": dict(ident.key_jwk), "validFrom": since}],
+                    "labIds": list(ident.lab_ids if lab_ids is None else lab_ids),
+                    "activeSince": since,
+                }
+            )
+        with session(self.engine) as db:
+            domain.admit_member(session=db, request=request, actor="test", now=since)
+
+    def fetch(self, published: dict[str, str], *, now: datetime, status: Iterable[str] = ()) -> None:
+        """Fetch what members publish: ``published`` maps a publication URL to the trust list
+        served there; every member serves ``status`` as its status lists."""
+        from service.db import session
+        from trust_registry._root_fetch import Fetched, fetch_members
+
+        status_body = json.dumps({"statusLists": list(status)}).encode()
+
+        def fetch(url: str, etag: str | None) -> Fetched:
+            for base, token in published.items():
+                if url == base + "trust-list":
+                    return Fetched(200, token.encode())
+                if url == base + "status-lists":
+                    return Fetched(200, status_body)
+            return Fetched(404, b"")
+
+        with session(self.engine) as db:
+            fetch_members(session=db, fetch=fetch, actor="test", now=now)
+
+    def publish(self, *, now: datetime, validity: timedelta = timedelta(days=7)) -> int:
+        """Sign the next federation list; its sequence."""
+        from service.db import session
+        from trust_registry import _root_domain as domain
+
+        with session(self.engine) as db:
+            return domain.publish_federation_list(
+                session=db, signer=self.signer(), actor="test", now=now, validity=validity
+            ).sequence
+
+    def bundle(self, *, now: datetime) -> tuple[bytes, bytes | None]:
+        """Build the next bundle: it and the delta from the previous one (None for the first)."""
+        from service.db import session
+        from trust_registry import _root_domain as domain
+
+        with session(self.engine) as db:
+            built = domain.build_bundle(session=db, signer=self.signer(), actor="test", now=now)
+            row = domain.get_bundle(session=db, sequence=built.sequence)
+            assert row is not None
+            return row.data, row.delta
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def sql_root(
+    directory: Path, *, passphrase: str, since: datetime, federation_id: str = "https://fed.example"
+) -> SqlRoot:
+    """A root service's storage set up in ``directory`` (SQLite)."""
+    from service.db import make_engine, migrate
+    from trust_registry.root import ROOT_MIGRATIONS, init_root
+
+    init_root(
+        data_dir=directory, database_url=None, federation_id=federation_id, passphrase=passphrase, now=since
+    )
+    engine = make_engine(None, data_dir=directory)
+    migrate(engine, ROOT_MIGRATIONS)
+    return SqlRoot(directory, engine, passphrase)

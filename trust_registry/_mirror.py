@@ -1,8 +1,8 @@
 """The checks a lab's signed status list passes before a registry mirrors it.
 
-One function, used by the file-based ``Registry`` and by the registry service alike
-(issue 7, §3: "a list not signed by a current key of that lab is refused"), so that both
-apply exactly the same rules.
+One function, used by the registry service and by the file-based registry the command
+line still uses until it talks to the service (issue 7, §3: "a list not signed by a
+current key of that lab is refused"), so that both apply exactly the same rules.
 """
 
 from __future__ import annotations

@@ -44,8 +44,9 @@ from protocol.storage import (
     write_json,
 )
 from protocol.vocabulary import SCOPES, check_country
-from trust_registry._mirror import FUTURE_TOLERANCE, check_status_lists
+from trust_registry._mirror import check_status_lists
 from trust_registry._root_rules import check_patterns_disjoint
+from trust_registry._warnings import list_warnings
 
 #: How long a published list stays valid; publish again before then (docs/formats.md).
 LIST_VALIDITY: Final = timedelta(days=30)
@@ -534,36 +535,3 @@ class FederationRoot(_Party):
             return read_unchecked(path.read_bytes())
         except InputError:
             return None
-
-
-def list_warnings(
-    *, trust_lists: Iterable[str] = (), status_lists: Iterable[str] = (), now: datetime
-) -> list[str]:
-    """Lists devices will not be able to use ``now``: already expired, or dated over an hour
-    ahead (devices drop those, docs/verifying.md "Trust data"). Read, not verified."""
-    out: list[str] = []
-    ahead = shift(now, FUTURE_TOLERANCE)
-    for what, tokens, issued_at, expires_at in (
-        ("trust list", trust_lists, "issuedAt", "expiresAt"),
-        ("status list", status_lists, "validFrom", "validUntil"),
-    ):
-        for token in tokens:
-            try:
-                body = parse_compact(token.strip()).payload_json()
-                name = str(body.get("registry") or body.get("id"))[:160]
-                issued = parse_time(body.get(issued_at), issued_at)
-                expires = body.get(expires_at)
-                expired = expires is not None and parse_time(expires, expires_at) < now
-            except InputError as exc:
-                out.append(f"a {what} is unreadable ({exc}): devices will drop it")
-                continue
-            if issued > ahead:
-                out.append(
-                    f"the {what} {name} is dated {format_time(issued)}, ahead of this clock: "
-                    "devices will drop it (check its signer's clock)"
-                )
-            elif expired:
-                out.append(
-                    f"the {what} {name} has expired: devices cannot verify with it until it is renewed"
-                )
-    return out

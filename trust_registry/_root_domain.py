@@ -38,7 +38,6 @@ from service.db import Migrations, make_engine, migrate
 from service.db import session as db_session
 from service.models import Role
 from service.tokens import create_token
-from trust_registry._registry import list_warnings
 from trust_registry._root_models import (
     AgreementCreate,
     AgreementPublic,
@@ -61,6 +60,7 @@ from trust_registry._root_models import (
     StatusPublic,
 )
 from trust_registry._root_rules import check_patterns_disjoint
+from trust_registry._warnings import list_warnings
 
 #: The root's migration tree, with its own version table (service/db.py, "Migrations").
 ROOT_MIGRATIONS: Final = Migrations(Path(__file__).parent / "root_migrations", "alembic_version_root")
@@ -743,7 +743,7 @@ def bundle_warnings(
     status_lists: list[str],
     now: datetime,
 ) -> list[str]:
-    """What devices cannot use in a bundle built now (as FederationRoot.bundle_warnings):
+    """What devices cannot use in a bundle built now (bundle warnings):
     an expired federation list, active members without a trust list, unusable lists."""
     out: list[str] = []
     if federation_expires < now:

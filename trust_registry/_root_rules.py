@@ -1,5 +1,6 @@
-"""Rules of the federation root that hold whatever stores its data (the file-based
-``FederationRoot`` and the root service both call these): one source of truth.
+"""Rules of the federation root that hold whatever stores its data: one source of truth
+for the root service (and, until the command line talks to the services, the file-based
+root behind it).
 
 docs/formats.md, "Lab ids and name constraints": every lab id belongs to at most one
 member registry, so the lab id patterns of two members may never overlap.
@@ -95,7 +96,7 @@ def check_status_list(
     id, its signature by a key of the lab usable at its ``validFrom``; not dated in the
     future, not older than ``kept``, and it may not clear a revocation bit ``kept`` has set
     (a revocation is final; a suspension bit may be cleared). The same checks as a
-    registry mirroring its labs' lists (Registry.mirror_status_lists)."""
+    registry mirroring its labs' lists (trust_registry/_mirror.py)."""
     text = token.strip()
     try:
         parsed = parse_compact(text, expected_typ=TYP_VC)

@@ -4,27 +4,60 @@ Shape (always the same; keys are fresh each time): a federation root; member reg
 for CN, RU and KZ; a CN lab accredited for food and chemicals, a CN lab for
 minerals-metals and a RU lab for food; agreements under which KZ and RU recognise CN
 for food, chemicals and minerals-metals and CN recognises RU and KZ for food; signed
-lists; and a verifier bundle. ``demo.json`` records the layout for ``demo refresh``.
+lists; and a verifier bundle.
+
+The root and the registries are the services' own storage and domain logic
+(docs/architecture.md, "Registry service", "Root service"), called in-process on
+embedded SQLite databases: no server runs. Layout (docs/architecture.md, "Demo directory")::
+
+    DIR/root/                 the root's data dir: service.db, root-key.pem, root-keys.json
+    DIR/registries/{cn,ru,kz}/ each registry's data dir: service.db, registry-key.pem
+    DIR/labs/{cn-food,cn-metals,ru-food}/  the labs' issuer directories
+    DIR/bundle.ylb, DIR/bundle-delta.ylb   the newest bundle and its delta from the one before
+    DIR/demo.json             the layout (for ``demo refresh``) and the first admin tokens
+
+Because the data dirs are the services', ``yilu serve registry --data-dir DIR/registries/cn``
+(with ``YILU_KEY_PASSPHRASE`` set to the demo passphrase) serves the same registry.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 import click
+from sqlalchemy import Engine
 
 from issuer import LabIssuer
-from protocol.cli import EXIT_OK, group, json_option, on_terminal, print_json, progress, table
+from protocol.cli import EXIT_OK, group, json_option, on_terminal, print_json, progress, table, warn
+from protocol.enrolment import sign_key_request
 from protocol.errors import InputError, MalformedInputError
-from protocol.lists import Scope
-from protocol.storage import passphrase, read_json, write_atomic, write_json
-from trust_registry import FederationRoot, Registry
+from protocol.storage import load_key, passphrase, read_json, write_atomic
+from service import publication
+from service.db import make_engine, migrate, session
+from trust_registry import _registry_domain as registries_domain
+from trust_registry import _root_domain as root_domain
+from trust_registry._registry_models import LabCreate
+from trust_registry._root_fetch import STATUS_LISTS_PATH, TRUST_LIST_PATH, Fetched, Fetcher, fetch_members
+from trust_registry._root_models import AgreementCreate, MemberCreate
+from trust_registry.registry import KEY_FILE as REGISTRY_KEY_FILE
+from trust_registry.registry import init_registry, open_engine
+from trust_registry.root import init_root
 
 FEDERATION_ID: Final = "https://federation.yilu.example"
+#: Who the audit logs name for what the demo does.
+ACTOR: Final = "local:demo"
+#: The demo's lists stay valid 30 days (docs/formats.md, "Trust list") and are re-signed by
+#: ``demo refresh`` once they expire within 10 days; the services default to 7 and 2.
+LIST_VALIDITY: Final = timedelta(days=30)
+REPUBLISH_MARGIN: Final = timedelta(days=10)
 
 
 @dataclass(frozen=True)
@@ -96,99 +129,264 @@ AGREEMENTS: Final = (
 )
 
 
+class _Stores:
+    """The demo's databases (embedded SQLite in each data dir), opened once and migrated."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._engines: dict[str, Engine] = {}
+
+    def root_dir(self) -> Path:
+        return self.directory / "root"
+
+    def registry_dir(self, key: str) -> Path:
+        return self.directory / "registries" / key
+
+    def root(self) -> Engine:
+        if "" not in self._engines:
+            engine = make_engine(None, data_dir=self.root_dir())
+            migrate(engine, root_domain.ROOT_MIGRATIONS)
+            self._engines[""] = engine
+        return self._engines[""]
+
+    def registry(self, key: str) -> Engine:
+        if key not in self._engines:
+            self._engines[key] = open_engine(data_dir=self.registry_dir(key), database_url=None)
+        return self._engines[key]
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+
+    def fetcher(self, keys: list[str]) -> Fetcher:
+        """The root's :data:`Fetcher`, in-process: what each registry's service would answer
+        at ``publicationUrl`` + ``trust-list`` (its current signed trust list) and
+        ``status-lists`` (``{"statusLists": [...]}``, the lists it mirrors), with ETags.
+        The root checks what it gets exactly as over HTTP (trust_registry/_root_fetch.py)."""
+        bases = {}
+        for key in keys:
+            with session(self.registry(key)) as db:
+                bases[registries_domain.identity(session=db).publication_url] = key
+
+        def fetch(url: str, etag: str | None) -> Fetched:
+            key = next((k for base, k in bases.items() if url.startswith(base)), None)
+            if key is None:
+                return Fetched(404, b"")
+            path = url[next(len(b) for b, k in bases.items() if k == key) :]
+            with session(self.registry(key)) as db:
+                if path == TRUST_LIST_PATH:
+                    row = publication.current(session=db, kind=registries_domain.TRUST_LIST)
+                    if row is None:
+                        return Fetched(404, b"")
+                    body = row.token.encode()
+                elif path == STATUS_LISTS_PATH:
+                    tokens = [r.token for r in registries_domain.mirrored_lists(session=db)]
+                    body = json.dumps({"statusLists": tokens}).encode()
+                else:
+                    return Fetched(404, b"")
+            tag = f'"{hashlib.sha256(body).hexdigest()}"'
+            return Fetched(304, b"", tag) if etag == tag else Fetched(200, body, tag)
+
+        return fetch
+
+
+@contextmanager
+def _stores(directory: Path) -> Iterator[_Stores]:
+    stores = _Stores(directory)
+    try:
+        yield stores
+    finally:
+        stores.close()
+
+
 def init(directory: Path, *, now: datetime) -> dict[str, Any]:
     """Build the demo federation in ``directory`` (which must be empty or absent)."""
     if directory.exists() and any(directory.iterdir()):
         raise InputError(f"{directory} is not empty; choose a new directory for the demo")
     secret = passphrase(demo=True)
     since = now - timedelta(days=365)
-    root = FederationRoot.create(
-        directory / "root",
-        federation_id=FEDERATION_ID,
-        passphrase_text=secret,
-        now=since,
-        demo=True,
-    )
-    registries: dict[str, Registry] = {}
-    for spec in REGISTRIES:
-        reg = Registry.create(
-            directory / "registries" / spec.key,
-            registry_id=spec.id,
-            country=spec.country,
-            accreditation_body=spec.body,
-            publication_url=f"{spec.id}/yilu/",
-            passphrase_text=secret,
+    # Whole seconds: a status list's validFrom is (issuer/_lab.py), and the key must be valid then.
+    key_since = (now - timedelta(days=1)).replace(microsecond=0)
+    tokens: dict[str, str] = {}
+    with _stores(directory) as stores:
+        tokens["root"] = init_root(
+            data_dir=stores.root_dir(),
+            database_url=None,
+            federation_id=FEDERATION_ID,
+            passphrase=secret,
             now=since,
-            lab_ids=spec.lab_ids,
-            demo=True,
         )
-        registries[spec.key] = reg
-        root.admit(reg.member_record(since=since))
-    labs = []
-    for lab_spec in LABS:
-        reg = registries[lab_spec.registry]
-        lab = LabIssuer.create(
-            directory / "labs" / lab_spec.key,
-            lab_id=lab_spec.id,
-            names=lab_spec.names,
-            country=reg.state["country"],
-            passphrase_text=secret,
-            now=now - timedelta(days=1),
-            scopes=lab_spec.scopes,
-            demo=True,
-        )
-        reg.add_lab(
-            lab_id=lab.id,
-            names=lab_spec.names,
-            country=reg.state["country"],
-            accreditation_number=lab_spec.number,
-            scopes=[Scope(s) for s in lab_spec.scopes],
-            key=read_json(lab.directory / "public.json"),
-            accredited_since=since,
-        )
-        labs.append(
-            {
-                "id": lab.id,
-                "dir": str(lab.directory.resolve()),
-                "country": reg.state["country"],
-                "scopes": list(lab_spec.scopes),
-                "registry": lab_spec.registry,
-            }
-        )
-    for country, accepted, scopes in AGREEMENTS:
-        root.agree(
-            country=country,
-            accepts=[registries[k].id for k in accepted],
-            scopes=list(scopes),
-            since=since,
-        )
-    write_json(directory / "demo.json", {"labs": labs, "registries": [s.key for s in REGISTRIES]})
-    bundle = refresh(directory, now=now)
+        for spec in REGISTRIES:
+            tokens[spec.key] = init_registry(
+                data_dir=stores.registry_dir(spec.key),
+                database_url=None,
+                registry_id=spec.id,
+                country=spec.country,
+                accreditation_body=spec.body,
+                publication_url=f"{spec.id}/yilu/",
+                lab_ids=list(spec.lab_ids),
+                passphrase=secret,
+                now=since,
+            )
+        countries = {spec.key: spec.country for spec in REGISTRIES}
+        labs = []
+        for lab_spec in LABS:
+            country = countries[lab_spec.registry]
+            lab = LabIssuer.create(
+                directory / "labs" / lab_spec.key,
+                lab_id=lab_spec.id,
+                names=lab_spec.names,
+                country=country,
+                passphrase_text=secret,
+                now=key_since,
+                scopes=lab_spec.scopes,
+                demo=True,
+            )
+            _accredit(
+                stores.registry(lab_spec.registry),
+                lab,
+                lab_spec,
+                country,
+                since=since,
+                key_since=key_since,
+                now=now,
+            )
+            labs.append(
+                {
+                    "id": lab.id,
+                    "dir": str(lab.directory.resolve()),
+                    "country": country,
+                    "scopes": list(lab_spec.scopes),
+                    "registry": lab_spec.registry,
+                }
+            )
+        with session(stores.root()) as db:
+            ids = {}
+            for spec in REGISTRIES:
+                with session(stores.registry(spec.key)) as reg:
+                    ident = registries_domain.identity(session=reg)
+                    member = MemberCreate.model_validate(
+                        {
+                            "id": ident.registry_id,
+                            "country": ident.country,
+                            "accreditationBody": ident.accreditation_body,
+                            "publicationUrl": ident.publication_url,
+                            "keys": [{"jwk": dict(ident.key_jwk), "validFrom": since}],
+                            "labIds": list(ident.lab_ids),
+                            "activeSince": since,
+                        }
+                    )
+                ids[spec.key] = member.id
+                root_domain.admit_member(session=db, request=member, actor=ACTOR, now=now)
+            for country, accepted, scopes in AGREEMENTS:
+                agreement = AgreementCreate.model_validate(
+                    {
+                        "country": country,
+                        "accepts": [ids[k] for k in accepted],
+                        "scopes": list(scopes),
+                        "from": since,
+                    }
+                )
+                root_domain.create_agreement(session=db, request=agreement, actor=ACTOR, now=now)
+    manifest = {
+        "demo": True,
+        "labs": labs,
+        "registries": [s.key for s in REGISTRIES],
+        # The first admin token of each service, for `yilu serve … --data-dir` on the demo's
+        # data dirs; readable by the owner only, like the keys (which are public anyway).
+        "adminTokens": tokens,
+    }
+    write_atomic(directory / "demo.json", json.dumps(manifest, indent=2) + "\n", mode=0o600)
+    bundle, _ = refresh(directory, now=now)
     return {
         "bundle": str(bundle.resolve()),
-        "rootKeys": str((directory / "root" / "root-keys.json").resolve()),
+        "rootKeys": str((directory / "root" / root_domain.ROOT_KEYS_FILE).resolve()),
         "labs": [{k: lab[k] for k in ("id", "dir", "country", "scopes")} for lab in labs],
     }
 
 
-def refresh(directory: Path, *, now: datetime) -> Path:
-    """Republish every list (status lists, trust lists, federation list) and rebuild the bundle."""
-    manifest = read_json(directory / "demo.json")
-    if not isinstance(manifest, dict) or "labs" not in manifest:
+def _accredit(
+    engine: Engine,
+    lab: LabIssuer,
+    spec: _LabSpec,
+    country: str,
+    *,
+    since: datetime,
+    key_since: datetime,
+    now: datetime,
+) -> None:
+    """Accredit the lab in its registry and enrol its key as a lab would: a key request
+    signed by the key itself (proof of possession), approved by the registry's operator,
+    valid from the key's creation (docs/architecture.md, "Registry service")."""
+    with session(engine) as db:
+        registries_domain.create_lab(
+            session=db,
+            now=now,
+            actor=ACTOR,
+            lab=LabCreate.model_validate(
+                {
+                    "id": lab.id,
+                    "names": spec.names,
+                    "country": country,
+                    "accreditationNumber": spec.number,
+                    "scopes": [{"category": s} for s in spec.scopes],
+                    "accreditedSince": since,
+                }
+            ),
+        )
+        request = sign_key_request(lab.key, lab_id=lab.id, scopes=spec.scopes, now=now)
+        key = registries_domain.submit_key_request(
+            session=db, now=now, actor=f"lab:{lab.id}", lab_id=lab.id, request=request
+        )
+        registries_domain.approve_key(
+            session=db, now=now, actor=ACTOR, lab_id=lab.id, kid=key.kid, valid_from=key_since
+        )
+
+
+def refresh(directory: Path, *, now: datetime) -> tuple[Path, list[str]]:
+    """Bring the demo federation up to date and build a new bundle; returns its path and
+    what devices will not be able to use in it (bundle warnings).
+
+    Each lab re-signs its status list if it expires soon; each registry mirrors its labs'
+    current lists and publishes its trust list if it changed or expires soon; the root
+    fetches what its members publish, publishes its federation list if needed and builds
+    the next bundle (``bundle.ylb``) and the delta from the previous one (``bundle-delta.ylb``)."""
+    manifest = read_json(directory / "demo.json") if (directory / "demo.json").exists() else None
+    if not isinstance(manifest, dict) or "labs" not in manifest or "registries" not in manifest:
         raise MalformedInputError(f"{directory} is not a demo directory (demo.json is missing)")
-    registries = {key: Registry.open(directory / "registries" / key) for key in manifest["registries"]}
-    for lab_info in manifest["labs"]:
-        lab = LabIssuer.open(Path(lab_info["dir"]))
-        lab.publish_status_lists(now=now)
-        registries[lab_info["registry"]].mirror_status_lists(lab.status_list_tokens(), now=now)
-    trust_lists = [reg.publish(now=now) for reg in registries.values()]
-    status_lists = [t for reg in registries.values() for t in reg.status_list_tokens()]
-    root = FederationRoot.open(directory / "root")
-    root.publish(now=now)
+    secret = passphrase(demo=True)
+    validity, margin = LIST_VALIDITY, REPUBLISH_MARGIN
+    keys = [str(k) for k in manifest["registries"]]
+    with _stores(directory) as stores:
+        for lab_info in manifest["labs"]:
+            lab = LabIssuer.open(Path(lab_info["dir"]))
+            lab.republish(now=now)
+            with session(stores.registry(lab_info["registry"])) as db:
+                registries_domain.mirror_status_lists(
+                    session=db, now=now, actor=f"lab:{lab.id}", lists=lab.status_list_tokens()
+                )
+        for key in keys:
+            signer = load_key(stores.registry_dir(key) / REGISTRY_KEY_FILE, secret)
+            with session(stores.registry(key)) as db:
+                registries_domain.publish_if_due(
+                    session=db, now=now, key=signer, validity=validity, margin=margin
+                )
+        with session(stores.root()) as db:
+            fetch_members(session=db, fetch=stores.fetcher(keys), actor=ACTOR, now=now)
+        with session(stores.root()) as db:
+            signer = root_domain.load_signer(stores.root_dir(), root_domain.identity(session=db), secret)
+            root_domain.publish_if_needed(
+                session=db, signer=signer, now=now, validity=validity, margin=margin
+            )
+            built = root_domain.build_bundle(session=db, signer=signer, actor=ACTOR, now=now)
+            row = root_domain.get_bundle(session=db, sequence=built.sequence)
+            assert row is not None
+            full, delta = row.data, row.delta
     bundle = directory / "bundle.ylb"
-    full, _ = root.build_bundle(trust_lists=trust_lists, status_lists=status_lists, now=now)
     write_atomic(bundle, full)
-    return bundle
+    if delta is not None:
+        write_atomic(directory / "bundle-delta.ylb", delta)
+    return bundle, list(built.warnings)
 
 
 # -- yilu demo ------------------------------------------------------------------------------------
@@ -244,6 +442,8 @@ def cli_refresh(directory: str) -> int:
     from protocol.cli import now
 
     with progress("republishing the demo's lists…"):
-        bundle = refresh(Path(directory), now=now(None))
+        bundle, warnings = refresh(Path(directory), now=now(None))
+    for warning in warnings:
+        warn(warning)
     print(f"republished the demo lists; bundle: {bundle}")
     return EXIT_OK

@@ -1,26 +1,34 @@
-"""Rules the registry and the federation root enforce on their own files.
+"""Rules the registry and the federation root enforce, on the services' storage and domain
+(in-process, no HTTP; the service tests cover the same doors over HTTP).
 
-Name constraints at admission, canonical lab ids, final withdrawals for cause, the status
-lists a registry mirrors (verified, newest only, all or nothing), and bundle sequences.
+Name constraints at admission (the shared rule, trust_registry/_root_rules.py), canonical
+lab ids, final withdrawals for cause, the status lists a registry mirrors (verified,
+newest only, all or nothing), and bundle sequences with their deltas.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from protocol.errors import InputError, MalformedInputError, TrustDataError
 from protocol.jws import parse_compact
 from protocol.keys import SigningKey
 from protocol.lists import TrustList
+from protocol.names import NamePattern
 from protocol.status_list import Bitstring, StatusList
 from protocol.vocabulary import STATUS_PURPOSES
-from testkit import accredit, file_registry
-from trust_registry import FederationRoot, Registry
+from service.db import session
+from testkit import SqlRegistry, enrol, sql_registry, sql_root
+from trust_registry import _registry_domain as domain
+from trust_registry import _root_domain as root_domain
+from trust_registry._registry_models import LabCreate, StatusIn
+from trust_registry._root_rules import check_patterns_disjoint
 from verifier import load_bundle
 from verifier.store import SnapshotStore
 
@@ -30,38 +38,11 @@ NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 LAB = "https://lab.example.cn"
 
 
-@pytest.fixture(autouse=True)
-def _passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("YILU_KEY_PASSPHRASE", PASS)
-
-
-def make_registry(tmp_path: Path, name: str, country: str) -> Registry:
-    return file_registry(
-        tmp_path / name,
-        passphrase=PASS,
-        since=SINCE,
-        registry_id=f"https://{name}.example.org",
-        country=country,
-        body=name.upper(),
-    )
-
-
-def make_root(tmp_path: Path) -> FederationRoot:
-    return FederationRoot.create(
-        tmp_path / "root", federation_id="https://fed.example", passphrase_text=PASS, now=SINCE
-    )
-
-
-def add_lab(registry: Registry, key: SigningKey, lab_id: str = LAB) -> None:
-    accredit(registry, key, lab_id=lab_id, since=SINCE)
-
-
-def member_ids(root: FederationRoot) -> list[str]:
-    state = json.loads((root.directory / "root.json").read_text())
-    return [r["id"] for r in state["registries"]]
-
-
 # -- admission: no two members' names overlap -------------------------------------------------------
+
+
+def patterns(*texts: str) -> list[NamePattern]:
+    return [NamePattern(t) for t in texts]
 
 
 @pytest.mark.parametrize(
@@ -75,16 +56,13 @@ def member_ids(root: FederationRoot) -> list[str]:
         ("https://reg.example.org", "https://reg.example.org/kz"),
     ],
 )
-def test_admit_refuses_overlapping_names(tmp_path: Path, first: str, second: str) -> None:
-    root = make_root(tmp_path)
-    cn, kz = make_registry(tmp_path, "cn", "CN"), make_registry(tmp_path, "kz", "KZ")
-    root.admit(cn.member_record(since=SINCE, permitted_lab_ids=[first]))
+def test_admission_refuses_overlapping_names(first: str, second: str) -> None:
+    others = [("https://cn.example.org", "CN-AB", patterns(first))]
     with pytest.raises(InputError) as info:
-        root.admit(kz.member_record(since=SINCE, permitted_lab_ids=["https://*.example.kz", second]))
+        check_patterns_disjoint(patterns("https://*.example.kz", second), others)
     text = str(info.value)
-    assert first in text and second in text and cn.id in text, text
+    assert first in text and second in text and "https://cn.example.org" in text, text
     assert "\n" not in text
-    assert member_ids(FederationRoot.open(root.directory)) == [cn.id]
 
 
 @pytest.mark.parametrize(
@@ -96,25 +74,31 @@ def test_admit_refuses_overlapping_names(tmp_path: Path, first: str, second: str
         ("https://reg.example.org/labs", "https://reg.example.org/labs2"),
     ],
 )
-def test_admit_accepts_disjoint_names(tmp_path: Path, first: str, second: str) -> None:
-    root = make_root(tmp_path)
-    cn, kz = make_registry(tmp_path, "cn", "CN"), make_registry(tmp_path, "kz", "KZ")
-    root.admit(cn.member_record(since=SINCE, permitted_lab_ids=[first]))
-    root.admit(kz.member_record(since=SINCE, permitted_lab_ids=[second]))
-    assert member_ids(FederationRoot.open(root.directory)) == [cn.id, kz.id]
-    fed = root.federation_list(now=NOW, validity=timedelta(days=1))
-    assert [[p.text for p in m.permitted_lab_ids] for m in fed.registries] == [[first], [second]]
+def test_admission_accepts_disjoint_names(first: str, second: str) -> None:
+    check_patterns_disjoint(patterns(second), [("https://cn.example.org", "CN-AB", patterns(first))])
 
 
-def test_member_record_needs_valid_patterns(tmp_path: Path) -> None:
-    cn = make_registry(tmp_path, "cn", "CN")
+def test_admission_needs_valid_patterns() -> None:
     with pytest.raises(InputError, match="at least one lab id pattern"):
-        cn.member_record(since=SINCE, permitted_lab_ids=[])
+        check_patterns_disjoint([], [])
     for bad in ("https://*.cn", "https://*.example.cn/", "https://Example.cn", "example.cn", ""):
         with pytest.raises(MalformedInputError, match="pattern"):
-            cn.member_record(since=SINCE, permitted_lab_ids=["https://*.example.cn", bad])
-    member = cn.member_record(since=SINCE, permitted_lab_ids=["https://*.example.cn"])
-    assert [p.text for p in member.permitted_lab_ids] == ["https://*.example.cn"]
+            NamePattern(bad)
+
+
+def test_the_root_domain_stores_nothing_of_a_refused_member(tmp_path: Path) -> None:
+    cn = sql_registry(tmp_path / "cn", passphrase=PASS, since=SINCE, registry_id="https://cn.example.org")
+    kz = sql_registry(
+        tmp_path / "kz", passphrase=PASS, since=SINCE, registry_id="https://kz.example.org", country="KZ"
+    )
+    root = sql_root(tmp_path / "root", passphrase=PASS, since=SINCE)
+    root.admit(cn, since=SINCE)
+    with pytest.raises(InputError, match="overlap"):
+        root.admit(kz, since=SINCE, lab_ids=["https://*.example.kz", "https://qdtc.example.cn"])
+    with session(root.engine) as db:
+        assert [m.id for m in root_domain.list_members(session=db)] == [cn.id]
+    for party in (cn, kz, root):
+        party.close()
 
 
 # -- labs -----------------------------------------------------------------------------------------
@@ -132,26 +116,44 @@ def test_member_record_needs_valid_patterns(tmp_path: Path) -> None:
         "lab.example.cn",
     ],
 )
-def test_add_lab_refuses_a_non_canonical_id(tmp_path: Path, lab_id: str) -> None:
-    cn = make_registry(tmp_path, "cn", "CN")
-    with pytest.raises(MalformedInputError, match="is not valid: use https://"):
-        add_lab(cn, SigningKey.generate(), lab_id)
-    assert Registry.open(cn.directory).state["labs"] == []
+def test_a_non_canonical_lab_id_is_refused(lab_id: str) -> None:
+    body = {"id": lab_id, "names": {"en": "Lab"}, "country": "CN", "accreditationNumber": "L1"}
+    with pytest.raises(ValidationError, match="is not valid: use https://"):
+        LabCreate.model_validate(body | {"accreditedSince": SINCE})
 
 
-def test_only_a_withdrawal_can_be_for_cause(tmp_path: Path) -> None:
-    cn = make_registry(tmp_path, "cn", "CN")
-    add_lab(cn, SigningKey.generate())
+@pytest.fixture
+def cn(tmp_path: Path, database_url: str | None) -> Iterator[tuple[SqlRegistry, SigningKey]]:
+    """A registry (SQLite and PostgreSQL) with one lab and its key, enrolled with proof."""
+    reg = sql_registry(tmp_path / "cn", passphrase=PASS, since=SINCE, database_url=database_url)
+    key = SigningKey.generate()
+    enrol(reg, key, lab_id=LAB, since=SINCE)
+    yield reg, key
+    reg.close()
+
+
+def set_status(reg: SqlRegistry, status: str, *, since: datetime, for_cause: bool = False) -> None:
+    change = StatusIn.model_validate({"status": status, "since": since, "forCause": for_cause})
+    with session(reg.engine) as db:
+        domain.set_status(session=db, now=since, actor="test", lab_id=LAB, change=change)
+
+
+def statuses(reg: SqlRegistry) -> list[tuple[str, bool]]:
+    lab = TrustList.from_json(parse_compact(reg.publish(now=NOW + timedelta(days=3))).payload_json()).labs[0]
+    return [(e.status, e.for_cause) for e in lab.status]
+
+
+def test_only_a_withdrawal_can_be_for_cause(cn: tuple[SqlRegistry, SigningKey]) -> None:
+    reg, _ = cn
     for status in ("active", "suspended"):
         with pytest.raises(InputError, match="only a withdrawal"):
-            cn.set_lab_status(LAB, status, since=NOW, for_cause=True)
-    assert [e["status"] for e in Registry.open(cn.directory).state["labs"][0]["status"]] == ["active"]
+            set_status(reg, status, since=NOW, for_cause=True)
+    assert statuses(reg) == [("active", False)]
 
 
-def test_withdrawal_for_cause_is_final_and_published(tmp_path: Path) -> None:
-    cn = make_registry(tmp_path, "cn", "CN")
-    add_lab(cn, SigningKey.generate())
-    cn.set_lab_status(LAB, "withdrawn", since=NOW, for_cause=True)
+def test_withdrawal_for_cause_is_final_and_published(cn: tuple[SqlRegistry, SigningKey]) -> None:
+    reg, _ = cn
+    set_status(reg, "withdrawn", since=NOW, for_cause=True)
     for status, for_cause in (
         ("active", False),
         ("suspended", False),
@@ -159,21 +161,21 @@ def test_withdrawal_for_cause_is_final_and_published(tmp_path: Path) -> None:
         ("withdrawn", True),
     ):
         with pytest.raises(InputError, match="final"):
-            cn.set_lab_status(LAB, status, since=NOW + timedelta(days=1), for_cause=for_cause)
-    reopened = Registry.open(cn.directory)
-    with pytest.raises(InputError, match="final"):
-        reopened.set_lab_status(LAB, "active", since=NOW + timedelta(days=2))
-    lab = TrustList.from_json(parse_compact(reopened.publish(now=NOW)).payload_json()).labs[0]
-    assert [(e.status, e.for_cause) for e in lab.status] == [("active", False), ("withdrawn", True)]
+            set_status(reg, status, since=NOW + timedelta(days=1), for_cause=for_cause)
+    assert statuses(reg) == [("active", False), ("withdrawn", True)]
 
 
-def test_plain_withdrawal_can_be_followed_by_reaccreditation(tmp_path: Path) -> None:
-    cn = make_registry(tmp_path, "cn", "CN")
-    add_lab(cn, SigningKey.generate())
-    cn.set_lab_status(LAB, "withdrawn", since=NOW)
-    cn.set_lab_status(LAB, "active", since=NOW + timedelta(days=1))
-    statuses = [e["status"] for e in Registry.open(cn.directory).state["labs"][0]["status"]]
-    assert statuses == ["active", "withdrawn", "active"]
+def test_plain_withdrawal_can_be_followed_by_reaccreditation(cn: tuple[SqlRegistry, SigningKey]) -> None:
+    reg, _ = cn
+    set_status(reg, "withdrawn", since=NOW)
+    set_status(reg, "active", since=NOW + timedelta(days=1))
+    assert [s for s, _ in statuses(reg)] == ["active", "withdrawn", "active"]
+
+
+def test_registry_lists_only_labs_within_its_own_lab_ids(cn: tuple[SqlRegistry, SigningKey]) -> None:
+    reg, _ = cn
+    with pytest.raises(InputError, match="outside the lab ids this registry may list"):
+        enrol(reg, SigningKey.generate(), lab_id="https://lab.example.kz", since=SINCE)
 
 
 # -- mirrored status lists ------------------------------------------------------------------------
@@ -199,55 +201,38 @@ def status_token(
     return sl.sign(key, key.public.kid)
 
 
-@pytest.fixture
-def mirror(tmp_path: Path) -> tuple[Registry, SigningKey]:
-    cn = make_registry(tmp_path, "cn", "CN")
-    key = SigningKey.generate()
-    add_lab(cn, key)
-    return cn, key
+LATER = NOW + timedelta(hours=1)
 
 
-def mirrored(registry: Registry) -> dict[str, str]:
-    """URL -> token of every mirrored status list."""
-    out = {}
-    for token in registry.status_list_tokens():
-        out[parse_compact(token).payload_json()["id"]] = token
-    return out
-
-
-def test_mirror_keeps_one_file_per_url_and_returns_what_changed(mirror: tuple[Registry, SigningKey]) -> None:
-    reg, key = mirror
+def test_mirror_keeps_one_copy_per_url_and_returns_what_changed(cn: tuple[SqlRegistry, SigningKey]) -> None:
+    reg, key = cn
     first = status_token(key, minutes=0)
-    assert reg.mirror_status_lists([first], now=NOW + timedelta(hours=1)) == [f"{LAB}/status"]
-    assert reg.mirror_status_lists([first], now=NOW + timedelta(hours=1)) == []  # the same copy again
+    assert reg.mirror([first], now=LATER) == [f"{LAB}/status"]
+    assert reg.mirror([first], now=LATER) == []  # the same copy again
     second = status_token(key, minutes=5, bits=(2, 3))
-    assert reg.mirror_status_lists([second], now=NOW + timedelta(hours=1)) == [f"{LAB}/status"]
-    assert mirrored(reg) == {f"{LAB}/status": second}
-    # Another URL of the lab is another file (labs publish one, but the mirror is per URL).
+    assert reg.mirror([second], now=LATER) == [f"{LAB}/status"]
+    assert reg.mirrored() == {f"{LAB}/status": second}
+    # Another URL of the lab is another copy (labs publish one, but the mirror is per URL).
     extra = status_token(key, minutes=5, url=f"{LAB}/status/b")
-    assert reg.mirror_status_lists([extra], now=NOW + timedelta(hours=1)) == [f"{LAB}/status/b"]
-    assert len(list((reg.directory / "published" / "status").glob("*.jwt"))) == 2
+    assert reg.mirror([extra], now=LATER) == [f"{LAB}/status/b"]
+    assert len(reg.mirrored()) == 2
 
 
-def test_mirror_refuses_a_list_older_than_its_copy(mirror: tuple[Registry, SigningKey]) -> None:
-    reg, key = mirror
+def test_mirror_refuses_a_list_older_than_its_copy(cn: tuple[SqlRegistry, SigningKey]) -> None:
+    reg, key = cn
     newer = status_token(key, minutes=10, bits=(2,))
-    reg.mirror_status_lists([newer], now=NOW + timedelta(hours=1))
+    reg.mirror([newer], now=LATER)
     with pytest.raises(InputError, match="older"):
-        reg.mirror_status_lists([status_token(key, minutes=0)], now=NOW + timedelta(hours=1))
-    assert mirrored(reg) == {f"{LAB}/status": newer}
+        reg.mirror([status_token(key, minutes=0)], now=LATER)
+    assert reg.mirrored() == {f"{LAB}/status": newer}
 
 
 @pytest.mark.parametrize("bad", ["stranger", "older", "not-a-token", "foreign-lab", "outside-url"])
-def test_mirror_is_all_or_nothing(mirror: tuple[Registry, SigningKey], bad: str) -> None:
-    reg, key = mirror
-    first = status_token(key, minutes=10)
-    reg.mirror_status_lists([first], now=NOW + timedelta(hours=1))
-    before = mirrored(reg)
-    good = [
-        status_token(key, minutes=20, url=f"{LAB}/status/b"),
-        status_token(key, minutes=20, bits=(2,)),
-    ]
+def test_mirror_is_all_or_nothing(cn: tuple[SqlRegistry, SigningKey], bad: str) -> None:
+    reg, key = cn
+    reg.mirror([status_token(key, minutes=10)], now=LATER)
+    before = reg.mirrored()
+    good = [status_token(key, minutes=20, url=f"{LAB}/status/b"), status_token(key, minutes=20, bits=(2,))]
     if bad == "stranger":
         broken = status_token(SigningKey.generate(), minutes=30)
     elif bad == "older":
@@ -259,143 +244,89 @@ def test_mirror_is_all_or_nothing(mirror: tuple[Registry, SigningKey], bad: str)
     else:
         broken = status_token(key, minutes=30, url="https://elsewhere.example.cn/status")
     with pytest.raises(InputError):
-        reg.mirror_status_lists([good[0], broken, good[1]], now=NOW + timedelta(hours=1))
-    assert mirrored(reg) == before
+        reg.mirror([good[0], broken, good[1]], now=LATER)
+    assert reg.mirrored() == before
 
 
-def test_mirror_never_keeps_the_older_of_two_lists_in_one_batch(mirror: tuple[Registry, SigningKey]) -> None:
-    reg, key = mirror
+def test_mirror_never_keeps_the_older_of_two_lists_in_one_batch(cn: tuple[SqlRegistry, SigningKey]) -> None:
+    reg, key = cn
     revoked = status_token(key, minutes=10, bits=(2,))
     unrevoked = status_token(key, minutes=0)
     with contextlib.suppress(InputError):  # refusing the batch is fine too
-        reg.mirror_status_lists([revoked, unrevoked], now=NOW + timedelta(hours=1))
-    assert mirrored(reg).get(f"{LAB}/status") in (None, revoked)
+        reg.mirror([revoked, unrevoked], now=LATER)
+    assert reg.mirrored().get(f"{LAB}/status") in (None, revoked)
+
+
+def test_mirror_refuses_a_list_dated_in_the_future(cn: tuple[SqlRegistry, SigningKey]) -> None:
+    reg, key = cn
+    with pytest.raises(InputError, match="in the future: check the lab's clock"):
+        reg.mirror([status_token(key, minutes=60 + 61)], now=LATER)
+    assert reg.mirrored() == {}
+    # Up to an hour ahead is a clock difference, not the future.
+    reg.mirror([status_token(key, minutes=60 + 59)], now=LATER)
+    assert list(reg.mirrored()) == [f"{LAB}/status"]
+
+
+def test_mirror_refuses_a_list_that_clears_a_revoked_bit(cn: tuple[SqlRegistry, SigningKey]) -> None:
+    """A rogue lab signing a newer list without a revocation (an even bit) it had
+    published: refused. Revoked slots 1 and 4 (bits 2, 8), suspended slot 2 (bit 5)."""
+    reg, key = cn
+    reg.mirror([status_token(key, minutes=0, bits=(2, 5, 8))], now=LATER)
+    kept = reg.mirrored()
+    with pytest.raises(
+        InputError, match=r"clears revocations \(1 of them, e\.g\. index 8\): a revocation is final"
+    ):
+        reg.mirror([status_token(key, minutes=5, bits=(2, 5))], now=LATER)
+    assert reg.mirrored() == kept
+    # A list that no longer says it is for revocation clears every revocation: refused.
+    with pytest.raises(InputError, match=r"clears revocations \(2 of them"):
+        reg.mirror([status_token(key, minutes=5, bits=(2, 5, 8), purposes=("suspension",))], now=LATER)
+    assert reg.mirrored() == kept
+
+
+def test_mirror_accepts_an_unsuspension(cn: tuple[SqlRegistry, SigningKey]) -> None:
+    """Clearing an odd (suspension) bit lifts a suspension: mirrored; adding is fine too."""
+    reg, key = cn
+    reg.mirror([status_token(key, minutes=0, bits=(2, 5, 8))], now=LATER)
+    lifted = status_token(key, minutes=5, bits=(2, 8))
+    assert reg.mirror([lifted], now=LATER) == [f"{LAB}/status"]
+    assert reg.mirrored() == {f"{LAB}/status": lifted}
+    more = status_token(key, minutes=6, bits=(2, 8, 10, 11))
+    assert reg.mirror([more], now=LATER) == [f"{LAB}/status"]
 
 
 # -- bundles ----------------------------------------------------------------------------------------
 
 
 def test_bundle_sequence_grows_by_one_per_bundle(tmp_path: Path) -> None:
-    root = make_root(tmp_path)
-    cn = make_registry(tmp_path, "cn", "CN")
-    add_lab(cn, SigningKey.generate())
-    root.admit(cn.member_record(since=SINCE, permitted_lab_ids=["https://*.example.cn"]))
+    reg = sql_registry(tmp_path / "cn", passphrase=PASS, since=SINCE)
+    enrol(reg, SigningKey.generate(), lab_id=LAB, since=SINCE)
+    root = sql_root(tmp_path / "root", passphrase=PASS, since=SINCE)
+    root.admit(reg, since=SINCE)
+    root.fetch({f"{reg.id}/yilu/": reg.publish(now=NOW)}, now=NOW)
     root.publish(now=NOW)
-    trust = [cn.publish(now=NOW)]
-    sequences, deltas = [], []
-    for i in range(3):
-        token, delta = root.build_bundle(trust_lists=trust, status_lists=[], now=NOW + timedelta(minutes=i))
-        sequences.append(load_bundle(token, pinned_roots=[root.key.public]).sequence)
+    pin = root.signer().public
+    sequences, deltas, fulls = [], [], []
+    for i in range(4):
+        full, delta = root.bundle(now=NOW + timedelta(minutes=i))
+        sequences.append(load_bundle(full, pinned_roots=[pin]).sequence)
         deltas.append(delta)
-    assert sequences == [1, 2, 3]
+        fulls.append(full)
+    assert sequences == [1, 2, 3, 4]
     # The first bundle has nothing to be a delta from; each later one comes with its delta.
     assert deltas[0] is None and all(d is not None for d in deltas[1:])
-    reopened = FederationRoot.open(root.directory)
-    assert reopened.state["bundleSequence"] == 3
-    fourth, _ = reopened.build_bundle(trust_lists=trust, status_lists=[], now=NOW + timedelta(hours=1))
-    assert load_bundle(fourth, pinned_roots=[root.key.public]).sequence == 4
     # Publishing the federation list moves its own sequence, not the bundle's.
-    reopened.publish(now=NOW + timedelta(hours=2))
-    token, delta = reopened.build_bundle(trust_lists=trust, status_lists=[], now=NOW + timedelta(hours=2))
-    snapshot = load_bundle(token, pinned_roots=[root.key.public])
+    root.publish(now=NOW + timedelta(hours=2))
+    full, delta = root.bundle(now=NOW + timedelta(hours=2))
+    snapshot = load_bundle(full, pinned_roots=[pin])
     assert (snapshot.sequence, snapshot.federation.sequence) == (5, 2)
     # A device holding bundle 4 gets to exactly bundle 5 with the delta, and only once.
-    store = SnapshotStore(tmp_path / "device", pinned_roots=[root.key.public])
-    store.install(fourth, now=NOW + timedelta(hours=2))
+    store = SnapshotStore(tmp_path / "device", pinned_roots=[pin])
+    store.install(fulls[3], now=NOW + timedelta(hours=2))
     assert delta is not None
     installed = store.install(delta, now=NOW + timedelta(hours=2))
     assert installed.changed and installed.snapshot.versions == snapshot.versions
-    assert (root.directory / "published" / "bundle.ylb").read_bytes() == token
     with pytest.raises(TrustDataError, match="install a full bundle"):
         store.install(delta, now=NOW + timedelta(hours=2))  # it holds bundle 5 now, not 4
-
-
-def test_mirror_refuses_a_list_dated_in_the_future(mirror: tuple[Registry, SigningKey]) -> None:
-    reg, key = mirror
-    now = NOW + timedelta(hours=1)
-    with pytest.raises(InputError, match="in the future: check the lab's clock"):
-        reg.mirror_status_lists([status_token(key, minutes=60 + 61)], now=now)
-    assert mirrored(reg) == {}
-    # Up to an hour ahead is a clock difference, not the future.
-    reg.mirror_status_lists([status_token(key, minutes=60 + 59)], now=now)
-    assert list(mirrored(reg)) == [f"{LAB}/status"]
-
-
-def test_mirror_refuses_a_list_that_clears_a_revoked_bit(
-    mirror: tuple[Registry, SigningKey],
-) -> None:
-    """A rogue lab signing a newer list without a revocation (an even bit) it had
-    published: refused. Revoked slots 1 and 4 (bits 2, 8), suspended slot 2 (bit 5)."""
-    reg, key = mirror
-    now = NOW + timedelta(hours=1)
-    reg.mirror_status_lists([status_token(key, minutes=0, bits=(2, 5, 8))], now=now)
-    kept = mirrored(reg)
-    with pytest.raises(
-        InputError, match=r"clears revocations \(1 of them, e\.g\. index 8\): a revocation is final"
-    ):
-        reg.mirror_status_lists([status_token(key, minutes=5, bits=(2, 5))], now=now)
-    assert mirrored(reg) == kept
-    # A list that no longer says it is for revocation clears every revocation: refused.
-    with pytest.raises(InputError, match=r"clears revocations \(2 of them"):
-        reg.mirror_status_lists(
-            [status_token(key, minutes=5, bits=(2, 5, 8), purposes=("suspension",))], now=now
-        )
-    assert mirrored(reg) == kept
-
-
-def test_mirror_accepts_an_unsuspension(mirror: tuple[Registry, SigningKey]) -> None:
-    """Clearing an odd (suspension) bit lifts a suspension: mirrored; adding is fine too."""
-    reg, key = mirror
-    now = NOW + timedelta(hours=1)
-    reg.mirror_status_lists([status_token(key, minutes=0, bits=(2, 5, 8))], now=now)
-    lifted = status_token(key, minutes=5, bits=(2, 8))
-    assert reg.mirror_status_lists([lifted], now=now) == [f"{LAB}/status"]
-    assert mirrored(reg) == {f"{LAB}/status": lifted}
-    more = status_token(key, minutes=6, bits=(2, 8, 10, 11))
-    assert reg.mirror_status_lists([more], now=now) == [f"{LAB}/status"]
-
-
-def test_registry_lists_only_labs_within_its_own_lab_ids(tmp_path: Path) -> None:
-    reg = file_registry(
-        tmp_path / "cn",
-        passphrase=PASS,
-        since=SINCE,
-        registry_id="https://cn.example.org",
-        body="CN",
-        lab_ids=["https://*.example.cn", "https://labs.example.org/cn"],
-    )
-    key = SigningKey.generate()
-    with pytest.raises(
-        InputError, match=r"outside the lab ids this registry may list .*verifiers would drop it"
-    ):
-        add_lab(reg, key, "https://lab.example.kz")
-    with pytest.raises(InputError, match="outside the lab ids"):
-        add_lab(reg, key, "https://labs.example.org/kz/l1")
-    add_lab(reg, key, "https://lab.example.cn")
-    add_lab(reg, SigningKey.generate(), "https://labs.example.org/cn/l1")
-    # No lab id inside, or around, another's: their status list URLs would overlap.
-    for nested in ("https://lab.example.cn/branch", "https://labs.example.org/cn/l1/x"):
-        with pytest.raises(InputError, match="nested with the id of lab"):
-            add_lab(reg, SigningKey.generate(), nested)
-    assert [lab["id"] for lab in reg.state["labs"]] == [
-        "https://lab.example.cn",
-        "https://labs.example.org/cn/l1",
-    ]
-    # The root admits it, by default, with the lab ids it was created with.
-    member = reg.member_record(since=SINCE)
-    assert [p.text for p in member.permitted_lab_ids] == [
-        "https://*.example.cn",
-        "https://labs.example.org/cn",
-    ]
-    with pytest.raises(MalformedInputError):
-        Registry.create(
-            tmp_path / "bad",
-            registry_id="https://bad.example.org",
-            country="CN",
-            accreditation_body="B",
-            publication_url="https://bad.example.org/",
-            passphrase_text=PASS,
-            now=SINCE,
-            lab_ids=["http://*.example.cn"],
-        )
-    assert not (tmp_path / "bad" / "registry.json").exists()
+    reg.close()
+    root.close()

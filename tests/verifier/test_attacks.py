@@ -10,7 +10,7 @@ import json
 import re
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,8 +27,9 @@ from protocol.keys import SigningKey
 from protocol.lists import KeyRecord, Member, StatusEvent
 from protocol.reasons import ReasonCode as R
 from protocol.status_list import Bitstring, StatusList
-from testkit import NOW, YEAR_AGO, LabSpec, World, accredit, file_registry
-from trust_registry import Registry
+from service.db import session
+from testkit import NOW, YEAR_AGO, LabSpec, SqlRegistry, World, enrol, sql_registry
+from trust_registry import _registry_domain as registry_domain
 from verifier import Snapshot, VerificationResult, Verifier, load_bundle
 from verifier.render import render_text
 from verifier.store import SnapshotStore
@@ -437,12 +438,13 @@ KEY_SINCE = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Registry, SigningKey]:
-    monkeypatch.setenv("YILU_KEY_PASSPHRASE", REG_PASS)
-    reg = file_registry(tmp_path / "reg", passphrase=REG_PASS, since=KEY_SINCE)
+def registry(tmp_path: Path) -> Iterator[tuple[SqlRegistry, SigningKey]]:
+    """The registry service's storage and rules (in-process) with one lab and its key."""
+    reg = sql_registry(tmp_path / "reg", passphrase=REG_PASS, since=KEY_SINCE)
     key = SigningKey.generate()
-    accredit(reg, key, lab_id=LAB_ID, since=KEY_SINCE)
-    return reg, key
+    enrol(reg, key, lab_id=LAB_ID, since=KEY_SINCE)
+    yield reg, key
+    reg.close()
 
 
 def _lab_list(key: SigningKey, issuer: str = LAB_ID) -> str:
@@ -452,29 +454,37 @@ def _lab_list(key: SigningKey, issuer: str = LAB_ID) -> str:
     return sl.sign(key, key.public.kid)
 
 
-def test_registry_mirrors_its_labs_genuine_status_lists(registry: tuple[Registry, SigningKey]) -> None:
+def test_registry_mirrors_its_labs_genuine_status_lists(registry: tuple[SqlRegistry, SigningKey]) -> None:
     reg, key = registry
     token = _lab_list(key)
-    reg.mirror_status_lists([token], now=datetime.now(UTC))
-    assert reg.status_list_tokens() == [token]
+    reg.mirror([token], now=datetime.now(UTC))
+    assert list(reg.mirrored().values()) == [token]
 
 
 @pytest.mark.parametrize("case", ["stranger-key", "revoked-key", "foreign-issuer"])
 def test_registry_refuses_to_mirror_unverified_status_lists(
-    registry: tuple[Registry, SigningKey], case: str
+    registry: tuple[SqlRegistry, SigningKey], case: str
 ) -> None:
     reg, key = registry
     if case == "stranger-key":
         token = _lab_list(SigningKey.generate())
     elif case == "revoked-key":
-        reg.revoke_lab_key(LAB_ID, key.public.kid, at=KEY_SINCE + timedelta(days=1), reason="keyCompromise")
+        with session(reg.engine) as db:
+            registry_domain.revoke_key(
+                session=db,
+                now=KEY_SINCE + timedelta(days=1),
+                actor="test",
+                lab_id=LAB_ID,
+                kid=key.public.kid,
+                reason="keyCompromise",
+            )
         token = _lab_list(key)
     else:
         other = SigningKey.generate()
         token = _lab_list(other, "https://other.example.cn")
     with pytest.raises(InputError):
-        reg.mirror_status_lists([token], now=datetime.now(UTC))
-    assert reg.status_list_tokens() == []
+        reg.mirror([token], now=datetime.now(UTC))
+    assert reg.mirrored() == {}
 
 
 # -- 9. display injection ---------------------------------------------------------------------

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 
 from protocol.bundle import MAGIC, make_delta, open_container, read_unchecked
 from protocol.errors import RollbackError, TrustDataError
-from protocol.keys import SigningKey
+from protocol.keys import SigningKey, VerifyKey
 from protocol.reasons import ReasonCode as R
-from testkit import NOW, World, accredit, file_registry
-from trust_registry import FederationRoot
+from service.db import session
+from testkit import NOW, World, enrol, sql_registry, sql_root
+from trust_registry import _root_domain as root_domain
 from verifier import Verifier, load_bundle
 from verifier.store import SnapshotStore
 
@@ -188,35 +189,44 @@ _BYTES_WORLD.rotate_root()
 _BYTES_BUNDLE = _BYTES_WORLD.bundle()
 
 
-def test_the_file_root_rotates_and_devices_follow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """End to end with the file-based root: rotate_key, publish, bundle and delta."""
-    monkeypatch.setenv("YILU_KEY_PASSPHRASE", PASS)
+def test_the_root_service_rotates_and_devices_follow(tmp_path: Path) -> None:
+    """End to end with the root service's domain (in-process, SQLite): rotate_root_key,
+    then the next bundle and its delta bring a device along."""
     since = NOW - timedelta(days=10)
-    registry = file_registry(tmp_path / "reg", passphrase=PASS, since=since, lab_ids=["https://*.example.cn"])
-    accredit(registry, SigningKey.generate(), lab_id="https://lab.example.cn", since=since)
-    root = FederationRoot.create(
-        tmp_path / "root", federation_id="https://fed.example", passphrase_text=PASS, now=since
-    )
-    root.admit(registry.member_record(since=since))
+    registry = sql_registry(tmp_path / "reg", passphrase=PASS, since=since)
+    enrol(registry, SigningKey.generate(), lab_id="https://lab.example.cn", since=since)
+    root = sql_root(tmp_path / "root", passphrase=PASS, since=since)
+    root.admit(registry, since=since)
     pin = json.loads((tmp_path / "root" / "root-keys.json").read_text())
+    root.fetch({f"{registry.id}/yilu/": registry.publish(now=NOW - timedelta(hours=4))}, now=NOW)
     root.publish(now=NOW - timedelta(hours=3))
-    first, _ = root.build_bundle(trust_lists=[registry.publish(now=NOW)], status_lists=[], now=NOW)
-    store = SnapshotStore(tmp_path / "device", pinned_roots=[root.key.public])
+    first, _ = root.bundle(now=NOW)
+    retired = root.signer()
+    store = SnapshotStore(tmp_path / "device", pinned_roots=[retired.public])
     store.install(first, now=NOW)
 
-    retired = root.key
-    statement = root.rotate_key(passphrase_text=PASS, now=NOW - timedelta(hours=2))
-    assert root.root_version == 2 and root.key.public.kid != retired.public.kid
-    reopened = FederationRoot.open(tmp_path / "root")
-    assert reopened.state["rootChain"] == [statement] and reopened.key.public == root.key.public
-    assert json.loads((tmp_path / "root" / "root-keys.json").read_text()) == root.root_jwks() != pin
-    root.publish(now=NOW - timedelta(hours=1))
-    full, delta = root.build_bundle(trust_lists=[registry.publish(now=NOW)], status_lists=[], now=NOW)
+    with session(root.engine) as db:
+        rotated = root_domain.rotate_root_key(
+            session=db,
+            data_dir=root.directory,
+            old_signer=retired,
+            new_passphrase=PASS,
+            actor="test",
+            now=NOW - timedelta(hours=2),
+            validity=timedelta(days=7),
+        )
+    new = root.signer()
+    assert rotated.root_version == 2 and new.public.kid == rotated.kid != retired.public.kid
+    with session(root.engine) as db:
+        statement = root_domain.identity(session=db).root_chain[-1]
+    current = json.loads((tmp_path / "root" / "root-keys.json").read_text())
+    assert [VerifyKey.from_jwk(k) for k in current] == [new.public] and current != pin
+    full, delta = root.bundle(now=NOW)
     assert delta is not None and open_container(full)[0] == (statement,)
 
     installed = store.install(delta, now=NOW)
-    assert installed.snapshot.root_version == 2 and store.pin() == ((root.key.public,), 2)
-    assert installed.snapshot.federation.root_keys == (root.key.public,)
+    assert installed.snapshot.root_version == 2 and store.pin() == ((new.public,), 2)
+    assert installed.snapshot.federation.root_keys == (new.public,)
     # A fresh device pinning the original root-keys.json still gets there from version 1.
     fresh = SnapshotStore(tmp_path / "fresh", pinned_roots=[retired.public])
     assert fresh.install(full, now=NOW).snapshot.root_version == 2
