@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from protocol.bundle import Bundle
 from protocol.credential import build_credential, certificate_id, status_entries
 from protocol.encoding import dumps_compact
-from protocol.jws import TYP_VC, sign_compact
+from protocol.jws import TYP_VC, parse_compact, sign_compact
 from protocol.keys import SigningKey
 from protocol.lists import (
     Agreement,
@@ -513,10 +513,21 @@ class SqlRoot:
     def fetch(self, published: dict[str, str], *, now: datetime, status: Iterable[str] = ()) -> None:
         """Fetch what members publish: ``published`` maps a publication URL to the trust list
         served there; every member serves ``status`` as its status lists."""
+        import hashlib
+
         from service.db import session
         from trust_registry._root_fetch import Fetched, fetch_members
 
-        status_body = json.dumps({"statusLists": list(status)}).encode()
+        tokens = [t.strip() for t in status]
+        index = [
+            {
+                "url": StatusList.from_credential(parse_compact(t).payload_json()).url,
+                "href": f"status-lists/{i}",
+                "sha256": hashlib.sha256(t.encode()).hexdigest(),
+            }
+            for i, t in enumerate(tokens)
+        ]
+        status_body = json.dumps(index).encode()
 
         def fetch(url: str, etag: str | None) -> Fetched:
             for base, token in published.items():
@@ -524,6 +535,9 @@ class SqlRoot:
                     return Fetched(200, token.encode())
                 if url == base + "status-lists":
                     return Fetched(200, status_body)
+                for i, listed in enumerate(tokens):
+                    if url == f"{base}status-lists/{i}":
+                        return Fetched(200, listed.encode())
             return Fetched(404, b"")
 
         with session(self.engine) as db:

@@ -161,7 +161,8 @@ class _Stores:
     def fetcher(self, keys: list[str]) -> Fetcher:
         """The root's :data:`Fetcher`, in-process: what each registry's service would answer
         at ``publicationUrl`` + ``trust-list`` (its current signed trust list) and
-        ``status-lists`` (``{"statusLists": [...]}``, the lists it mirrors), with ETags.
+        ``status-lists`` (the index of the lists it mirrors) and ``status-lists/NAME`` (one
+        of them), with ETags.
         The root checks what it gets exactly as over HTTP (trust_registry/_root_fetch.py)."""
         bases = {}
         for key in keys:
@@ -180,8 +181,23 @@ class _Stores:
                         return Fetched(404, b"")
                     body = row.token.encode()
                 elif path == STATUS_LISTS_PATH:
-                    tokens = [r.token for r in registries_domain.mirrored_lists(session=db)]
-                    body = json.dumps({"statusLists": tokens}).encode()
+                    index = [
+                        {
+                            "url": r.url,
+                            "issuer": r.issuer,
+                            "href": f"{STATUS_LISTS_PATH}/{r.name}",
+                            "sha256": r.sha256,
+                        }
+                        for r in registries_domain.mirrored_lists(session=db)
+                    ]
+                    body = json.dumps(index).encode()
+                elif path.startswith(STATUS_LISTS_PATH + "/"):
+                    found = registries_domain.mirrored_list(
+                        session=db, name=path.removeprefix(STATUS_LISTS_PATH + "/")
+                    )
+                    if found is None:
+                        return Fetched(404, b"")
+                    body = found.token.encode()
                 else:
                     return Fetched(404, b"")
             tag = f'"{hashlib.sha256(body).hexdigest()}"'
