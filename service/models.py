@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import model_validator
+from pydantic import ConfigDict, model_validator
 from sqlalchemy import JSON, Column, DateTime, String, Text
 from sqlmodel import Field, SQLModel
 
@@ -99,7 +99,22 @@ class AuditEntry(SQLModel, table=True):
 
 
 class AuditEntryPublic(AuditEntryBase):
-    pass
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={
+            "examples": [
+                {
+                    "seq": 42,
+                    "at": "2026-11-27T09:00:00Z",
+                    "actor": "token:1:secretariat-admin",
+                    "action": "member.admit",
+                    "subject": "https://cnas.example.cn",
+                    "details": {"number": 1, "labIds": ["https://*.example.cn"]},
+                    "prev_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "hash": "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
+                }
+            ]
+        }
+    )
 
 
 class PublishedListBase(SQLModel):
@@ -129,4 +144,16 @@ class PublishedList(SQLModel, table=True):
 
 
 class PublishedListPublic(PublishedListBase):
-    pass
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "trust-list",
+                    "sequence": 12,
+                    "issued_at": "2026-11-27T09:00:00Z",
+                    "expires_at": "2026-12-04T09:00:00Z",
+                    "sha256": "e3b7c4d1a9f20c5b6e8d7a1f3c2b4e6d8a0f1c3e5b7d9a2c4e6f8b0d1a3c5e7f",
+                }
+            ]
+        }
+    )

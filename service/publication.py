@@ -12,10 +12,12 @@ retrievable by its sequence.
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -30,6 +32,29 @@ from service.problems import problem
 MAX_AGE_SECONDS: Final = 60
 #: Media type of a served compact JWS list.
 JWT_MEDIA_TYPE: Final = "application/jwt"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def example_jws(*, typ: str, payload: Mapping[str, Any], kid: str = "p3Xq9vT0aBc") -> str:
+    """A compact JWS shaped like the lists served (header ``alg``, ``kid``, ``typ``), for
+    OpenAPI examples only: its signature verifies under no key."""
+    header = json.dumps({"alg": "EdDSA", "kid": kid, "typ": typ}, separators=(",", ":"))
+    body = json.dumps(dict(payload), separators=(",", ":"), ensure_ascii=False)
+    signature = _b64url(hashlib.sha512(header.encode() + body.encode()).digest())  # 64 bytes, as Ed25519
+    return f"{_b64url(header.encode())}.{_b64url(body.encode())}.{signature}"
+
+
+def jwt_response(description: str, example: str) -> dict[str, Any]:
+    """An OpenAPI 200 response serving a compact JWS as ``application/jwt`` (pair it with
+    ``response_class=Response`` so that the route does not also claim JSON)."""
+    return {
+        "description": description,
+        "content": {JWT_MEDIA_TYPE: {"schema": {"type": "string"}, "example": example}},
+    }
+
 
 #: Signs a list for the given sequence: (compact JWS, issuedAt, expiresAt).
 SignFor = Callable[[int], tuple[str, datetime, datetime]]

@@ -148,6 +148,20 @@ class MirroredList(SQLModel, table=True):
 
 # --- requests ----------------------------------------------------------------------------
 
+#: Example keys of the OpenAPI examples, each with the kid protocol.keys.kid_for gives it.
+_LAB_JWK: dict[str, Any] = {
+    "kty": "OKP",
+    "crv": "Ed25519",
+    "x": "pRFG04B3_5kuuoTPHV6bJJBzUD63SGhpkBYVOwMaOPc",
+}
+_LAB_KID = "DaFq453JVgx"
+_REGISTRY_JWK: dict[str, Any] = {
+    "kty": "OKP",
+    "crv": "Ed25519",
+    "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+}
+_REGISTRY_KID = "kPrK_qmxVWa"
+
 _LAB_EXAMPLE: dict[str, Any] = {
     "id": "https://qdtc.example.cn",
     "names": {"en": "Qingdao Tea Testing Centre", "zh": "青岛茶叶检测中心"},
@@ -292,28 +306,34 @@ class StatusListsIn(BaseModel):
 
 # --- public views ------------------------------------------------------------------------
 
+_KEY_PUBLIC_EXAMPLE: dict[str, Any] = {
+    "labId": "https://qdtc.example.cn",
+    "kid": _LAB_KID,
+    "jwk": _LAB_JWK,
+    "scopes": ["food"],
+    "state": "approved",
+    "proof": "request",
+    "requestedAt": "2026-01-02T09:00:00Z",
+    "decidedAt": "2026-01-02T10:00:00Z",
+    "validFrom": "2026-01-02T10:00:00Z",
+    "validUntil": None,
+    "revokedAt": None,
+    "revocationReason": None,
+}
+
+_LAB_PUBLIC_EXAMPLE: dict[str, Any] = {
+    "id": "https://qdtc.example.cn",
+    "names": {"en": "Qingdao Tea Testing Centre"},
+    "country": "CN",
+    "accreditationNumber": "CNAS L1234",
+    "scopes": [{"category": "food", "from": "2026-01-01T00:00:00Z"}],
+    "status": [{"status": "active", "since": "2026-01-01T00:00:00Z"}],
+    "keys": [_KEY_PUBLIC_EXAMPLE],
+}
+
 
 class KeyPublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "labId": "https://qdtc.example.cn",
-                    "kid": "p3Xq9vT0aBc",
-                    "jwk": {"kty": "OKP", "crv": "Ed25519", "x": "…"},
-                    "scopes": ["food"],
-                    "state": "approved",
-                    "proof": "request",
-                    "requestedAt": "2026-01-02T09:00:00Z",
-                    "decidedAt": "2026-01-02T10:00:00Z",
-                    "validFrom": "2026-01-02T10:00:00Z",
-                    "validUntil": None,
-                    "revokedAt": None,
-                    "revocationReason": None,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_KEY_PUBLIC_EXAMPLE]})
 
     labId: str
     kid: str
@@ -332,21 +352,7 @@ class KeyPublic(BaseModel):
 class LabPublic(BaseModel):
     """A lab as the API shows it: the published form plus its pending keys."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "https://qdtc.example.cn",
-                    "names": {"en": "Qingdao Tea Testing Centre"},
-                    "country": "CN",
-                    "accreditationNumber": "CNAS L1234",
-                    "scopes": [{"category": "food", "from": "2026-01-01T00:00:00Z"}],
-                    "status": [{"status": "active", "since": "2026-01-01T00:00:00Z"}],
-                    "keys": [KeyPublic.model_config["json_schema_extra"]["examples"][0]],  # type: ignore[index]
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_LAB_PUBLIC_EXAMPLE]})
 
     id: str
     names: dict[str, str]
@@ -359,7 +365,14 @@ class LabPublic(BaseModel):
 
 class LabPage(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"labs": [], "next": "https://qdtc.example.cn"}]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "labs": [_LAB_PUBLIC_EXAMPLE],
+                    "next": "https://qdtc.example.cn",
+                }
+            ]
+        }
     )
 
     labs: list[LabPublic]
@@ -376,7 +389,7 @@ class MirroredListPublic(BaseModel):
                     "issuer": "https://qdtc.example.cn",
                     "validFrom": "2026-01-02T09:00:00Z",
                     "href": "status-lists/3f1c2a9e0b7d4e5f8a3b2c1d",
-                    "sha256": "…",
+                    "sha256": "5d41402abc4b2a76b9719d911017c592e2f1a6b3c4d5e6f708192a3b4c5d6e7f",
                 }
             ]
         }
@@ -430,7 +443,9 @@ class RegistryPublic(BaseModel):
                     "accreditationBody": "CNAS",
                     "publicationUrl": "https://cnas.example.cn/yilu/",
                     "labIds": ["https://*.example.cn"],
-                    "keys": [{"kid": "…", "jwk": {"kty": "OKP"}, "validFrom": "2026-01-01T00:00:00Z"}],
+                    "keys": [
+                        {"kid": _REGISTRY_KID, "jwk": _REGISTRY_JWK, "validFrom": "2026-01-01T00:00:00Z"}
+                    ],
                 }
             ]
         }

@@ -72,12 +72,42 @@ def _published(row: Any) -> PublishResult:
     )
 
 
-_JWT = {"application/jwt": {"example": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiIsInR5cCI6Ii4uLiJ9.eyJ9.c2ln"}}
-_LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The signed list (compact JWS), with ETag and X-Yilu-Sequence", "content": _JWT},
-    304: {"description": "Not modified: the If-None-Match ETag is the current one"},
-    404: {"description": "Nothing published yet (problem details)"},
-}
+_TRUST_LIST_EXAMPLE = publication.example_jws(
+    typ="yilu-trust-list+jwt",
+    kid="kPrK_qmxVWa",
+    payload={
+        "type": "TrustList",
+        "registry": "https://cnas.example.cn",
+        "country": "CN",
+        "accreditationBody": "CNAS",
+        "sequence": 12,
+        "issuedAt": "2026-11-27T09:00:00Z",
+        "expiresAt": "2026-12-04T09:00:00Z",
+        "labs": [],
+    },
+)
+_STATUS_LIST_EXAMPLE = publication.example_jws(
+    typ="vc+jwt",
+    kid="DaFq453JVgx",
+    payload={
+        "iss": "https://qdtc.example.cn",
+        "sub": "https://qdtc.example.cn/status/1",
+        "nbf": 1795770000,
+        "vc": {"type": ["VerifiableCredential", "BitstringStatusListCredential"]},
+    },
+)
+
+
+def _list_responses(what: str, example: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: publication.jwt_response(f"{what} (compact JWS), with ETag and X-Yilu-Sequence", example),
+        304: {"description": "Not modified: the If-None-Match ETag is the current one"},
+        404: {"description": "Nothing published yet (problem details)"},
+    }
+
+
+_LIST_RESPONSES = _list_responses("The signed trust list", _TRUST_LIST_EXAMPLE)
+_STATUS_RESPONSES = _list_responses("The lab's signed status list", _STATUS_LIST_EXAMPLE)
 
 
 def make_router(ctx: Context) -> APIRouter:
@@ -94,7 +124,9 @@ def make_router(ctx: Context) -> APIRouter:
         lab id patterns: what the federation root needs to admit it."""
         return domain.registry_public(session=db)
 
-    @lists.get("/trust-list", summary="The current trust list", responses=_LIST_RESPONSES)
+    @lists.get(
+        "/trust-list", summary="The current trust list", response_class=Response, responses=_LIST_RESPONSES
+    )
     def get_trust_list(request: Request, db: DbSession) -> Response:
         """The newest signed trust list; `If-None-Match` with its ETag answers 304."""
         row = publication.current(session=db, kind=domain.TRUST_LIST)
@@ -111,7 +143,12 @@ def make_router(ctx: Context) -> APIRouter:
         """Every version ever published, newest first (sequence, issuedAt, expiresAt, sha256)."""
         return publication.list_versions(session=db, kind=domain.TRUST_LIST, before=before, limit=limit)
 
-    @lists.get("/trust-list/{sequence}", summary="One trust list version", responses=_LIST_RESPONSES)
+    @lists.get(
+        "/trust-list/{sequence}",
+        summary="One trust list version",
+        response_class=Response,
+        responses=_LIST_RESPONSES,
+    )
     def get_version(request: Request, sequence: int, db: DbSession) -> Response:
         """The trust list with this sequence: every version stays retrievable."""
         row = publication.at_sequence(session=db, kind=domain.TRUST_LIST, sequence=sequence)
@@ -141,7 +178,12 @@ def make_router(ctx: Context) -> APIRouter:
             for r in domain.mirrored_lists(session=db)
         ]
 
-    @lists.get("/status-lists/{name}", summary="One mirrored status list", responses=_LIST_RESPONSES)
+    @lists.get(
+        "/status-lists/{name}",
+        summary="One mirrored status list",
+        response_class=Response,
+        responses=_STATUS_RESPONSES,
+    )
     def get_status_list(request: Request, name: str, db: DbSession) -> Response:
         """The lab's signed status list as it pushed it, with ETag (304 on If-None-Match)."""
         row = domain.mirrored_list(session=db, name=name)
@@ -199,7 +241,7 @@ def make_router(ctx: Context) -> APIRouter:
                         "example": "id,name_en,name_zh,country,accreditation_number,scopes,"
                         "accredited_since,key_jwk\n"
                         "https://qdtc.example.cn,Qingdao Lab,青岛实验室,CN,CNAS L1234,food;chemicals,"
-                        '2026-01-01T00:00:00Z,"{""kty"":""OKP"",""crv"":""Ed25519"",""x"":""…""}"\n'
+                        '2026-01-01T00:00:00Z,"{""kty"":""OKP"",""crv"":""Ed25519"",""x"":""pRFG04B3_5kuuoTPHV6bJJBzUD63SGhpkBYVOwMaOPc""}"\n'
                     },
                     "application/json": {
                         "example": [

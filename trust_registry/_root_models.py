@@ -174,6 +174,36 @@ def _aware(value: datetime | None, what: str) -> datetime | None:
     return value
 
 
+#: The member key of the examples (kid as protocol.keys.kid_for gives it).
+_MEMBER_JWK: dict[str, Any] = {
+    "kty": "OKP",
+    "crv": "Ed25519",
+    "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+}
+_MEMBER_KID = "kPrK_qmxVWa"
+_KEY_EXAMPLE: dict[str, Any] = {
+    "kid": _MEMBER_KID,
+    "jwk": _MEMBER_JWK,
+    "validFrom": "2026-11-27T09:00:00Z",
+    "validUntil": None,
+    "revokedAt": None,
+    "revocationReason": None,
+}
+_STATUS_EXAMPLE: dict[str, Any] = {"status": "active", "since": "2026-11-27T09:00:00Z"}
+_MEMBER_EXAMPLE: dict[str, Any] = {
+    "number": 1,
+    "id": "https://cnas.example.cn",
+    "country": "CN",
+    "accreditationBody": "CNAS",
+    "publicationUrl": "https://cnas.example.cn/yilu/",
+    "labIds": ["https://*.example.cn"],
+    "keys": [_KEY_EXAMPLE],
+    "status": [_STATUS_EXAMPLE],
+    "admittedAt": "2026-11-27T09:00:00Z",
+    "fetchProblems": [],
+}
+
+
 class Api(BaseModel):
     """Base of the request and answer shapes: camelCase names, unknown fields refused."""
 
@@ -182,6 +212,10 @@ class Api(BaseModel):
 
 class KeyIn(Api):
     """A member registry's public key (JWK) and from when it is valid."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"jwk": _MEMBER_JWK, "validFrom": "2027-01-01T00:00:00Z"}]}
+    )
 
     jwk: dict[str, Any]
     valid_from: datetime | None = None
@@ -461,6 +495,8 @@ class AgreementEnd(Api):
 
 
 class KeyPublic(Api):
+    model_config = ConfigDict(json_schema_extra={"examples": [_KEY_EXAMPLE]})
+
     kid: str
     jwk: dict[str, Any]
     valid_from: datetime
@@ -470,12 +506,16 @@ class KeyPublic(Api):
 
 
 class StatusPublic(Api):
+    model_config = ConfigDict(json_schema_extra={"examples": [_STATUS_EXAMPLE]})
+
     status: str
     since: datetime
 
 
 class MemberPublic(Api):
     """A member as the root holds it; ``number`` is its handle in this API's paths."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_MEMBER_EXAMPLE]})
 
     number: int
     id: str
@@ -490,6 +530,22 @@ class MemberPublic(Api):
 
 
 class AgreementPublic(Api):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "country": "KZ",
+                    "accepts": ["https://cnas.example.cn"],
+                    "scopes": ["food", "chemicals"],
+                    "from": "2026-11-27T00:00:00Z",
+                    "until": None,
+                    "createdAt": "2026-11-27T09:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     country: str
     accepts: list[str]
@@ -501,6 +557,24 @@ class AgreementPublic(Api):
 
 class RootPublic(Api):
     """Who this root is and whether its federation list holds every change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "federationId": "https://federation.example.org",
+                    "rootKeys": [
+                        {"kty": "OKP", "crv": "Ed25519", "x": "SBNJTRN-FjG7owHVrKtue7eqdM4RhdRWVl71HXN2d7I"}
+                    ],
+                    "rootVersion": 1,
+                    "chainLength": 0,
+                    "publishedSequence": 3,
+                    "unpublishedChanges": 0,
+                    "bundleSequence": 4,
+                }
+            ]
+        }
+    )
 
     federation_id: str
     root_keys: list[dict[str, Any]]
@@ -519,7 +593,7 @@ class RotationPublic(Api):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"rootVersion": 2, "kid": "N_V2f3qL0aQ", "federationListSequence": 7}]
+            "examples": [{"rootVersion": 2, "kid": "_gjWLDsruhe", "federationListSequence": 7}]
         }
     )
 
@@ -529,6 +603,19 @@ class RotationPublic(Api):
 
 
 class PublishedPublic(Api):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sequence": 3,
+                    "issuedAt": "2026-11-27T09:00:00Z",
+                    "expiresAt": "2026-12-04T09:00:00Z",
+                    "sha256": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                }
+            ]
+        }
+    )
+
     sequence: int
     issued_at: datetime
     expires_at: datetime
@@ -538,12 +625,43 @@ class PublishedPublic(Api):
 class FetchReport(Api):
     """What one fetch from the members found: lists kept, unchanged, dropped (with why)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kept": 2,
+                    "unchanged": 5,
+                    "dropped": [
+                        "https://cnas.example.cn: trust list 13 is signed by kid DaFq453JVgx, "
+                        "not a current key of this member"
+                    ],
+                }
+            ]
+        }
+    )
+
     kept: int
     unchanged: int
     dropped: list[str]
 
 
 class BundlePublic(Api):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sequence": 4,
+                    "createdAt": "2026-11-27T09:05:00Z",
+                    "federationSequence": 3,
+                    "size": 48213,
+                    "sha256": "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9",
+                    "deltaSize": 1890,
+                    "warnings": [],
+                }
+            ]
+        }
+    )
+
     sequence: int
     created_at: datetime
     federation_sequence: int

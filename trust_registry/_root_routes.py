@@ -114,6 +114,33 @@ _WRITE: Responses = {
 }
 _NOT_FOUND: Responses = {404: _problem(404, "no member number 7: GET /members lists them")}
 
+_ROOT_JWK: Final = {"kty": "OKP", "crv": "Ed25519", "x": "SBNJTRN-FjG7owHVrKtue7eqdM4RhdRWVl71HXN2d7I"}
+_FEDERATION_LIST_EXAMPLE: Final = pub.example_jws(
+    typ="yilu-federation-list+jwt",
+    kid="_gjWLDsruhe",
+    payload={
+        "type": "FederationList",
+        "federation": "https://federation.example.org",
+        "sequence": 3,
+        "issuedAt": "2026-11-27T09:00:00Z",
+        "expiresAt": "2026-12-04T09:00:00Z",
+        "members": [],
+        "agreements": [],
+    },
+)
+_LIST_RESPONSES: Responses = {
+    200: pub.jwt_response(
+        "The signed federation list (compact JWS), with ETag and X-Yilu-Sequence", _FEDERATION_LIST_EXAMPLE
+    ),
+    304: {"description": "Not modified (If-None-Match)"},
+}
+_ROTATION_EXAMPLE: Final = (
+    '{"payload":"eyJ0eXBlIjoiUm9vdFJvdGF0aW9uIiwicm9vdFZlcnNpb24iOjJ9",'
+    '"signatures":[{"protected":"eyJhbGciOiJFZERTQSIsImtpZCI6Il9naldMRHNydWhlIn0","signature":"'
+    + "c2ln" * 21
+    + 'Yg"}]}'
+)
+
 public = APIRouter(tags=["publication"])
 members = APIRouter(tags=["members"], dependencies=[Depends(set_up)], responses=_WRITE)
 operations = APIRouter(tags=["operations"], dependencies=[Depends(set_up)], responses=_WRITE)
@@ -135,11 +162,8 @@ def get_root(db: DbSession) -> RootPublic:
     summary="The root rotation statements",
     responses={
         200: {
-            "content": {
-                "application/json": {
-                    "example": ['{"payload":"eyJ0eXBlIjoiUm9vdFJvdGF0aW9uIi…","signatures":[…]}']
-                }
-            }
+            "description": "The rotation statements in order (empty before the first rotation)",
+            "content": {"application/json": {"example": [_ROTATION_EXAMPLE]}},
         }
     },
 )
@@ -154,7 +178,10 @@ def get_root_chain(db: DbSession) -> list[str]:
     "/root-keys",
     summary="The root public keys devices pin",
     responses={
-        200: {"content": {"application/json": {"example": [{"kty": "OKP", "crv": "Ed25519", "x": "…"}]}}}
+        200: {
+            "description": "The root public keys (JWKs)",
+            "content": {"application/json": {"example": [_ROOT_JWK]}},
+        }
     },
 )
 def get_root_keys(db: DbSession) -> list[dict[str, Any]]:
@@ -167,10 +194,7 @@ def get_root_keys(db: DbSession) -> list[dict[str, Any]]:
     "/federation-list",
     summary="The current federation list",
     response_class=Response,
-    responses={
-        200: {"content": {"application/jwt": {"example": "eyJhbGciOiJFZERTQSIs…"}}},
-        304: {"description": "Not modified (If-None-Match)"},
-    },
+    responses=_LIST_RESPONSES,
 )
 def get_federation_list(request: Request, db: DbSession) -> Response:
     """The newest signed federation list (compact JWS) with ``ETag``; ``If-None-Match``
@@ -197,10 +221,7 @@ def get_versions(
     "/federation-list/{sequence}",
     summary="One federation list by sequence",
     response_class=Response,
-    responses={
-        200: {"content": {"application/jwt": {"example": "eyJhbGciOiJFZERTQSIs…"}}},
-        404: _problem(404, "No federation list 9 has been published yet."),
-    },
+    responses={**_LIST_RESPONSES, 404: _problem(404, "No federation list 9 has been published yet.")},
 )
 def get_federation_list_version(
     request: Request, db: DbSession, sequence: Annotated[int, Path(ge=1, examples=[3])]
@@ -254,8 +275,28 @@ def _bytes(request: Request, data: bytes | None, sha256: str | None, sequence: i
     return Response(data, media_type=BUNDLE_MEDIA_TYPE, headers=headers)
 
 
+#: A bundle file begins with its magic line, then the root-signed manifest (protocol/bundle.py).
+_BUNDLE_EXAMPLE: Final = (
+    "YILU-BUNDLE/3\n"
+    + pub.example_jws(
+        typ="yilu-bundle+jwt",
+        kid="_gjWLDsruhe",
+        payload={
+            "type": "Bundle",
+            "sequence": 4,
+            "federationSequence": 3,
+            "createdAt": "2026-11-27T09:05:00Z",
+        },
+    )
+    + "\n"
+)
 _BUNDLE_BYTES: Responses = {
-    200: {"content": {BUNDLE_MEDIA_TYPE: {"example": "YILU-BUNDLE/3\\n…"}}},
+    200: {
+        "description": "The bundle file (binary), with ETag and X-Yilu-Sequence",
+        "content": {
+            BUNDLE_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}, "example": _BUNDLE_EXAMPLE}
+        },
+    },
     304: {"description": "Not modified (If-None-Match)"},
     404: _problem(404, "There is no bundle 9."),
 }
@@ -517,7 +558,26 @@ def get_audit(
     return audit.list_entries(session=db, after=after, limit=limit)
 
 
-@operations.get("/audit/verify", summary="Check the audit chain")
+@operations.get(
+    "/audit/verify",
+    summary="Check the audit chain",
+    responses={
+        200: {
+            "description": "The chain's problems (empty: intact) and its head",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "problems": [],
+                        "head": {
+                            "seq": 42,
+                            "hash": "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
 def get_audit_verify(db: DbSession, who: Admin) -> dict[str, Any]:
     """Every problem of the hash chain, one line each (none: intact), and its head."""
     head = audit.head(session=db)
