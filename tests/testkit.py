@@ -41,8 +41,6 @@ from protocol.vocabulary import STATUS_PURPOSES
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from trust_registry._registry import Registry
-
 DATA = Path(__file__).parent / "data"
 #: This checkout's sources: subprocesses must run them, not whatever ``yilu`` is installed.
 #: The repository root: where the packages are (docs/architecture.md, "Parties and packages").
@@ -313,46 +311,6 @@ def run_yilu(
     out = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
     assert "Traceback" not in out.stderr, out.stderr
     return out
-
-
-def file_registry(
-    directory: Path,
-    *,
-    passphrase: str,
-    since: datetime,
-    registry_id: str = "https://cnas.example.cn",
-    country: str = "CN",
-    body: str = "CNAS",
-    lab_ids: Iterable[str] = (),
-) -> Registry:
-    """A registry kept as files, as the file-based ``yilu registry init`` makes one: for
-    tests/cli/test_cli_attacks.py alone, until the command line talks to the services
-    (then this, ``accredit`` and trust_registry/_registry.py go together)."""
-    from trust_registry._registry import Registry
-
-    return Registry.create(
-        directory,
-        registry_id=registry_id,
-        country=country,
-        accreditation_body=body,
-        publication_url=f"{registry_id}/yilu/",
-        passphrase_text=passphrase,
-        now=since,
-        lab_ids=lab_ids,
-    )
-
-
-def accredit(registry: Registry, key: SigningKey, *, lab_id: str, since: datetime) -> None:
-    """Accredit a lab for food in a file-based registry (see :func:`file_registry`)."""
-    registry.add_lab(
-        lab_id=lab_id,
-        names={"en": "Lab"},
-        country=registry.state["country"],
-        accreditation_number="L1",
-        scopes=[Scope("food")],
-        key=KeyRecord(key.public, since).to_json(),
-        accredited_since=since,
-    )
 
 
 @dataclass
