@@ -67,7 +67,8 @@ def ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve: Callable[[Any], 
     monkeypatch.setenv("YILU_KEY_PASSPHRASE", PASSPHRASE)  # the services' own key passphrase
     o = Ops(tmp_path)
     # The registry's publication URL is where it is served: reserve the port first.
-    registry = serve(registry_app(ServiceSettings(data_dir=tmp_path / "reg")))
+    # The publish jobs run on start only: the test says when lists are published.
+    registry = serve(registry_app(ServiceSettings(data_dir=tmp_path / "reg", publish_interval_seconds=3600)))
     o.registry_url = registry.url
     o.registry_token = o.ok(
         "registry",
@@ -85,7 +86,7 @@ def ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve: Callable[[Any], 
         "--lab-ids",
         "https://*.example.kz",
     )
-    root = serve(root_app(ServiceSettings(data_dir=tmp_path / "root")))
+    root = serve(root_app(ServiceSettings(data_dir=tmp_path / "root", publish_interval_seconds=3600)))
     o.root_url = root.url
     o.root_token = o.ok("root", "init", "--data-dir", str(tmp_path / "root"), "--id", "https://fed.example")
     return o
