@@ -99,7 +99,7 @@ def _problem(status: int, detail: str) -> dict[str, Any]:
 
 _AUTH: Responses = {
     401: _problem(401, "The bearer token is unknown or revoked."),
-    403: _problem(403, "A lab token may not do this; it needs: admin."),
+    403: _problem(403, "A token with the role lab may not do this; it needs: admin."),
 }
 _WRITE: Responses = {
     **_AUTH,
