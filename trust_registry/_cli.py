@@ -197,7 +197,10 @@ def _rows(
     if as_json:
         print_json(result)
         return
-    items = result if isinstance(result, list) else result.get("items", [])
+    if isinstance(result, list):
+        items = result
+    else:  # a page: {"labs": [...], "next": …}
+        items = next((v for v in result.values() if isinstance(v, list)), [])
     cells = [[shown("" if c is None else c) for c in row(item)] for item in items]
     if on_terminal(sys.stdout):
         table(title, columns, cells)
@@ -569,6 +572,8 @@ def registry_group() -> click.Group:
         with _client(url, token) as client:
             found = client.get_json("/labs", **params)
         _rows(as_json, found, "labs", ("id", "name", "country", "number", "status"), _lab_row)
+        if not as_json and found.get("next"):
+            err(f"more labs: yilu registry lab list --after {found['next']}")
         return EXIT_OK
 
     @labs.command(

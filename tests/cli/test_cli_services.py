@@ -438,3 +438,31 @@ def test_a_kid_starting_with_a_dash_reaches_the_kid_argument(ops: Ops) -> None:
         ops.run("registry", "key", "approve", KZ_LAB, key.public.kid, token=ops.registry_token)
     )
     assert "no lab" in line or key.public.kid in line  # the kid was an argument, not an unknown option
+
+
+def test_lab_list_prints_the_labs_and_names_the_next_page(ops: Ops) -> None:
+    # /labs answers a page, {"labs": [...], "next": …}: each lab is a line, and a
+    # further page is named on stderr.
+    for host in ("a", "b"):
+        ops.ok(
+            "registry",
+            "lab",
+            "add",
+            f"https://{host}.example.kz",
+            "--name",
+            f"en=Lab {host}",
+            "--country",
+            "KZ",
+            "--number",
+            f"KZ.{host}",
+            "--scope",
+            "food",
+            token=ops.registry_token,
+        )
+    first = ops.run("registry", "lab", "list", "--limit", "1")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == ["https://a.example.kz\tLab a\tKZ\tKZ.a\tactive"]
+    assert "yilu registry lab list --after https://a.example.kz" in first.stderr
+    rest = ops.run("registry", "lab", "list", "--after", "https://a.example.kz")
+    assert rest.stdout.splitlines() == ["https://b.example.kz\tLab b\tKZ\tKZ.b\tactive"]
+    assert rest.stderr == ""
