@@ -736,7 +736,7 @@ def registry_group() -> click.Group:
     def key_pending(url: str, token: str | None, as_json: bool) -> int:
         with _client(url, token) as client:
             found = client.get_json("/keys/pending")
-        _rows(as_json, found, "pending keys", ("lab", "kid", "scopes", "submitted"), _key_row)
+        _rows(as_json, found, "pending keys", ("lab", "kid", "scopes", "submitted"), _pending_row)
         return EXIT_OK
 
     @keys.command(
@@ -888,6 +888,10 @@ def _key_row(key: dict[str, Any]) -> Sequence[Any]:
         key.get("validUntil"),
         key.get("revokedAt"),
     )
+
+
+def _pending_row(key: dict[str, Any]) -> Sequence[Any]:
+    return (key.get("labId"), key.get("kid"), ", ".join(key.get("scopes") or ()), key.get("requestedAt"))
 
 
 # -- yilu root ----------------------------------------------------------------------------------------

@@ -145,6 +145,9 @@ def lab_with_key(ops: Ops, lab_dir: Path, lab_id: str = KZ_LAB) -> str:
         str(ops.tmp / "reg"),
     )
     kid = ops.ok("registry", "key", "submit", lab_id, str(request), token=lab_token)
+    # Pending keys in a pipe: lab, kid, the scopes it will sign, when it was submitted.
+    pending = ops.ok("registry", "key", "pending", token=ops.registry_token).split("\t")
+    assert pending[:3] == [lab_id, kid, "food"] and pending[3].startswith("20"), pending
     # A lab may not approve its own key.
     assert "needs: admin, operator" in one_line_error(
         ops.run("registry", "key", "approve", lab_id, kid, token=lab_token)
