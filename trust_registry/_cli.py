@@ -690,7 +690,7 @@ def registry_group() -> click.Group:
         with _client(url, token) as client, progress(f"importing {file}"):
             answer = client.request("POST", "/labs/import", content=content, headers={"Content-Type": media})
             result = answer.json()
-        err(f"imported {result.get('imported', result.get('count', '?'))} labs from {file}")
+        err(f"imported {result.get('labs', 0)} labs and {result.get('keys', 0)} keys from {file}")
         _show(as_json, result, lambda r: [json.dumps(r, ensure_ascii=False)])
         return EXIT_OK
 

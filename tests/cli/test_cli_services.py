@@ -469,3 +469,17 @@ def test_lab_list_prints_the_labs_and_names_the_next_page(ops: Ops) -> None:
     rest = ops.run("registry", "lab", "list", "--after", "https://a.example.kz")
     assert rest.stdout.splitlines() == ["https://b.example.kz\tLab b\tKZ\tKZ.b\tactive"]
     assert rest.stderr == ""
+
+
+def test_import_says_how_many_labs_and_keys(ops: Ops) -> None:
+    csv = ops.tmp / "labs.csv"
+    csv.write_text(
+        "id,name_en,country,accreditation_number,scopes,accredited_since,key_jwk\n"
+        "https://a.example.kz,Lab A,KZ,KZ.a,food;chemicals,2025-03-01T00:00:00Z,\n"
+        "https://b.example.kz,Lab B,KZ,KZ.b,food,2025-03-01T00:00:00Z,\n",
+        encoding="utf-8",
+    )
+    proc = ops.run("registry", "import", str(csv), token=ops.registry_token)
+    assert proc.returncode == 0, proc.stderr
+    assert f"imported 2 labs and 0 keys from {csv}" in proc.stderr
+    assert json.loads(proc.stdout) == {"labs": 2, "keys": 0}
