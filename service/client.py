@@ -85,6 +85,11 @@ class ServiceClient:
                 f"{self.base_url} did not answer in time ({type(exc).__name__})"
             ) from exc
         except httpx.HTTPError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise RemoteUnavailableError(
+                    f"{self.base_url} presented a TLS certificate this machine does not trust: "
+                    "check its certificate, or name its CA in SSL_CERT_FILE"
+                ) from exc
             raise RemoteUnavailableError(
                 f"cannot reach {self.base_url} ({type(exc).__name__}): is the service running there?"
             ) from exc

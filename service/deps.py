@@ -82,7 +82,9 @@ def requires(*roles: Role) -> Callable[..., Principal]:
                 headers={"WWW-Authenticate": 'Bearer realm="yilu", error="invalid_token"'},
             )
         if token.role not in allowed:
-            raise HTTPException(403, f"A {token.role.value} token may not do this; it needs: {names}.")
+            raise HTTPException(
+                403, f"A token with the role {token.role.value} may not do this; it needs: {names}."
+            )
         return Principal(**token.model_dump())
 
     dependency.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the route-table test

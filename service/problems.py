@@ -23,6 +23,7 @@ How Yilu's exceptions (``protocol.errors``) map:
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -169,11 +170,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem(exc.status_code, detail, instance=path, headers=headers)
 
 
+def _message(error: Mapping[str, Any]) -> str:
+    """A field error's message; a validator's own words without pydantic's "Value error, "."""
+    msg = str(error.get("msg", ""))
+    return msg.removeprefix("Value error, ") if error.get("type") == "value_error" else msg
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, RequestValidationError):  # registered for it; narrows the type
         raise exc
     errors = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        {"loc": list(e.get("loc", ())), "msg": _message(e), "type": str(e.get("type", ""))}
         for e in exc.errors()
     ]
     where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)

@@ -197,7 +197,10 @@ def _rows(
     if as_json:
         print_json(result)
         return
-    items = result if isinstance(result, list) else result.get("items", [])
+    if isinstance(result, list):
+        items = result
+    else:  # a page: {"labs": [...], "next": …}
+        items = next((v for v in result.values() if isinstance(v, list)), [])
     cells = [[shown("" if c is None else c) for c in row(item)] for item in items]
     if on_terminal(sys.stdout):
         table(title, columns, cells)
@@ -569,6 +572,8 @@ def registry_group() -> click.Group:
         with _client(url, token) as client:
             found = client.get_json("/labs", **params)
         _rows(as_json, found, "labs", ("id", "name", "country", "number", "status"), _lab_row)
+        if not as_json and found.get("next"):
+            err(f"more labs: yilu registry lab list --after {found['next']}")
         return EXIT_OK
 
     @labs.command(
@@ -685,7 +690,7 @@ def registry_group() -> click.Group:
         with _client(url, token) as client, progress(f"importing {file}"):
             answer = client.request("POST", "/labs/import", content=content, headers={"Content-Type": media})
             result = answer.json()
-        err(f"imported {result.get('imported', result.get('count', '?'))} labs from {file}")
+        err(f"imported {result.get('labs', 0)} labs and {result.get('keys', 0)} keys from {file}")
         _show(as_json, result, lambda r: [json.dumps(r, ensure_ascii=False)])
         return EXIT_OK
 
@@ -731,7 +736,7 @@ def registry_group() -> click.Group:
     def key_pending(url: str, token: str | None, as_json: bool) -> int:
         with _client(url, token) as client:
             found = client.get_json("/keys/pending")
-        _rows(as_json, found, "pending keys", ("lab", "kid", "scopes", "submitted"), _key_row)
+        _rows(as_json, found, "pending keys", ("lab", "kid", "scopes", "submitted"), _pending_row)
         return EXIT_OK
 
     @keys.command(
@@ -883,6 +888,10 @@ def _key_row(key: dict[str, Any]) -> Sequence[Any]:
         key.get("validUntil"),
         key.get("revokedAt"),
     )
+
+
+def _pending_row(key: dict[str, Any]) -> Sequence[Any]:
+    return (key.get("labId"), key.get("kid"), ", ".join(key.get("scopes") or ()), key.get("requestedAt"))
 
 
 # -- yilu root ----------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def _problem(status: int, detail: str) -> dict[str, Any]:
 
 _AUTH: Responses = {
     401: _problem(401, "The bearer token is unknown or revoked."),
-    403: _problem(403, "A lab token may not do this; it needs: admin."),
+    403: _problem(403, "A token with the role lab may not do this; it needs: admin."),
 }
 _WRITE: Responses = {
     **_AUTH,
@@ -536,7 +536,7 @@ def post_fetch(request: Request, db: DbSession, who: Operator, at: Now) -> Fetch
         409: _problem(
             409,
             "the federation list has unpublished changes since sequence 3 (1 of them): "
-            "publish it first (POST /federation-list/publish)",
+            "publish it first (yilu root publish, or POST /federation-list/publish)",
         )
     },
 )

@@ -146,6 +146,9 @@ def lab_with_key(ops: Ops, lab_dir: Path, lab_id: str = KZ_LAB) -> str:
         str(ops.tmp / "reg"),
     )
     kid = ops.ok("registry", "key", "submit", lab_id, str(request), token=lab_token)
+    # Pending keys in a pipe: lab, kid, the scopes it will sign, when it was submitted.
+    pending = ops.ok("registry", "key", "pending", token=ops.registry_token).split("\t")
+    assert pending[:3] == [lab_id, kid, "food"] and pending[3].startswith("20"), pending
     # A lab may not approve its own key.
     assert "needs: admin, operator" in one_line_error(
         ops.run("registry", "key", "approve", lab_id, kid, token=lab_token)
@@ -204,7 +207,7 @@ def test_a_federation_by_hand_over_http(ops: Ops) -> None:
     )
     # A bundle before the agreement is published is refused, saying so.
     bundle = ops.tmp / "bundle.ylb"
-    assert "publish it first" in one_line_error(
+    assert "publish it first (yilu root publish" in one_line_error(
         ops.run("root", "bundle", "--out", str(bundle), token=ops.root_token)
     )
     ops.ok("root", "publish", token=ops.root_token)
@@ -458,3 +461,45 @@ def test_a_kid_starting_with_a_dash_reaches_the_kid_argument(ops: Ops) -> None:
         ops.run("registry", "key", "approve", KZ_LAB, key.public.kid, token=ops.registry_token)
     )
     assert "no lab" in line or key.public.kid in line  # the kid was an argument, not an unknown option
+
+
+def test_lab_list_prints_the_labs_and_names_the_next_page(ops: Ops) -> None:
+    # /labs answers a page, {"labs": [...], "next": …}: each lab is a line, and a
+    # further page is named on stderr.
+    for host in ("a", "b"):
+        ops.ok(
+            "registry",
+            "lab",
+            "add",
+            f"https://{host}.example.kz",
+            "--name",
+            f"en=Lab {host}",
+            "--country",
+            "KZ",
+            "--number",
+            f"KZ.{host}",
+            "--scope",
+            "food",
+            token=ops.registry_token,
+        )
+    first = ops.run("registry", "lab", "list", "--limit", "1")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == ["https://a.example.kz\tLab a\tKZ\tKZ.a\tactive"]
+    assert "yilu registry lab list --after https://a.example.kz" in first.stderr
+    rest = ops.run("registry", "lab", "list", "--after", "https://a.example.kz")
+    assert rest.stdout.splitlines() == ["https://b.example.kz\tLab b\tKZ\tKZ.b\tactive"]
+    assert rest.stderr == ""
+
+
+def test_import_says_how_many_labs_and_keys(ops: Ops) -> None:
+    csv = ops.tmp / "labs.csv"
+    csv.write_text(
+        "id,name_en,country,accreditation_number,scopes,accredited_since,key_jwk\n"
+        "https://a.example.kz,Lab A,KZ,KZ.a,food;chemicals,2025-03-01T00:00:00Z,\n"
+        "https://b.example.kz,Lab B,KZ,KZ.b,food,2025-03-01T00:00:00Z,\n",
+        encoding="utf-8",
+    )
+    proc = ops.run("registry", "import", str(csv), token=ops.registry_token)
+    assert proc.returncode == 0, proc.stderr
+    assert f"imported 2 labs and 0 keys from {csv}" in proc.stderr
+    assert json.loads(proc.stdout) == {"labs": 2, "keys": 0}

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi import APIRouter, FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from protocol.errors import InputError, RollbackError, SecretError, TrustDataError
 from servekit import LogCapture, Served
@@ -22,6 +22,13 @@ PROBLEM = "application/problem+json"
 class Order(BaseModel):
     name: str
     count: int
+
+    @field_validator("name")
+    @classmethod
+    def _no_bang(cls, value: str) -> str:
+        if value.startswith("!"):
+            raise ValueError("a name may not start with '!'")
+        return value
 
 
 def routes(seen: list[int]) -> APIRouter:
@@ -117,6 +124,15 @@ def test_invalid_body_is_a_422_problem_naming_each_field(server: Served, seen: l
     }
     assert "many" not in response.text, "the problem does not echo input values"
     assert seen == []
+
+
+def test_a_validator_message_reads_without_pydantic_prefix(server: Served) -> None:
+    # A validator's own message ("did you mean CN?") is what the caller reads, without
+    # pydantic's "Value error, " in front of it.
+    body = assert_problem(server.client.post("/echo", json={"name": "!x", "count": 1}), 422)
+    assert body["errors"] == [
+        {"loc": ["body", "name"], "msg": "a name may not start with '!'", "type": "value_error"}
+    ]
 
 
 def test_valid_body_reaches_the_route(server: Served, seen: list[int]) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -75,6 +76,18 @@ def test_unreachable_service_says_so() -> None:
         client.get_json("/health")
     with pytest.raises(MalformedInputError, match="must start with http"):
         ServiceClient("registry.example.cn")
+
+
+def test_an_untrusted_tls_certificate_is_not_called_unreachable() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed")
+
+    with (
+        ServiceClient("https://127.0.0.1:8731", transport=httpx.MockTransport(refuse)) as client,
+        pytest.raises(RemoteUnavailableError, match="TLS certificate this machine does not trust") as failed,
+    ):
+        client.get_json("/registry")
+    assert "is the service running" not in str(failed.value)
 
 
 def test_tls_needs_both_files(tmp_path: Path) -> None:
