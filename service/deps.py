@@ -61,7 +61,7 @@ def _bearer(request: Request) -> str:
         raise HTTPException(
             401,
             "This needs a bearer token: send 'Authorization: Bearer yl_…' "
-            "(create one with 'yilu <role> token create').",
+            "(an operator creates one with yilu registry token create, or yilu root token create).",
             headers={"WWW-Authenticate": 'Bearer realm="yilu"'},
         )
     return secret.strip()

@@ -216,7 +216,8 @@ def _passphrase() -> str:
     try:
         return passphrase()
     except SecretError as exc:
-        raise UsageError(f"{exc} (set {PASSPHRASE_ENV}; it encrypts the new signing key)") from exc
+        hint = "" if PASSPHRASE_ENV in str(exc) else f" (set {PASSPHRASE_ENV})"
+        raise UsageError(f"{exc}{hint}: it encrypts the new signing key") from exc
 
 
 def _local_group_commands(parent: click.Group, role: str) -> None:
@@ -935,9 +936,15 @@ def root_group() -> click.Group:
             passphrase=_passphrase(),
             now=now(at),
         )
+        from protocol.keys import VerifyKey
+        from protocol.storage import read_json
+
+        pins = Path(data_dir) / "root-keys.json"
+        kids = ", ".join(VerifyKey.from_jwk(k).kid for k in read_json(pins))
         err(
-            f"root {federation_id} set up in {data_dir}; devices pin {Path(data_dir) / 'root-keys.json'}; "
-            "its first admin token (shown once, keep it):"
+            f"root {federation_id} set up in {data_dir}; devices pin {pins} (root key {kids}: "
+            "compare it with what `yilu trust show` prints on a device); its first admin token "
+            "(shown once, keep it):"
         )
         sys.stdout.write(secret + "\n")
         return EXIT_OK
@@ -1242,6 +1249,8 @@ def root_group() -> click.Group:
                 write_atomic(delta_target, client.request("GET", f"/bundles/{sequence}/delta").content)
         for warning in made.get("warnings", []):
             err(f"yilu: warning: {shown(warning)}")
+        if delta_target is not None and made.get("deltaSize") is None:
+            err(f"yilu: warning: no delta written to {delta_target}: this is the root's first bundle")
         err(
             f"bundle {sequence} written to {target}"
             + (

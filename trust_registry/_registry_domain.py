@@ -79,7 +79,7 @@ class ImportRowsError(InputError):
     """Rows of a bulk import are invalid; nothing was imported (400, one line per row)."""
 
     def __init__(self, rows: list[str]) -> None:
-        more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+        more = f" (and {len(rows) - 1} more {'row' if len(rows) == 2 else 'rows'})" if len(rows) > 1 else ""
         super().__init__(f"nothing imported: {rows[0]}{more}")
         self.rows = rows
 

@@ -703,7 +703,13 @@ def publish_if_needed(
     if pending == 0 and expires is not None and expires > shift(now, margin):
         return None
     done = publish_federation_list(session=session, signer=signer, actor=SYSTEM, now=now, validity=validity)
-    why = f"{pending} unpublished change(s)" if pending else "renewed before expiry"
+    why = (
+        f"{pending} unpublished change(s)"
+        if pending
+        else "first list"
+        if expires is None
+        else "renewed before expiry"
+    )
     return f"federation list {done.sequence} signed ({why}), expires {format_time(done.expires_at)}"
 
 
