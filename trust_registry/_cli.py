@@ -1233,6 +1233,11 @@ def root_group() -> click.Group:
                 write_atomic(delta_target, client.request("GET", f"/bundles/{sequence}/delta").content)
         for warning in made.get("warnings", []):
             err(f"yilu: warning: {shown(warning)}")
+        if delta_target is not None and made.get("deltaSize") is None:
+            err(
+                f"yilu: warning: no delta written to {shown(str(delta_target))}: this root has built "
+                "no bundle before to build it from; devices install the full bundle"
+            )
         err(
             f"bundle {sequence} written to {target}"
             + (

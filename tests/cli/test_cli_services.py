@@ -457,3 +457,17 @@ def test_a_kid_starting_with_a_dash_reaches_the_kid_argument(ops: Ops) -> None:
         ops.run("registry", "key", "approve", KZ_LAB, key.public.kid, token=ops.registry_token)
     )
     assert "no lab" in line or key.public.kid in line  # the kid was an argument, not an unknown option
+
+
+def test_the_first_bundle_says_it_has_no_delta_and_the_second_writes_one(ops: Ops) -> None:
+    """``--delta-out`` on a root's first bundle writes no file: a warning says so (a cron job
+    would otherwise install whatever delta file was left there); the next bundle writes it."""
+    bundle, delta = ops.tmp / "bundle.ylb", ops.tmp / "delta.ylb"
+    ops.ok("root", "publish", token=ops.root_token)
+    first = ops.run("root", "bundle", "--out", str(bundle), "--delta-out", str(delta), token=ops.root_token)
+    assert first.returncode == 0, first
+    assert f"yilu: warning: no delta written to {delta}: this root has built no bundle before" in first.stderr
+    assert bundle.exists() and not delta.exists()
+    second = ops.run("root", "bundle", "--out", str(bundle), "--delta-out", str(delta), token=ops.root_token)
+    assert second.returncode == 0 and "warning" not in second.stderr, second
+    assert f"its delta to {delta}" in second.stderr and delta.stat().st_size > 0
