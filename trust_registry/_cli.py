@@ -765,7 +765,12 @@ def registry_group() -> click.Group:
                 if action.endswith("e")
                 else f"key {kid} of {lab_id}: {action}ed"
             )
-            _show(as_json, done, lambda d: [json.dumps(d, ensure_ascii=False)])
+            if as_json:
+                print_json(done)
+            else:  # the key's row, as `yilu registry key list` prints it
+                _rows(
+                    False, [done], f"key {kid}", ("lab", "kid", "state", "from", "until", "revoked"), _key_row
+                )
             return EXIT_OK
 
         wrapped: Any = command
@@ -1205,8 +1210,13 @@ def root_group() -> click.Group:
             result = client.post_json("/fetch")
         for problem in _problems_of(result):
             err(f"yilu: warning: {shown(problem)}")
-        err("fetched the members' lists")
-        _show(as_json, result, lambda r: [json.dumps(r, ensure_ascii=False)])
+        dropped = result.get("dropped") or []
+        err(
+            f"fetched the members' lists: {result.get('kept', 0)} new or changed, "
+            f"{result.get('unchanged', 0)} unchanged, {len(dropped)} dropped"
+        )
+        if as_json:
+            print_json(result)
         return EXIT_OK
 
     @root.command(

@@ -149,7 +149,7 @@ def lab_with_key(ops: Ops, lab_dir: Path, lab_id: str = KZ_LAB) -> str:
     assert "needs: admin, operator" in one_line_error(
         ops.run("registry", "key", "approve", lab_id, kid, token=lab_token)
     )
-    ops.ok(
+    approved = ops.ok(
         "registry",
         "key",
         "approve",
@@ -159,6 +159,8 @@ def lab_with_key(ops: Ops, lab_dir: Path, lab_id: str = KZ_LAB) -> str:
         "2024-01-01T00:00:00Z",
         token=ops.registry_token,
     )
+    # Plain output is the key's row as `key list` prints it, not the service's JSON.
+    assert approved.split("\t")[:4] == [lab_id, kid, "approved", "2024-01-01T00:00:00Z"], approved
     ops.ok("registry", "push", str(lab_dir / "status" / "list.jwt"), token=lab_token)
     return kid
 
@@ -207,7 +209,10 @@ def test_a_federation_by_hand_over_http(ops: Ops) -> None:
         ops.run("root", "bundle", "--out", str(bundle), token=ops.root_token)
     )
     ops.ok("root", "publish", token=ops.root_token)
-    ops.ok("root", "fetch", token=ops.root_token)
+    fetched = ops.run("root", "fetch", token=ops.root_token)
+    # Plain output is a line saying what happened, not the service's JSON (that is --json).
+    assert fetched.returncode == 0 and fetched.stdout == "", fetched
+    assert "fetched the members' lists: 2 new or changed, 0 unchanged, 0 dropped" in fetched.stderr
     ops.ok("root", "bundle", "--out", str(bundle), token=ops.root_token)
     text = ops.ok("issue", str(DATA / "green-tea-3.json"), "--lab", str(lab_dir))
     pin = str(ops.tmp / "root" / "root-keys.json")
