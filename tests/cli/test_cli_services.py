@@ -205,7 +205,7 @@ def test_a_federation_by_hand_over_http(ops: Ops) -> None:
     )
     # A bundle before the agreement is published is refused, saying so.
     bundle = ops.tmp / "bundle.ylb"
-    assert "publish it first" in one_line_error(
+    assert "publish it first (yilu root publish" in one_line_error(
         ops.run("root", "bundle", "--out", str(bundle), token=ops.root_token)
     )
     ops.ok("root", "publish", token=ops.root_token)
