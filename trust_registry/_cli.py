@@ -771,7 +771,12 @@ def registry_group() -> click.Group:
                 if action.endswith("e")
                 else f"key {kid} of {lab_id}: {action}ed"
             )
-            _show(as_json, done, lambda d: [json.dumps(d, ensure_ascii=False)])
+            if as_json:
+                print_json(done)
+            else:  # the key's row, as `yilu registry key list` prints it
+                _rows(
+                    False, [done], f"key {kid}", ("lab", "kid", "state", "from", "until", "revoked"), _key_row
+                )
             return EXIT_OK
 
         wrapped: Any = command
@@ -1221,8 +1226,13 @@ def root_group() -> click.Group:
             result = client.post_json("/fetch")
         for problem in _problems_of(result):
             err(f"yilu: warning: {shown(problem)}")
-        err("fetched the members' lists")
-        _show(as_json, result, lambda r: [json.dumps(r, ensure_ascii=False)])
+        dropped = result.get("dropped") or []
+        err(
+            f"fetched the members' lists: {result.get('kept', 0)} new or changed, "
+            f"{result.get('unchanged', 0)} unchanged, {len(dropped)} dropped"
+        )
+        if as_json:
+            print_json(result)
         return EXIT_OK
 
     @root.command(
@@ -1250,7 +1260,10 @@ def root_group() -> click.Group:
         for warning in made.get("warnings", []):
             err(f"yilu: warning: {shown(warning)}")
         if delta_target is not None and made.get("deltaSize") is None:
-            err(f"yilu: warning: no delta written to {delta_target}: this is the root's first bundle")
+            err(
+                f"yilu: warning: no delta written to {shown(str(delta_target))}: this root has built "
+                "no bundle before to build it from; devices install the full bundle"
+            )
         err(
             f"bundle {sequence} written to {target}"
             + (

@@ -778,15 +778,15 @@ def build_bundle(*, session: Session, signer: SigningKey, actor: str, now: datet
     current = pub.current(session=session, kind=KIND)
     if current is None:
         raise UnpublishedChangesError(
-            "no federation list is published yet: "
-            "publish it first (yilu root publish, or POST /federation-list/publish)"
+            "no federation list is published yet: publish it first "
+            "(yilu root publish, POST /federation-list/publish) or wait for the publish job"
         )
     pending = row.change_count - row.published_change
     if pending:
         raise UnpublishedChangesError(
             f"the federation list has unpublished changes since sequence {current.sequence} "
             f"({pending} of them): "
-            "publish it first (yilu root publish, or POST /federation-list/publish)"
+            "publish it first (yilu root publish, POST /federation-list/publish) or wait for the publish job"
         )
     trust, status = fetched_lists(session=session)
     previous_row = session.exec(select(BundleRow).order_by(col(BundleRow.sequence).desc()).limit(1)).first()

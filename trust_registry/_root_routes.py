@@ -536,7 +536,7 @@ def post_fetch(request: Request, db: DbSession, who: Operator, at: Now) -> Fetch
         409: _problem(
             409,
             "the federation list has unpublished changes since sequence 3 (1 of them): "
-            "publish it first (yilu root publish, or POST /federation-list/publish)",
+            "publish it first (yilu root publish, POST /federation-list/publish) or wait for the publish job",
         )
     },
 )

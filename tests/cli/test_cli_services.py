@@ -153,7 +153,7 @@ def lab_with_key(ops: Ops, lab_dir: Path, lab_id: str = KZ_LAB) -> str:
     assert "needs: admin, operator" in one_line_error(
         ops.run("registry", "key", "approve", lab_id, kid, token=lab_token)
     )
-    ops.ok(
+    approved = ops.ok(
         "registry",
         "key",
         "approve",
@@ -163,6 +163,8 @@ def lab_with_key(ops: Ops, lab_dir: Path, lab_id: str = KZ_LAB) -> str:
         "2024-01-01T00:00:00Z",
         token=ops.registry_token,
     )
+    # Plain output is the key's row as `key list` prints it, not the service's JSON.
+    assert approved.split("\t")[:4] == [lab_id, kid, "approved", "2024-01-01T00:00:00Z"], approved
     ops.ok("registry", "push", str(lab_dir / "status" / "list.jwt"), token=lab_token)
     return kid
 
@@ -211,7 +213,10 @@ def test_a_federation_by_hand_over_http(ops: Ops) -> None:
         ops.run("root", "bundle", "--out", str(bundle), token=ops.root_token)
     )
     ops.ok("root", "publish", token=ops.root_token)
-    ops.ok("root", "fetch", token=ops.root_token)
+    fetched = ops.run("root", "fetch", token=ops.root_token)
+    # Plain output is a line saying what happened, not the service's JSON (that is --json).
+    assert fetched.returncode == 0 and fetched.stdout == "", fetched
+    assert "fetched the members' lists: 2 new or changed, 0 unchanged, 0 dropped" in fetched.stderr
     ops.ok("root", "bundle", "--out", str(bundle), token=ops.root_token)
     text = ops.ok("issue", str(DATA / "green-tea-3.json"), "--lab", str(lab_dir))
     pin = str(ops.tmp / "root" / "root-keys.json")
@@ -503,3 +508,17 @@ def test_import_says_how_many_labs_and_keys(ops: Ops) -> None:
     assert proc.returncode == 0, proc.stderr
     assert f"imported 2 labs and 0 keys from {csv}" in proc.stderr
     assert json.loads(proc.stdout) == {"labs": 2, "keys": 0}
+
+
+def test_the_first_bundle_says_it_has_no_delta_and_the_second_writes_one(ops: Ops) -> None:
+    """``--delta-out`` on a root's first bundle writes no file: a warning says so (a cron job
+    would otherwise install whatever delta file was left there); the next bundle writes it."""
+    bundle, delta = ops.tmp / "bundle.ylb", ops.tmp / "delta.ylb"
+    ops.ok("root", "publish", token=ops.root_token)
+    first = ops.run("root", "bundle", "--out", str(bundle), "--delta-out", str(delta), token=ops.root_token)
+    assert first.returncode == 0, first
+    assert f"yilu: warning: no delta written to {delta}: this root has built no bundle before" in first.stderr
+    assert bundle.exists() and not delta.exists()
+    second = ops.run("root", "bundle", "--out", str(bundle), "--delta-out", str(delta), token=ops.root_token)
+    assert second.returncode == 0 and "warning" not in second.stderr, second
+    assert f"its delta to {delta}" in second.stderr and delta.stat().st_size > 0

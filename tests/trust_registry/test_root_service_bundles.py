@@ -61,7 +61,7 @@ def test_a_bundle_from_fetched_lists_verifies_a_certificate_and_rogues_gain_noth
     refused = server.client.post("/bundles", headers=auth(admin))
     assert refused.status_code == 409
     assert refused.json()["detail"].endswith(
-        "publish it first (yilu root publish, or POST /federation-list/publish)"
+        "publish it first (yilu root publish, POST /federation-list/publish) or wait for the publish job"
     )
     assert "unpublished changes since sequence 1" in refused.json()["detail"]
     assert server.client.post("/federation-list/publish", headers=auth(admin)).status_code == 200
