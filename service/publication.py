@@ -89,8 +89,9 @@ def publish(*, session: Session, kind: str, sign: SignFor) -> PublishedList:
     row = PublishedList(
         kind=kind,
         sequence=sequence,
-        issued_at=issued_at,
-        expires_at=expires_at,
+        # As the list says them: RFC 3339 in whole seconds (protocol.encoding.format_time).
+        issued_at=issued_at.replace(microsecond=0),
+        expires_at=expires_at.replace(microsecond=0),
         token=token,
         sha256=hashlib.sha256(token.encode()).hexdigest(),
     )

@@ -42,6 +42,7 @@ from protocol.cli import (
     shown,
     table,
 )
+from protocol.vocabulary import KEY_REVOCATION_REASONS
 
 if TYPE_CHECKING:
     from service.client import ServiceClient
@@ -825,7 +826,7 @@ def registry_group() -> click.Group:
             click.option(
                 "--reason",
                 required=True,
-                type=click.Choice(("keyCompromise", "superseded", "cessationOfOperation", "unspecified")),
+                type=click.Choice(KEY_REVOCATION_REASONS),
                 help="why",
             ),
             click.option("--at", metavar="TIME", help="revoked at (RFC 3339; default now)"),
@@ -1074,6 +1075,87 @@ def root_group() -> click.Group:
             done = client.post_json(f"/members/{number}/status", body)
         err(f"member {number} is {status} from {body['since']}")
         _show(as_json, done, lambda d: [str(d.get("id", number))])
+        return EXIT_OK
+
+    @members.command(
+        "key-add",
+        help="Add a key of a member registry (its key rotation: the registry's new public "
+        "JWK, e.g. from its GET /registry document), valid from a date.",
+        short_help="add a member registry's key",
+        example="yilu root member key-add 1 cnas-new-key.json --from 2027-01-01T00:00:00Z",
+    )
+    @click.argument("number", type=int, help="the member's number (yilu root member list)")
+    @click.argument("jwk_file", metavar="JWK-FILE", help="the public JWK as JSON, or - for stdin")
+    @click.option("--from", "since", metavar="TIME", help="valid from (RFC 3339; default now)")
+    @service
+    def member_key_add(
+        number: int, jwk_file: str, since: str | None, url: str, token: str | None, as_json: bool
+    ) -> int:
+        try:
+            jwk = json.loads(_read_text(jwk_file))
+        except ValueError as exc:
+            raise UsageError(f"{jwk_file} is not JSON: give the registry's public JWK") from exc
+        body: dict[str, Any] = {"jwk": jwk.get("jwk", jwk) if isinstance(jwk, dict) else jwk}
+        if since:
+            body["validFrom"] = _time(since, "--from")
+        with _client(url, token) as client:
+            member = client.post_json(f"/members/{number}/keys", body)
+        kid = next((k.get("kid") for k in member.get("keys", []) if k.get("jwk") == body["jwk"]), "?")
+        err(f"member {number}: key {kid} added")
+        _show(as_json, member, lambda m: [str(kid)])
+        return EXIT_OK
+
+    @members.command(
+        "key-retire",
+        cls=_KidCommand,
+        help="Retire a member registry's key at a date: what it signed before stays valid.",
+        short_help="retire a member registry's key",
+        example="yilu root member key-retire 1 KID --until 2027-01-01T00:00:00Z",
+    )
+    @click.argument("number", type=int, help="the member's number")
+    @click.argument("kid", metavar="KID", callback=_kid, help="the key id")
+    @click.option("--until", metavar="TIME", help="last moment it may sign (RFC 3339; default now)")
+    @service
+    def member_key_retire(
+        number: int, kid: str, until: str | None, url: str, token: str | None, as_json: bool
+    ) -> int:
+        from protocol.encoding import format_time
+
+        body = {"until": _time(until, "--until") or format_time(now(None))}
+        with _client(url, token) as client:
+            done = client.post_json(f"/members/{number}/keys/{kid}/retire", body)
+        err(f"member {number}: key {kid} retired at {body['until']}")
+        _show(as_json, done, lambda d: [str(d.get("kid", kid))])
+        return EXIT_OK
+
+    @members.command(
+        "key-revoke",
+        cls=_KidCommand,
+        help="Revoke a member registry's key with a reason: keyCompromise voids every trust "
+        "list it signed, so devices drop them until the registry signs with a new key.",
+        short_help="revoke a member registry's key",
+        example="yilu root member key-revoke 1 KID --reason keyCompromise",
+    )
+    @click.argument("number", type=int, help="the member's number")
+    @click.argument("kid", metavar="KID", callback=_kid, help="the key id")
+    @click.option(
+        "--reason",
+        required=True,
+        type=click.Choice(KEY_REVOCATION_REASONS),
+        help="why",
+    )
+    @click.option("--at", metavar="TIME", help="revoked at (RFC 3339; default now)")
+    @service
+    def member_key_revoke(
+        number: int, kid: str, reason: str, at: str | None, url: str, token: str | None, as_json: bool
+    ) -> int:
+        from protocol.encoding import format_time
+
+        body = {"reason": reason, "at": _time(at, "--at") or format_time(now(None))}
+        with _client(url, token) as client:
+            done = client.post_json(f"/members/{number}/keys/{kid}/revoke", body)
+        err(f"member {number}: key {kid} revoked ({reason})")
+        _show(as_json, done, lambda d: [str(d.get("kid", kid))])
         return EXIT_OK
 
     @members.command(

@@ -522,3 +522,27 @@ def test_the_first_bundle_says_it_has_no_delta_and_the_second_writes_one(ops: Op
     second = ops.run("root", "bundle", "--out", str(bundle), "--delta-out", str(delta), token=ops.root_token)
     assert second.returncode == 0 and "warning" not in second.stderr, second
     assert f"its delta to {delta}" in second.stderr and delta.stat().st_size > 0
+
+
+def test_a_member_registrys_keys_are_added_retired_and_revoked(ops: Ops) -> None:
+    ops.ok("root", "member", "admit", f"{ops.registry_url}/registry", token=ops.root_token)
+    new = SigningKey.generate()
+    jwk = ops.tmp / "new-key.json"
+    jwk.write_text(json.dumps(dict(new.public.jwk)))
+    kid = ops.ok(
+        "root", "member", "key-add", "1", str(jwk), "--from", "2027-01-01T00:00:00Z", token=ops.root_token
+    )
+    assert kid == new.public.kid
+    old = json.loads(ops.ok("registry", "show", "--json"))["keys"][0]["kid"]
+    ops.ok("root", "member", "key-retire", "1", old, "--until", "2027-01-02T00:00:00Z", token=ops.root_token)
+    ops.ok("root", "member", "key-revoke", "1", kid, "--reason", "superseded", token=ops.root_token)
+    assert "is not one of" in one_line_error(
+        ops.run("root", "member", "key-revoke", "1", kid, "--reason", "lost", token=ops.root_token)
+    )
+    # The registry's token means nothing to the root.
+    assert "unknown or revoked" in one_line_error(
+        ops.run("root", "member", "key-add", "1", str(jwk), token=ops.registry_token)
+    )
+    (member,) = json.loads(ops.ok("root", "member", "list", "--json", token=ops.root_token))
+    keys = {k["kid"]: k for k in member["keys"]}
+    assert keys[kid]["revocationReason"] == "superseded" and keys[old]["validUntil"].startswith("2027-01-02")
