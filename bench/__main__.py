@@ -30,6 +30,12 @@ BASELINE = RESULTS / "foundation-baseline.json"
 DOC = proc.ROOT / "docs" / "performance.md"
 FULL_SIZES = (1_000, 10_000, 120_000)
 CLI_RUNS = 20
+#: The service benchmarks (issue 7 §6): registry labs imported, the small registry of the
+#: add-one comparison, and the root's labs over 50 members; QUICK's sizes in the second.
+REGISTRY_LABS, REGISTRY_SMALL, ROOT_LABS = 18_000, 1_000, 120_000
+QUICK_REGISTRY_LABS, QUICK_REGISTRY_SMALL, QUICK_ROOT_LABS = 2_000, 200, 1_000
+DATABASES = ("sqlite", "postgresql")
+SECTIONS = ("scan", "cli", "snapshots", "services")
 SCANS_AT_SIZE = 500
 GB = 1 << 30
 
@@ -228,6 +234,48 @@ def figure_snapshot(n: int, work: Path, previous: dict[int, dict[str, Any]]) -> 
     return out
 
 
+# --- figure 4: the services --------------------------------------------------------------
+
+
+def _child(run: proc.Run) -> dict[str, Any]:
+    if not run.ok:
+        return failed(run)
+    return {**run.json(), "wall_s": round(run.seconds, 2), "max_rss": run.max_rss}
+
+
+def figure_services(registry_labs: int, registry_small: int, root_labs: int) -> dict[str, Any]:
+    """The registry (import, add one at two sizes, publish) and the root (50 members,
+    fetch, bundle, delta), each database in its own process with a timeout."""
+    out: dict[str, Any] = {
+        "machine": machine(),
+        "registry_labs": registry_labs,
+        "registry_small": registry_small,
+        "root_labs": root_labs,
+        "registry": {},
+        "root": {},
+    }
+    available = proc.available_memory()
+    cap = int(available * 0.85) if available else None
+    for db in DATABASES:
+        log(f"registry service on {db}: {registry_labs:,} labs (add one at {registry_small:,} and there)")
+        run = proc.python(
+            "-m", "bench.registry", str(registry_labs), "--small", str(registry_small), "--db", db,
+            timeout=max(300, registry_labs / 1000 * 60), max_memory=cap,
+        )  # fmt: skip
+        out["registry"][db] = _child(run)
+    for db in DATABASES:
+        log(f"root service on {db}: 50 members, {root_labs:,} labs")
+        args = ["-m", "bench.root_service", str(root_labs)] + (["--postgres"] if db == "postgresql" else [])
+        run = proc.python(*args, timeout=max(300, root_labs / 1000 * 12), max_memory=cap)
+        out["root"][db] = _child(run)
+    return out
+
+
+def _previous() -> dict[str, Any] | None:
+    latest = RESULTS / "latest.json"
+    return json.loads(latest.read_text()) if latest.exists() else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1,000 labs only (CI)")
@@ -237,20 +285,46 @@ def main() -> None:
         "--save-baseline", action="store_true", help=f"also record this run as {BASELINE.name}"
     )
     parser.add_argument("--no-doc", action="store_true", help=f"do not rewrite {DOC.relative_to(proc.ROOT)}")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        help="measure only these sections; the others keep their results from bench/results/latest.json",
+    )
+    parser.add_argument("--registry-labs", type=int, help=f"registry import size (default {REGISTRY_LABS})")
+    parser.add_argument("--root-labs", type=int, help=f"the root's labs over 50 members (default {ROOT_LABS})")
     args = parser.parse_args()
     sizes = tuple(args.sizes or ((1_000,) if args.quick else FULL_SIZES))
+    only = set(args.only or SECTIONS)
 
     started = time.perf_counter()
-    results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "sizes": list(sizes)}
+    previous = _previous() if args.only else None
+    if previous is not None:  # the sections not measured now keep their last results
+        results: dict[str, Any] = previous
+        results["measured"] = sorted(only)
+    else:
+        results = {"machine": machine(), "quick": args.quick, "sizes": list(sizes)}
     with tempfile.TemporaryDirectory(prefix="yilu-bench-") as tmp:
         work = Path(tmp)
-        results["scan"] = figure_scan(args.iterations)
-        results["cli"] = figure_cli(work)
-        snapshots: dict[int, dict[str, Any]] = {}
-        for n in sorted(sizes):
-            snapshots[n] = figure_snapshot(n, work, snapshots)
-        results["snapshots"] = [snapshots[n] for n in sorted(sizes)]
-    results["seconds"] = round(time.perf_counter() - started, 1)
+        if "scan" in only:
+            results["scan"] = figure_scan(args.iterations)
+        if "cli" in only:
+            results["cli"] = figure_cli(work)
+        if "snapshots" in only:
+            snapshots: dict[int, dict[str, Any]] = {}
+            for n in sorted(sizes):
+                snapshots[n] = figure_snapshot(n, work, snapshots)
+            results["snapshots"] = [snapshots[n] for n in sorted(sizes)]
+            results["sizes"], results["quick"] = list(sizes), args.quick
+        if "services" in only:
+            results["services"] = figure_services(
+                args.registry_labs or (QUICK_REGISTRY_LABS if args.quick else REGISTRY_LABS),
+                QUICK_REGISTRY_SMALL if args.quick else REGISTRY_SMALL,
+                args.root_labs or (QUICK_ROOT_LABS if args.quick else ROOT_LABS),
+            )
+            results["services"]["quick"] = args.quick
+    if previous is None:
+        results["seconds"] = round(time.perf_counter() - started, 1)
 
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
