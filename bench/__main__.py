@@ -292,7 +292,7 @@ def main() -> None:
         help="measure only these sections; the others keep their results from bench/results/latest.json",
     )
     parser.add_argument("--registry-labs", type=int, help=f"registry import size (default {REGISTRY_LABS})")
-    parser.add_argument("--root-labs", type=int, help=f"the root's labs over 50 members (default {ROOT_LABS})")
+    parser.add_argument("--root-labs", type=int, help=f"the root's labs, 50 members (default {ROOT_LABS})")
     args = parser.parse_args()
     sizes = tuple(args.sizes or ((1_000,) if args.quick else FULL_SIZES))
     only = set(args.only or SECTIONS)
@@ -337,7 +337,7 @@ def main() -> None:
     if not args.no_doc:
         DOC.write_text(report.render(results, baseline))
         log(f"wrote {DOC.relative_to(proc.ROOT)}")
-    log(f"done in {results['seconds']:.0f} s; raw results in bench/results/run-{stamp}.json")
+    log(f"done in {time.perf_counter() - started:.0f} s; raw results in bench/results/run-{stamp}.json")
     failures = report.failures(results)
     for failure in failures:
         log(f"FAILED: {failure}")

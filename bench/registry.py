@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import shutil
 import socket
+import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator

@@ -217,9 +217,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.postgres:
         with throwaway_postgres() as url:
-            result = (
-                {"skipped": NO_POSTGRES} if url is None else measure(args.n, url)
-            ) | {"database": "postgresql"}
+            result = ({"skipped": NO_POSTGRES} if url is None else measure(args.n, url)) | {
+                "database": "postgresql"
+            }
     else:
         result = measure(args.n) | {"database": "sqlite"}
     print(json.dumps(result))
