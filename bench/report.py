@@ -129,6 +129,8 @@ def failures(results: dict[str, Any]) -> list[str]:
 
 
 def _scan_section(scan: dict[str, Any]) -> list[str]:
+    if not scan:
+        return ["Not measured yet: `python -m bench --only scan`.", ""]
     if "error" in scan:
         return [f"**Failed:** {scan['error']}", ""]
     t = scan["timings"]
@@ -178,6 +180,8 @@ def _scan_section(scan: dict[str, Any]) -> list[str]:
 
 
 def _cli_section(cli: dict[str, Any]) -> list[str]:
+    if not cli:
+        return ["Not measured yet: `python -m bench --only cli`.", ""]
     if "error" in cli:
         return [f"**Failed:** {cli['error']}", ""]
     bare, yilu = cli["python_pass"], cli["yilu_verify"]

@@ -105,9 +105,16 @@ class Publications:
                 entry["sha256"] = _sha(token)
 
     def __call__(self, url: str, etag: str | None) -> Fetched:
+        """The body with its ETag, or 304 when ``etag`` is still current (as the registry
+        service answers ``If-None-Match``)."""
         if url in self.index:
-            return Fetched(200, json.dumps(self.index[url]).encode())
-        return Fetched(200, self.lists[url].encode()) if url in self.lists else Fetched(404, b"")
+            body = json.dumps(self.index[url]).encode()
+        elif url in self.lists:
+            body = self.lists[url].encode()
+        else:
+            return Fetched(404, b"")
+        tag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        return Fetched(304, b"", tag) if etag == tag else Fetched(200, body, tag)
 
 
 def _sha(token: str) -> str:
