@@ -243,9 +243,16 @@ def _child(run: proc.Run) -> dict[str, Any]:
     return {**run.json(), "wall_s": round(run.seconds, 2), "max_rss": run.max_rss}
 
 
-def figure_services(registry_labs: int, registry_small: int, root_labs: int) -> dict[str, Any]:
+def figure_services(
+    registry_labs: int,
+    registry_small: int,
+    root_labs: int,
+    databases: tuple[str, ...] = DATABASES,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The registry (import, add one at two sizes, publish) and the root (50 members,
-    fetch, bundle, delta), each database in its own process with a timeout."""
+    fetch, bundle, delta), each database in its own process with a timeout. A database
+    not in ``databases`` keeps its figures from ``previous`` (each names its own sizes)."""
     out: dict[str, Any] = {
         "machine": machine(),
         "registry_labs": registry_labs,
@@ -256,14 +263,18 @@ def figure_services(registry_labs: int, registry_small: int, root_labs: int) -> 
     }
     available = proc.available_memory()
     cap = int(available * 0.85) if available else None
-    for db in DATABASES:
+    for part in ("registry", "root"):
+        for db in DATABASES:
+            if db not in databases and db in (previous or {}).get(part, {}):
+                out[part][db] = previous[part][db]  # type: ignore[index]
+    for db in databases:
         log(f"registry service on {db}: {registry_labs:,} labs (add one at {registry_small:,} and there)")
         run = proc.python(
             "-m", "bench.registry", str(registry_labs), "--small", str(registry_small), "--db", db,
             timeout=max(300, registry_labs / 1000 * 60), max_memory=cap,
         )  # fmt: skip
         out["registry"][db] = _child(run)
-    for db in DATABASES:
+    for db in databases:
         log(f"root service on {db}: 50 members, {root_labs:,} labs")
         args = ["-m", "bench.root_service", str(root_labs)] + (["--postgres"] if db == "postgresql" else [])
         run = proc.python(*args, timeout=max(300, root_labs / 1000 * 12), max_memory=cap)
@@ -293,6 +304,13 @@ def main() -> None:
     )
     parser.add_argument("--registry-labs", type=int, help=f"registry import size (default {REGISTRY_LABS})")
     parser.add_argument("--root-labs", type=int, help=f"the root's labs, 50 members (default {ROOT_LABS})")
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        choices=DATABASES,
+        default=list(DATABASES),
+        help="the services' databases to measure; the others keep their last figures",
+    )
     args = parser.parse_args()
     sizes = tuple(args.sizes or ((1_000,) if args.quick else FULL_SIZES))
     only = set(args.only or SECTIONS)
@@ -321,6 +339,8 @@ def main() -> None:
                 args.registry_labs or (QUICK_REGISTRY_LABS if args.quick else REGISTRY_LABS),
                 QUICK_REGISTRY_SMALL if args.quick else REGISTRY_SMALL,
                 args.root_labs or (QUICK_ROOT_LABS if args.quick else ROOT_LABS),
+                tuple(args.databases),
+                (previous or {}).get("services"),
             )
             results["services"]["quick"] = args.quick
     if previous is None:

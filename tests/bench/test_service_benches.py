@@ -66,3 +66,10 @@ def test_only_services_keeps_the_other_sections_of_the_last_run(
     merged = json.loads((tmp_path / "latest.json").read_text())
     assert merged["scan"] == {"error": "kept"} and merged["machine"] == {"date": "then"}
     assert merged["services"]["quick"] is False and merged["measured"] == ["services"]
+
+
+def test_a_database_not_measured_keeps_its_last_figures() -> None:
+    previous = {"registry": {"postgresql": {"labs": 18_000}}, "root": {"postgresql": {"labs": 40_000}}}
+    got = harness.figure_services(20, 10, 20, databases=(), previous=previous)
+    assert got["registry"] == {"postgresql": {"labs": 18_000}}
+    assert got["root"] == {"postgresql": {"labs": 40_000}}
