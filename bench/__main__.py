@@ -311,7 +311,20 @@ def main() -> None:
         default=list(DATABASES),
         help="the services' databases to measure; the others keep their last figures",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help=f"measure nothing: write {DOC.relative_to(proc.ROOT)} from bench/results/latest.json",
+    )
     args = parser.parse_args()
+    if args.render:
+        last = _previous()
+        if last is None:
+            parser.error("no bench/results/latest.json to render: run the bench first")
+        base = json.loads(BASELINE.read_text()) if BASELINE.exists() else None
+        DOC.write_text(report.render(last, base))
+        log(f"wrote {DOC.relative_to(proc.ROOT)} from bench/results/latest.json")
+        return
     sizes = tuple(args.sizes or ((1_000,) if args.quick else FULL_SIZES))
     only = set(args.only or SECTIONS)
 
