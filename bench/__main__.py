@@ -30,6 +30,12 @@ BASELINE = RESULTS / "foundation-baseline.json"
 DOC = proc.ROOT / "docs" / "performance.md"
 FULL_SIZES = (1_000, 10_000, 120_000)
 CLI_RUNS = 20
+#: The service benchmarks (issue 7 §6): registry labs imported, the small registry of the
+#: add-one comparison, and the root's labs over 50 members; QUICK's sizes in the second.
+REGISTRY_LABS, REGISTRY_SMALL, ROOT_LABS = 18_000, 1_000, 120_000
+QUICK_REGISTRY_LABS, QUICK_REGISTRY_SMALL, QUICK_ROOT_LABS = 2_000, 200, 1_000
+DATABASES = ("sqlite", "postgresql")
+SECTIONS = ("scan", "cli", "snapshots", "services")
 SCANS_AT_SIZE = 500
 GB = 1 << 30
 
@@ -228,6 +234,59 @@ def figure_snapshot(n: int, work: Path, previous: dict[int, dict[str, Any]]) -> 
     return out
 
 
+# --- figure 4: the services --------------------------------------------------------------
+
+
+def _child(run: proc.Run) -> dict[str, Any]:
+    if not run.ok:
+        return failed(run)
+    return {**run.json(), "wall_s": round(run.seconds, 2), "max_rss": run.max_rss}
+
+
+def figure_services(
+    registry_labs: int,
+    registry_small: int,
+    root_labs: int,
+    databases: tuple[str, ...] = DATABASES,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The registry (import, add one at two sizes, publish) and the root (50 members,
+    fetch, bundle, delta), each database in its own process with a timeout. A database
+    not in ``databases`` keeps its figures from ``previous`` (each names its own sizes)."""
+    out: dict[str, Any] = {
+        "machine": machine(),
+        "registry_labs": registry_labs,
+        "registry_small": registry_small,
+        "root_labs": root_labs,
+        "registry": {},
+        "root": {},
+    }
+    available = proc.available_memory()
+    cap = int(available * 0.85) if available else None
+    for part in ("registry", "root"):
+        for db in DATABASES:
+            if db not in databases and db in (previous or {}).get(part, {}):
+                out[part][db] = previous[part][db]  # type: ignore[index]
+    for db in databases:
+        log(f"registry service on {db}: {registry_labs:,} labs (add one at {registry_small:,} and there)")
+        run = proc.python(
+            "-m", "bench.registry", str(registry_labs), "--small", str(registry_small), "--db", db,
+            timeout=max(300, registry_labs / 1000 * 60), max_memory=cap,
+        )  # fmt: skip
+        out["registry"][db] = _child(run)
+    for db in databases:
+        log(f"root service on {db}: 50 members, {root_labs:,} labs")
+        args = ["-m", "bench.root_service", str(root_labs)] + (["--postgres"] if db == "postgresql" else [])
+        run = proc.python(*args, timeout=max(300, root_labs / 1000 * 12), max_memory=cap)
+        out["root"][db] = _child(run)
+    return out
+
+
+def _previous() -> dict[str, Any] | None:
+    latest = RESULTS / "latest.json"
+    return json.loads(latest.read_text()) if latest.exists() else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1,000 labs only (CI)")
@@ -237,20 +296,68 @@ def main() -> None:
         "--save-baseline", action="store_true", help=f"also record this run as {BASELINE.name}"
     )
     parser.add_argument("--no-doc", action="store_true", help=f"do not rewrite {DOC.relative_to(proc.ROOT)}")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        help="measure only these sections; the others keep their results from bench/results/latest.json",
+    )
+    parser.add_argument("--registry-labs", type=int, help=f"registry import size (default {REGISTRY_LABS})")
+    parser.add_argument("--root-labs", type=int, help=f"the root's labs, 50 members (default {ROOT_LABS})")
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        choices=DATABASES,
+        default=list(DATABASES),
+        help="the services' databases to measure; the others keep their last figures",
+    )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help=f"measure nothing: write {DOC.relative_to(proc.ROOT)} from bench/results/latest.json",
+    )
     args = parser.parse_args()
+    if args.render:
+        last = _previous()
+        if last is None:
+            parser.error("no bench/results/latest.json to render: run the bench first")
+        base = json.loads(BASELINE.read_text()) if BASELINE.exists() else None
+        DOC.write_text(report.render(last, base))
+        log(f"wrote {DOC.relative_to(proc.ROOT)} from bench/results/latest.json")
+        return
     sizes = tuple(args.sizes or ((1_000,) if args.quick else FULL_SIZES))
+    only = set(args.only or SECTIONS)
 
     started = time.perf_counter()
-    results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "sizes": list(sizes)}
+    previous = _previous() if args.only else None
+    if previous is not None:  # the sections not measured now keep their last results
+        results: dict[str, Any] = previous
+        results["measured"] = sorted(only)
+    else:
+        results = {"machine": machine(), "quick": args.quick, "sizes": list(sizes)}
     with tempfile.TemporaryDirectory(prefix="yilu-bench-") as tmp:
         work = Path(tmp)
-        results["scan"] = figure_scan(args.iterations)
-        results["cli"] = figure_cli(work)
-        snapshots: dict[int, dict[str, Any]] = {}
-        for n in sorted(sizes):
-            snapshots[n] = figure_snapshot(n, work, snapshots)
-        results["snapshots"] = [snapshots[n] for n in sorted(sizes)]
-    results["seconds"] = round(time.perf_counter() - started, 1)
+        if "scan" in only:
+            results["scan"] = figure_scan(args.iterations)
+        if "cli" in only:
+            results["cli"] = figure_cli(work)
+        if "snapshots" in only:
+            snapshots: dict[int, dict[str, Any]] = {}
+            for n in sorted(sizes):
+                snapshots[n] = figure_snapshot(n, work, snapshots)
+            results["snapshots"] = [snapshots[n] for n in sorted(sizes)]
+            results["sizes"], results["quick"] = list(sizes), args.quick
+        if "services" in only:
+            results["services"] = figure_services(
+                args.registry_labs or (QUICK_REGISTRY_LABS if args.quick else REGISTRY_LABS),
+                QUICK_REGISTRY_SMALL if args.quick else REGISTRY_SMALL,
+                args.root_labs or (QUICK_ROOT_LABS if args.quick else ROOT_LABS),
+                tuple(args.databases),
+                (previous or {}).get("services"),
+            )
+            results["services"]["quick"] = args.quick
+    if previous is None:
+        results["seconds"] = round(time.perf_counter() - started, 1)
 
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -263,7 +370,7 @@ def main() -> None:
     if not args.no_doc:
         DOC.write_text(report.render(results, baseline))
         log(f"wrote {DOC.relative_to(proc.ROOT)}")
-    log(f"done in {results['seconds']:.0f} s; raw results in bench/results/run-{stamp}.json")
+    log(f"done in {time.perf_counter() - started:.0f} s; raw results in bench/results/run-{stamp}.json")
     failures = report.failures(results)
     for failure in failures:
         log(f"FAILED: {failure}")

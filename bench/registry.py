@@ -1,19 +1,21 @@
-"""Registry service at CNAS's size: bulk import of 18,000 labs with keys, and publishing
-their trust list (issue 7, §6: import <= 60 s, publish <= 10 s), on SQLite and, when
-``initdb`` is on PATH, on a throwaway PostgreSQL.
+"""Registry service at CNAS's size: bulk import of 18,000 labs with keys, adding one lab
+to a registry of 1,000 and of 18,000 (the cost must not grow with the registry), and
+publishing the trust list (issue 7, §6: import <= 60 s, publish <= 10 s), on SQLite and,
+when ``initdb`` is on PATH, on a throwaway PostgreSQL.
 
-``python -m bench.registry [N]`` prints the numbers as JSON; :func:`measure_all` is what
-``bench/__main__.py`` can call.
+``python -m bench.registry [N] [--small M] [--db sqlite|postgresql]`` prints the numbers
+as JSON (its last line); ``python -m bench`` runs one process per database.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from protocol.keys import SigningKey
 from protocol.storage import load_key
 from service.db import session
 from trust_registry import _registry_domain as domain
+from trust_registry._registry_models import LabCreate
 from trust_registry.registry import KEY_FILE, init_registry, open_engine
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -50,8 +53,44 @@ def rows(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def measure(n: int, database_url: str | None, data_dir: Path) -> dict[str, Any]:
-    """Seconds to import ``n`` labs with keys (one request's work) and to publish."""
+#: Labs added one by one after the import; the median is reported.
+ADDS = 5
+
+
+def _lab(i: int) -> LabCreate:
+    return LabCreate.model_validate(
+        {
+            "id": f"https://new{i:06d}.example.cn",
+            "names": {"en": f"New Lab {i}", "zh": f"新实验室 {i}"},
+            "country": "CN",
+            "accreditationNumber": f"CNAS N{i:06d}",
+            "scopes": [{"category": "food"}],
+            "accreditedSince": "2026-01-01T00:00:00Z",
+        }
+    )
+
+
+def add_one(engine: Any, first: int) -> dict[str, float]:
+    """Milliseconds (median of :data:`ADDS`) to add one lab (``POST /labs``: no key) and
+    to import one lab with its key (a one-row import), each in its own transaction."""
+    create, imported = [], []
+    for i in range(first, first + ADDS):
+        started = time.perf_counter()
+        with session(engine) as db:
+            domain.create_lab(session=db, now=NOW, actor="bench", lab=_lab(i))
+        create.append(time.perf_counter() - started)
+        row = rows(1)[0] | {"id": f"https://one{i:06d}.example.cn", "accreditation_number": f"CNAS O{i}"}
+        started = time.perf_counter()
+        with session(engine) as db:
+            domain.import_labs(session=db, now=NOW, actor="bench", rows=[row])
+        imported.append(time.perf_counter() - started)
+    return {
+        "add_lab_ms": round(statistics.median(create) * 1000, 1),
+        "import_one_lab_ms": round(statistics.median(imported) * 1000, 1),
+    }
+
+
+def _setup(database_url: str | None, data_dir: Path) -> Any:
     init_registry(
         data_dir=data_dir,
         database_url=database_url,
@@ -63,27 +102,52 @@ def measure(n: int, database_url: str | None, data_dir: Path) -> dict[str, Any]:
         passphrase=PASSPHRASE,
         now=NOW,
     )
-    engine = open_engine(data_dir=data_dir, database_url=database_url)
+    return open_engine(data_dir=data_dir, database_url=database_url)
+
+
+def _import(engine: Any, n: int) -> float:
     body = json.dumps(rows(n)).encode()
     started = time.perf_counter()
     parsed = domain.parse_import(body, media_type="application/json")
     with session(engine) as db:
         domain.import_labs(session=db, now=NOW, actor="bench", rows=parsed)
-    imported = time.perf_counter() - started
-    key = load_key(data_dir / KEY_FILE, PASSPHRASE)
+    return time.perf_counter() - started
+
+
+def measure(n: int, database_url: str | None, data_dir: Path, *, small: int = 1_000) -> dict[str, Any]:
+    """Seconds to import ``n`` labs with keys (one request's work) and to publish, and the
+    cost of adding one lab at ``small`` labs and at ``n`` labs (each on its own database)."""
+    out: dict[str, Any] = {"labs": n, "small": small}
+    engine = _setup(database_url, data_dir / "small")
+    _import(engine, small)
+    out["at_small"] = add_one(engine, 0)
+    engine.dispose()
+    if database_url is not None:  # one cluster: empty it for the big registry
+        _reset(database_url)
+    engine = _setup(database_url, data_dir / "big")
+    out["import_seconds"] = round(_import(engine, n), 2)
+    key = load_key(data_dir / "big" / KEY_FILE, PASSPHRASE)
     started = time.perf_counter()
     with session(engine) as db:
         row = domain.publish_trust_list(
             session=db, now=NOW, actor="bench", key=key, validity=timedelta(days=7)
         )
-    published = time.perf_counter() - started
+    out["publish_seconds"] = round(time.perf_counter() - started, 2)
+    out["trust_list_bytes"] = len(row.token)
+    out["at_n"] = add_one(engine, ADDS)
     engine.dispose()
-    return {
-        "labs": n,
-        "import_seconds": round(imported, 2),
-        "publish_seconds": round(published, 2),
-        "trust_list_bytes": len(row.token),
-    }
+    return out
+
+
+def _reset(database_url: str) -> None:
+    """Drop everything in the cluster's ``public`` schema (a throwaway cluster's)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
 
 
 @contextmanager
@@ -125,15 +189,28 @@ def throwaway_postgres() -> Iterator[str | None]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def measure_all(n: int = 18_000) -> dict[str, Any]:
-    """The registry figures on SQLite and (if available) PostgreSQL."""
-    out: dict[str, Any] = {}
+NO_POSTGRES = "PostgreSQL not available (no initdb / pg_ctl on PATH)"
+
+
+def measure_on(n: int, database: str, *, small: int = 1_000) -> dict[str, Any]:
+    """The registry figures on one database (``sqlite`` or ``postgresql``)."""
     with tempfile.TemporaryDirectory(prefix="yilu-bench-registry-") as tmp:
-        out["sqlite"] = measure(n, None, Path(tmp) / "sqlite")
+        if database == "sqlite":
+            return measure(n, None, Path(tmp), small=small) | {"database": "sqlite"}
         with throwaway_postgres() as url:
-            out["postgresql"] = measure(n, url, Path(tmp) / "pg") if url else "skipped: no initdb"
-    return out
+            if url is None:
+                return {"skipped": NO_POSTGRES, "database": "postgresql"}
+            return measure(n, url, Path(tmp), small=small) | {"database": "postgresql"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.registry", description=__doc__)
+    parser.add_argument("n", type=int, nargs="?", default=18_000, help="labs to import (18000)")
+    parser.add_argument("--small", type=int, default=1_000, help="the small registry for add-one (1000)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    args = parser.parse_args()
+    print(json.dumps(measure_on(args.n, args.db, small=args.small)))
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure_all(int(sys.argv[1]) if len(sys.argv) > 1 else 18_000), indent=2))
+    main()

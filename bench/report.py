@@ -63,6 +63,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
     if unit == "us":
         return f"{value:,.0f}"
+    if unit == "ms":
+        return f"{value:,.1f}"
     return f"{value:,.2f}"
 
 
@@ -118,10 +120,17 @@ def failures(results: dict[str, Any]) -> list[str]:
             out.append(
                 f"{snap['n']} labs: the sample certificate was not accepted: {snap['ready'].get('codes')}"
             )
+    services = results.get("services", {})
+    for part in ("registry", "root"):
+        for db, got in services.get(part, {}).items():
+            if "error" in got:
+                out.append(f"{part} service on {db}: {got['error']}")
     return out
 
 
 def _scan_section(scan: dict[str, Any]) -> list[str]:
+    if not scan:
+        return ["Not measured yet: `python -m bench --only scan`.", ""]
     if "error" in scan:
         return [f"**Failed:** {scan['error']}", ""]
     t = scan["timings"]
@@ -171,6 +180,8 @@ def _scan_section(scan: dict[str, Any]) -> list[str]:
 
 
 def _cli_section(cli: dict[str, Any]) -> list[str]:
+    if not cli:
+        return ["Not measured yet: `python -m bench --only cli`.", ""]
     if "error" in cli:
         return [f"**Failed:** {cli['error']}", ""]
     bare, yilu = cli["python_pass"], cli["yilu_verify"]
@@ -301,6 +312,194 @@ def _growth_section(results: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
+# --- the services (issue 7 §6) -------------------------------------------------------------
+
+REGISTRY_TARGET = 18_000
+DATABASES = (("sqlite", "SQLite"), ("postgresql", "PostgreSQL"))
+
+
+def _service_cell(got: dict[str, Any] | None, value: float | None, unit: str) -> str:
+    if got is None:
+        return "not run"
+    if "skipped" in got:
+        return str(got["skipped"]).split(" (")[0]
+    if "error" in got:
+        return f"failed: {got['error']}"
+    return fmt(value, unit)
+
+
+def _scaled(got: dict[str, Any], path: str, n: int, target: int) -> tuple[float | None, str]:
+    """A figure at ``target`` labs: measured when ``n`` is the target, else ∝ labs (labelled)."""
+    value = _get(path)(got)
+    if value is None or n == target:
+        return value, ""
+    return value * target / n, f"≈, ∝ labs from {n:,}"
+
+
+def _service_goals(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    services = results.get("services")
+    if not services:
+        return []
+    goals: list[tuple[str, str, bool | None]] = []
+    reg, root = services.get("registry", {}), services.get("root", {})
+    n, small = services["registry_labs"], services["registry_small"]
+
+    def both(
+        label: str, part: dict[str, Any], path: str, unit: str, limit: float, at: int, target: int
+    ) -> None:
+        shown, verdicts = [], []
+        for db, name in DATABASES:
+            got = part.get(db)
+            if not got or "skipped" in got or "error" in got:
+                shown.append(f"{name}: {_service_cell(got, None, unit)}")
+                continue
+            value, how = _scaled(got, path, int(got.get("labs") or at), target)
+            if value is None:
+                shown.append(f"{name}: —")
+                continue
+            suffix = " s" if unit == "s" else ""
+            shown.append(f"{name} {fmt(value, unit)}{suffix}" + (f" ({how})" if how else ""))
+            verdicts.append(value <= limit)
+        goals.append((label, "; ".join(shown), all(verdicts) if verdicts else None))
+
+    both("registry imports 18,000 labs with keys <= 60 s", reg, "import_seconds", "s", 60, n, REGISTRY_TARGET)
+    both(
+        "registry publishes an 18,000-lab trust list <= 10 s",
+        reg,
+        "publish_seconds",
+        "s",
+        10,
+        n,
+        REGISTRY_TARGET,
+    )
+    shown, verdicts = [], []
+    for db, name in DATABASES:
+        got = reg.get(db)
+        if not got or "at_n" not in got:
+            shown.append(f"{name}: {_service_cell(got, None, 'ms')}")
+            continue
+        a, b = got["at_small"]["add_lab_ms"], got["at_n"]["add_lab_ms"]
+        shown.append(f"{name} {a:,.1f} → {b:,.1f} ms")
+        verdicts.append(b <= 1.5 * a + 5)  # constant within the noise of a shared machine
+    goals.append(
+        (
+            f"registry adds one lab at a constant cost ({small:,} → {n:,} labs)",
+            "; ".join(shown),
+            all(verdicts) if verdicts else None,
+        )
+    )
+    both(
+        "root bundle of 50 registries × 120k labs <= 25 MB (the snapshot goal)",
+        root, "bundle_bytes", "bytes", 25 * MB, 0, TARGET_LABS,
+    )  # fmt: skip
+    both(
+        "root delta after 1 % of labs signed a new status list <= 1 MB",
+        root, "delta_bytes", "bytes", MB, 0, TARGET_LABS,
+    )  # fmt: skip
+    return goals
+
+
+REGISTRY_ROWS: list[tuple[str, str, str]] = [
+    ("import {n} labs with keys (parse + one transaction), s", "import_seconds", "s"),
+    ("publish the trust list of {n} labs (build + sign + store), s", "publish_seconds", "s"),
+    ("  its size", "trust_list_bytes", "bytes"),
+    ("add one lab (`POST /labs`) at {small} labs, ms", "at_small.add_lab_ms", "ms"),
+    ("add one lab (`POST /labs`) at {n} labs, ms", "at_n.add_lab_ms", "ms"),
+    (
+        "import one lab with its key (a one-row import) at {small} labs, ms",
+        "at_small.import_one_lab_ms",
+        "ms",
+    ),
+    ("import one lab with its key (a one-row import) at {n} labs, ms", "at_n.import_one_lab_ms", "ms"),
+    ("the whole process (both registries, key generation included), s", "wall_s", "s"),
+    ("  its peak RSS", "max_rss", "rss"),
+]
+
+ROOT_ROWS: list[tuple[str, str, str]] = [
+    ("sign the members' lists before the clock starts (setup), s", "sign_lists_s", "s"),
+    ("admit 50 members (overlap check against all), s", "admit_50_s", "s"),
+    ("50 recognition agreements, s", "agreements_50_s", "s"),
+    ("publish the federation list, s", "publish_s", "s"),
+    ("fetch, verify and keep 50 trust lists + {n} status lists, s", "fetch_and_keep_lists_s", "s"),
+    ("build the bundle (read kept lists, sign, xz, warnings, store), s", "build_bundle_s", "s"),
+    ("  bundle size", "bundle_bytes", "bytes"),
+    ("next day: fetch again after 1 % of labs changed, s", "refetch_after_1pc_s", "s"),
+    ("next day: build the next bundle and its delta, s", "build_next_bundle_with_delta_s", "s"),
+    ("  delta size", "delta_bytes", "bytes"),
+    ("the whole process, s", "wall_s", "s"),
+    ("  its peak RSS", "max_rss", "rss"),
+]
+
+
+def _services_section(results: dict[str, Any]) -> list[str]:
+    services = results.get("services")
+    if not services:
+        return ["Not measured yet: `python -m bench --only services`.", ""]
+    m = services.get("machine", {})
+    n, small, root_n = services["registry_labs"], services["registry_small"], services["root_labs"]
+    quick = services.get("quick")
+    out = [
+        f"Measured {m.get('date', '?')} at commit {m.get('commit', '?')}"
+        + (" with the small sizes of `make bench QUICK=1`" if quick else "")
+        + ", through the services' domain functions (what an HTTP request runs, without HTTP), "
+        "each database in its own process: SQLite (a WAL file in a temporary directory) and a throwaway "
+        "PostgreSQL cluster (initdb + pg_ctl, `fsync=off`, as the tests start one). "
+        "`bench/registry.py`, `bench/root_service.py`.",
+        "",
+        f"**Registry** (`python -m bench.registry {n} --small {small} --db sqlite|postgresql`): a JSON "
+        f"import of {n:,} labs with names in two languages, two scopes and each its own Ed25519 key; then "
+        f"the trust list published; adding one lab is the median of 5, in a registry of {small:,} labs "
+        f"and in the one of {n:,}.",
+        "",
+        "| measure | SQLite | PostgreSQL |",
+        "|---|---:|---:|",
+    ]
+    reg = services.get("registry", {})
+    for label, path, unit in REGISTRY_ROWS:
+        cells = [_service_cell(reg.get(db), _get(path)(reg.get(db) or {}), unit) for db, _ in DATABASES]
+        out.append(f"| {label.format(n=f'{n:,}', small=f'{small:,}')} | " + " | ".join(cells) + " |")
+    root = services.get("root", {})
+    sizes = {db: int(root[db]["labs"]) for db, _ in DATABASES if "labs" in root.get(db, {})}
+    root_n = max(sizes.values(), default=services["root_labs"])
+    snaps = _by_n(_snaps(results))
+    lib = snaps.get(root_n) or snaps.get(TARGET_LABS)
+    labs = " and ".join(f"{v:,} ({name})" for db, name in DATABASES if (v := sizes.get(db)))
+    out += [
+        "",
+        "**Root** (`python -m bench.root_service N [--postgres]`): 50 member registries over "
+        f"{labs or f'{root_n:,}'} labs (bench/federation.py's synthetic labs, two keys and one status list "
+        "each), admitted with their keys and lab-id patterns, 50 agreements, the federation list published; "
+        "the members' lists served from memory, with ETags, to the root's own fetch step (`fetch_members`: "
+        "every list verified before it is kept); the bundle built; then 1 % of the labs sign a new status "
+        "list, the root fetches again and builds the next bundle with its delta.",
+        "",
+        "| measure | "
+        + " | ".join(f"{name}" + (f", {sizes[db]:,} labs" if db in sizes else "") for db, name in DATABASES)
+        + " |",
+        "|---|---:|---:|",
+    ]
+    for label, path, unit in ROOT_ROWS:
+        cells = [_service_cell(root.get(db), _get(path)(root.get(db) or {}), unit) for db, _ in DATABASES]
+        out.append(f"| {label.format(n='N')} | " + " | ".join(cells) + " |")
+    if lib and "sizes" in lib:
+        out += [
+            "",
+            f"Baseline, the library's own bundle of {lib['n']:,} labs over 10 registries (section 3, "
+            f"`bench.federation`): {fmt(lib['sizes'].get('bundle'), 'bytes')}, built and signed in "
+            f"{lib.get('build_seconds', 0):.0f} s. The snapshot goals: a full bundle <= 25 MB and a daily "
+            "delta <= 1 MB at 120,000 labs; the budget names no time for building a bundle (the root builds "
+            "one a day).",
+        ]
+    smaller = [f"{name} at {v:,}" for db, name in DATABASES if (v := sizes.get(db)) and v != TARGET_LABS]
+    if smaller:
+        out += [
+            "",
+            f"Measured below 120,000 labs: {', '.join(smaller)}; the goals above scale those figures in "
+            "proportion to the labs (labelled ≈).",
+        ]
+    return [*out, ""]
+
+
 def _goals(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     snaps = _snaps(results)
     goals: list[tuple[str, str, bool | None]] = []
@@ -342,7 +541,7 @@ def _goals(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         goals.append(
             ("`yilu verify` process <= 120 ms", f"{cli['median_ms']:.0f} ms", cli["median_ms"] <= 120)
         )
-    return goals
+    return goals + _service_goals(results)
 
 
 def render(results: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
@@ -381,6 +580,7 @@ def render(results: dict[str, Any], baseline: dict[str, Any] | None = None) -> s
     out += ["", "## 1. Scan: certificate text to verdict", "", *_scan_section(results.get("scan", {}))]
     out += ["## 2. Command line", "", *_cli_section(results.get("cli", {}))]
     out += ["## 3. Trust data at N labs", "", *_snapshot_section(results, baseline)]
+    out += ["## 4. Services: registry and root (issue 7 §6)", "", *_services_section(results)]
     out += ["## How the costs grow", "", *_growth_section(results)]
     analysis = Path(__file__).with_name("analysis.md")
     if analysis.exists():  # the hand-written part: why a goal is not met, and the plan
@@ -392,6 +592,7 @@ def render(results: dict[str, Any], baseline: dict[str, Any] | None = None) -> s
         "make bench            # 1k, 10k and 120k labs (120k needs several GB and tens of minutes)",
         "make bench QUICK=1    # 1k labs only, a few minutes (CI)",
         'make bench SIZES="1000 10000"',
+        "make bench ONLY=services   # only section 4; the others keep their last results",
         "```",
         "",
         "Federations are cached in `bench/.cache/` by size and format tag (`bench.federation.FORMAT_TAG`). "

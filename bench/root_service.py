@@ -2,16 +2,18 @@
 
 ``python -m bench.root_service N [--postgres]`` measures, through the root's domain
 functions on a fresh database (SQLite in a temporary data directory, or a throwaway
-PostgreSQL cluster started with initdb + pg_ctl as tests/conftest.py does):
+PostgreSQL cluster started with initdb + pg_ctl as tests/conftest.py does; without
+initdb it prints ``{"skipped": …}``), and prints the figures as JSON on its last line:
 
 * admitting 50 members (each with its key and a ``https://*.rK.labs.example`` pattern:
   every admission runs the overlap check against all members before it),
 * 50 recognition agreements,
 * publishing the federation list,
-* keeping the 50 trust lists and N status lists as if fetched (verified as the fetch
-  step verifies them: :func:`trust_registry._root_rules.check_trust_list` /
-  ``check_status_list``),
-* building the bundle (and, after 1 % of the labs changed, the next bundle and its delta).
+* fetching the 50 trust lists and N status lists and keeping them
+  (:func:`trust_registry._root_fetch.fetch_members`, the service's own fetch step, served
+  from memory instead of HTTP: every list is verified before it is kept),
+* building the bundle (and, after 1 % of the labs changed, fetching again, the next
+  bundle and its delta).
 
 The labs are bench/federation.py's synthetic ones (names, scopes, history, two keys each),
 renamed under 50 registries; their lists are signed once before the clock starts.
@@ -20,30 +22,26 @@ renamed under 50 registries; their lists are signed once before the clock starts
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
-
 from bench import federation as fb
+from bench.registry import NO_POSTGRES, throwaway_postgres
 from protocol.keys import SigningKey
 from protocol.lists import TrustList
 from protocol.vocabulary import SCOPES
 from service.db import make_engine, migrate
 from service.db import session as db_session
 from trust_registry import _root_domain as domain
-from trust_registry._root_models import AgreementCreate, FetchedListRow, KeyIn, MemberCreate, MemberRow
-from trust_registry._root_rules import check_status_list, check_trust_list
+from trust_registry._root_fetch import Fetched, fetch_members
+from trust_registry._root_models import AgreementCreate, KeyIn, MemberCreate
 
 MEMBERS = 50
 COUNTRIES = ("CN", "RU", "KZ", "UZ", "KG", "TJ", "PK", "IN", "IR", "MN")
@@ -79,37 +77,48 @@ def _signed(n: int) -> tuple[list[SigningKey], list[str], list[list[str]], list[
     return keys, trust, status, by_member
 
 
-@contextmanager
-def postgres() -> Iterator[str]:
-    """A throwaway cluster (as tests/conftest.py starts one)."""
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not initdb or not pg_ctl:
-        raise SystemExit("initdb / pg_ctl not on PATH")
-    base = Path(tempfile.mkdtemp(prefix="yilu-bench-pg-", dir="/tmp"))
-    as_pg: list[str] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-    data = base / "data"
-    subprocess.run(
-        [*as_pg, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-c listen_addresses='' -k {base} -p 5499 -c fsync=off"
-    subprocess.run(
-        [*as_pg, pg_ctl, "-D", str(data), "-l", str(base / "log"), "-w", "-o", options, "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg://postgres@/postgres?host={base}&port=5499"
-    finally:
-        subprocess.run(
-            [*as_pg, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+class Publications:
+    """What the 50 members serve, answered from memory as the registry service would over
+    HTTP: ``trust-list``, the ``status-lists`` index and each ``status-lists/<j>``."""
+
+    def __init__(self, trust: list[str], status: list[list[str]], by_member: list[list[Any]]) -> None:
+        self.lists: dict[str, str] = {}
+        self.index: dict[str, list[dict[str, str]]] = {}
+        self.where: dict[str, str] = {}  # status list URL -> its href URL
+        for k in range(MEMBERS):
+            base = registry(k) + "/yilu/"
+            self.lists[base + "trust-list"] = trust[k]
+            entries = []
+            for j, (spec, token) in enumerate(zip(by_member[k], status[k], strict=True)):
+                href = f"status-lists/{j}"
+                self.lists[base + href] = token
+                self.where[spec.url] = base + href
+                entries.append({"url": spec.url, "href": href, "sha256": _sha(token)})
+            self.index[base + "status-lists"] = entries
+
+    def replace_status(self, url: str, token: str) -> None:
+        where = self.where[url]
+        self.lists[where] = token
+        base, href = where.rsplit("status-lists/", 1)
+        for entry in self.index[base + "status-lists"]:
+            if entry["href"] == "status-lists/" + href:
+                entry["sha256"] = _sha(token)
+
+    def __call__(self, url: str, etag: str | None) -> Fetched:
+        """The body with its ETag, or 304 when ``etag`` is still current (as the registry
+        service answers ``If-None-Match``)."""
+        if url in self.index:
+            body = json.dumps(self.index[url]).encode()
+        elif url in self.lists:
+            body = self.lists[url].encode()
+        else:
+            return Fetched(404, b"")
+        tag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        return Fetched(304, b"", tag) if etag == tag else Fetched(200, body, tag)
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def measure(n: int, database_url: str | None = None) -> dict[str, Any]:
@@ -172,55 +181,31 @@ def measure(n: int, database_url: str | None = None) -> dict[str, Any]:
                 session=s, signer=signer, actor="bench", now=now, validity=timedelta(days=7)
             )
         out["publish_s"] = round(time.perf_counter() - step, 2)
+        served = Publications(trust, status, by_member)
+        del status  # the publications hold them now
         step = time.perf_counter()
         with db_session(engine) as s:
-            members = {m.registry_id: m for m in s.exec(select(MemberRow))}
-            for k in range(MEMBERS):
-                row = members[registry(k)]
-                assert row.number is not None
-                record = domain.member_object(s, row)
-                tl, text = check_trust_list(trust[k], record, now=now)
-                labs = {lab.id: lab for lab in tl.labs}
-                s.add(
-                    FetchedListRow(
-                        member=row.number,
-                        kind="trust",
-                        name=registry(k),
-                        version=1,
-                        token=text,
-                        fetched_at=now,
-                    )
-                )
-                for token in status[k]:
-                    sl, kept = check_status_list(token, labs, now=now)
-                    s.add(
-                        FetchedListRow(
-                            member=row.number,
-                            kind="status",
-                            name=sl.url,
-                            version=int(sl.valid_from.timestamp()),
-                            token=kept,
-                            fetched_at=now,
-                        )
-                    )
-        out["verify_and_keep_lists_s"] = round(time.perf_counter() - step, 2)
+            report = fetch_members(session=s, fetch=served, actor="bench", now=now)
+        out["fetch_and_keep_lists_s"] = round(time.perf_counter() - step, 2)
+        out["lists_kept"] = report.kept
+        out["lists_dropped"] = len(report.dropped)
         step = time.perf_counter()
         with db_session(engine) as s:
             built = domain.build_bundle(session=s, signer=signer, actor="bench", now=now)
         out["build_bundle_s"] = round(time.perf_counter() - step, 2)
         out["bundle_bytes"] = built.size
         out["bundle_warnings"] = len(built.warnings)
-        # The next day: 1 % of the labs have a new status list; the next bundle and its delta.
+        # The next day: 1 % of the labs have a new status list; fetch again (the unchanged
+        # lists cost a digest), then the next bundle and its delta.
+        for k in range(MEMBERS):
+            for spec in by_member[k][: max(1, n // 100 // MEMBERS)]:
+                new = replace(spec, revoked=spec.revoked | {7}, lists_from=fb.NEXT_DAY - timedelta(hours=1))
+                served.replace_status(new.url, fb.make_status_lists(new, new.key)[0])
+        step = time.perf_counter()
         with db_session(engine) as s:
-            rows = {r.name: r for r in s.exec(select(FetchedListRow))}
-            for k in range(MEMBERS):
-                for spec in by_member[k][: max(1, n // 100 // MEMBERS)]:
-                    new = replace(
-                        spec, revoked=spec.revoked | {7}, lists_from=fb.NEXT_DAY - timedelta(hours=1)
-                    )
-                    row = rows[new.url]
-                    row.token = fb.make_status_lists(new, new.key)[0]
-                    s.add(row)
+            report = fetch_members(session=s, fetch=served, actor="bench", now=fb.NEXT_DAY)
+        out["refetch_after_1pc_s"] = round(time.perf_counter() - step, 2)
+        out["lists_kept_next_day"] = report.kept
         step = time.perf_counter()
         with db_session(engine) as s:
             second = domain.build_bundle(session=s, signer=signer, actor="bench", now=fb.NEXT_DAY)
@@ -238,11 +223,13 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="on a throwaway PostgreSQL cluster")
     args = parser.parse_args()
     if args.postgres:
-        with postgres() as url:
-            result = measure(args.n, url) | {"database": "postgresql"}
+        with throwaway_postgres() as url:
+            result = ({"skipped": NO_POSTGRES} if url is None else measure(args.n, url)) | {
+                "database": "postgresql"
+            }
     else:
         result = measure(args.n) | {"database": "sqlite"}
-    print(json.dumps(result, indent=1))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ warning) until a fetch succeeds.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -163,12 +164,22 @@ def fetch_member(*, session: Session, member: MemberRow, fetch: Fetcher, now: da
     kept = unchanged = 0
     trust_rows = _kept(session, member.number, "trust")
     old = trust_rows.get(member.registry_id)
-    old_list = (
-        None
-        if old is None
-        else TrustList.from_json(parse_compact(old.token, max_chars=MAX_LIST_CHARS).payload_json())
-    )
-    labs: dict[str, Lab] = {} if old_list is None else {lab.id: lab for lab in old_list.labs}
+
+    # The kept trust list is read only if something needs it (a new trust list to compare,
+    # a changed status list to check): a member whose lists did not change costs no parse
+    # of its thousands of labs.
+    @functools.cache
+    def old_list() -> TrustList | None:
+        if old is None:
+            return None
+        return TrustList.from_json(parse_compact(old.token, max_chars=MAX_LIST_CHARS).payload_json())
+
+    @functools.cache
+    def old_labs() -> dict[str, Lab]:
+        kept = old_list()
+        return {} if kept is None else {lab.id: lab for lab in kept.labs}
+
+    fresh: dict[str, Lab] | None = None  # the labs of a trust list kept by this fetch
     trust_url = _url(member.publication_url, TRUST_LIST_PATH)
     try:
         got = _get(fetch, trust_url, state.trust_etag if old is not None else None)
@@ -176,9 +187,9 @@ def fetch_member(*, session: Session, member: MemberRow, fetch: Fetcher, now: da
             unchanged += 1
         else:
             trust_list, text = check_trust_list(
-                got.body.decode("ascii", "replace"), record, now=now, kept=old_list
+                got.body.decode("ascii", "replace"), record, now=now, kept=old_list()
             )
-            labs = {lab.id: lab for lab in trust_list.labs}
+            fresh = {lab.id: lab for lab in trust_list.labs}
             if _keep(
                 session,
                 trust_rows,
@@ -215,7 +226,10 @@ def fetch_member(*, session: Session, member: MemberRow, fetch: Fetcher, now: da
                         else StatusList.from_credential(parse_compact(row.token).payload_json())
                     )
                     status_list, token = check_status_list(
-                        body.decode("ascii", "replace"), labs, now=now, kept=previous
+                        body.decode("ascii", "replace"),
+                        old_labs() if fresh is None else fresh,
+                        now=now,
+                        kept=previous,
                     )
                     if status_list.url != listed.url:
                         raise InputError(
