@@ -133,10 +133,15 @@ def _subgroup(parent: click.Group, name: str, *, help: str, short_help: str, exa
     return sub
 
 
-def _client(url: str, token: str | None) -> ServiceClient:
-    from service.client import ServiceClient
+#: Fetching every member's lists and building a bundle take minutes at 120,000 labs
+#: (docs/performance.md, section 4): those two calls wait this long, the others 30 s.
+LONG_CALL_SECONDS: Final = 900.0
 
-    return ServiceClient(url, token=token)
+
+def _client(url: str, token: str | None, *, timeout: float | None = None) -> ServiceClient:
+    from service.client import DEFAULT_TIMEOUT, ServiceClient
+
+    return ServiceClient(url, token=token, timeout=timeout or DEFAULT_TIMEOUT)
 
 
 def _time(value: str | None, what: str) -> str | None:
@@ -689,7 +694,7 @@ def registry_group() -> click.Group:
             raise UsageError(f"{file}: give a .csv or a .json file")
         content = _read_text(file).encode()
         media = "text/csv" if suffix == ".csv" else "application/json"
-        with _client(url, token) as client, progress(f"importing {file}"):
+        with _client(url, token, timeout=LONG_CALL_SECONDS) as client, progress(f"importing {file}"):
             answer = client.request("POST", "/labs/import", content=content, headers={"Content-Type": media})
             result = answer.json()
         err(f"imported {result.get('labs', 0)} labs and {result.get('keys', 0)} keys from {file}")
@@ -1304,7 +1309,10 @@ def root_group() -> click.Group:
     )
     @service
     def root_fetch(url: str, token: str | None, as_json: bool) -> int:
-        with _client(url, token) as client, progress("fetching the members' lists"):
+        with (
+            _client(url, token, timeout=LONG_CALL_SECONDS) as client,
+            progress("fetching the members' lists"),
+        ):
             result = client.post_json("/fetch")
         for problem in _problems_of(result):
             err(f"yilu: warning: {shown(problem)}")
@@ -1333,7 +1341,7 @@ def root_group() -> click.Group:
 
         target = output_path(out)
         delta_target = output_path(delta_out) if delta_out else None
-        with _client(url, token) as client, progress("building the bundle"):
+        with _client(url, token, timeout=LONG_CALL_SECONDS) as client, progress("building the bundle"):
             made = client.post_json("/bundles")
             sequence = made.get("sequence")
             write_atomic(target, client.request("GET", f"/bundles/{sequence}").content)
