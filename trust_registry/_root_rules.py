@@ -14,10 +14,11 @@ from typing import Final
 
 from protocol.encoding import format_time
 from protocol.errors import InputError
-from protocol.jws import TYP_VC, parse_compact, verify_raw
+from protocol.jws import parse_compact, verify_raw
 from protocol.lists import TYP_TRUST_LIST, Lab, Member, TrustList
-from protocol.names import NamePattern, is_under
+from protocol.names import NamePattern
 from protocol.status_list import StatusList
+from trust_registry import _mirror
 
 #: Largest trust list read (a registry of 40,000 labs with two keys each fits).
 MAX_LIST_CHARS: Final = 256 * 1024 * 1024
@@ -90,37 +91,7 @@ def check_trust_list(
 def check_status_list(
     token: str, labs: Mapping[str, Lab], *, now: datetime, kept: StatusList | None = None
 ) -> tuple[StatusList, str]:
-    """The status list ``token`` if one of ``labs`` signed it, else one-line InputError.
-
-    Its issuer must be one of ``labs`` (the verified trust list's), its URL inside that lab's
-    id, its signature by a key of the lab usable at its ``validFrom``; not dated in the
-    future, not older than ``kept``, and it may not clear a revocation bit ``kept`` has set
-    (a revocation is final; a suspension bit may be cleared). The same checks as a
-    registry mirroring its labs' lists (trust_registry/_mirror.py)."""
-    text = token.strip()
-    try:
-        parsed = parse_compact(text, expected_typ=TYP_VC)
-        status_list = StatusList.from_credential(parsed.payload_json())
-    except InputError as exc:
-        raise InputError(f"not a signed status list: {exc}") from None
-    what = f"status list {status_list.url[:120]}"
-    lab = labs.get(status_list.issuer)
-    if lab is None:
-        raise InputError(f"{what}: its issuer {status_list.issuer[:120]} is not a lab of this registry")
-    if not is_under(status_list.url, status_list.issuer):
-        raise InputError(f"{what}: its URL is not inside its lab's id {status_list.issuer}")
-    if not any(k.unusable_at(status_list.valid_from) is None and verify_raw(parsed, k.key) for k in lab.keys):
-        raise InputError(
-            f"{what}: not signed by a key of {status_list.issuer} valid at its date "
-            f"({format_time(status_list.valid_from)}); a list signed before its key was approved "
-            "must be signed again (yilu lab republish --force) and pushed"
-        )
-    if status_list.valid_from > now + FUTURE_TOLERANCE:
-        raise InputError(f"{what}: dated {format_time(status_list.valid_from)}, in the future")
-    if kept is not None:
-        if kept.valid_from > status_list.valid_from:
-            raise InputError(f"{what}: older than the copy kept ({format_time(kept.valid_from)})")
-        cleared = set(kept.revoked_indices()) - set(status_list.revoked_indices())
-        if cleared:
-            raise InputError(f"{what}: clears {len(cleared)} revocation(s), e.g. index {min(cleared)}")
-    return status_list, text
+    """The status list ``token`` if one of ``labs`` (the member's verified trust list's)
+    signed it: exactly the checks a registry makes when its labs push their lists
+    (:func:`trust_registry._mirror.check_status_list`)."""
+    return _mirror.check_status_list(token, owner="this registry", lab_of=labs.get, kept=kept, now=now)
