@@ -29,7 +29,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 from protocol.bundle import (
     KIND_OF_TYP,
@@ -61,8 +61,10 @@ from protocol.lists import (
 )
 from protocol.names import NameIndex, is_lab_id, is_under
 from protocol.reasons import ReasonCode
-from protocol.rootchain import RootState, chain_federation, version_of, walk_root_chain
 from protocol.status_list import SparseBits, StatusList
+
+if TYPE_CHECKING:
+    from protocol.rootchain import RootState
 
 #: A list may be dated at most this long after the bundle that carries it was built (clocks
 #: differ a little); later, it is dropped, so that no part can claim a version from the
@@ -533,6 +535,9 @@ def open_manifest(
 
     ``federation`` is the federation the device already holds data of, if any: every
     rotation must be of it (else of the federation the first rotation names)."""
+    # Install-time only: `yilu verify` never walks a chain, so it does not import it.
+    from protocol.rootchain import chain_federation, version_of, walk_root_chain
+
     if len(data) > MAX_BUNDLE_BYTES:
         raise TrustDataError(f"this file is larger than any bundle ({MAX_BUNDLE_BYTES} bytes at most)")
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
