@@ -15,24 +15,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from sqlmodel import Session, col, select
 
+from service.db import utc
 from service.models import AuditEntry, AuditEntryPublic
 
 #: The ``prev_hash`` of the first row.
 GENESIS: Final = "0" * 64
 
 
-def _utc(at: datetime) -> datetime:
-    # SQLite gives back naive datetimes; every time stored here is UTC.
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def _time_text(at: datetime) -> str:
-    t = _utc(at)
+    t = utc(at)
     return (
         f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
         f".{t.microsecond:06d}Z"
@@ -82,7 +78,7 @@ def record(
     details = json.loads(json.dumps(details, allow_nan=False))
     last = session.exec(select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(1)).first()
     seq, prev_hash = (1, GENESIS) if last is None else (last.seq + 1, last.hash)
-    at = _utc(at)
+    at = utc(at)
     row = AuditEntry(
         seq=seq,
         at=at,
@@ -101,7 +97,7 @@ def record(
 
 
 def _public(row: AuditEntry) -> AuditEntryPublic:
-    return AuditEntryPublic.model_validate(row.model_dump() | {"at": _utc(row.at)})
+    return AuditEntryPublic.model_validate(row.model_dump() | {"at": utc(row.at)})
 
 
 def list_entries(*, session: Session, after: int = 0, limit: int = 100) -> list[AuditEntryPublic]:

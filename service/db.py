@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,6 +30,16 @@ SQLITE_FILE: Final = "service.db"
 #: How long a SQLite writer waits for another one before failing, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 MIGRATIONS: Final = Path(__file__).parent / "migrations"
+
+
+def utc(value: datetime) -> datetime:
+    """A stored time as aware UTC: every time Yilu stores is UTC, and SQLite gives them
+    back naive (PostgreSQL aware)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else utc(value)
 
 
 def make_engine(database_url: str | None, *, data_dir: Path) -> Engine:

@@ -16,7 +16,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from fastapi import Request
@@ -24,6 +24,7 @@ from fastapi.responses import Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from service.db import utc
 from service.models import PublishedList, PublishedListPublic
 from service.problems import problem
 
@@ -60,16 +61,12 @@ def jwt_response(description: str, example: str) -> dict[str, Any]:
 SignFor = Callable[[int], tuple[str, datetime, datetime]]
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _public(row: PublishedList) -> PublishedListPublic:
     return PublishedListPublic(
         kind=row.kind,
         sequence=row.sequence,
-        issued_at=_utc(row.issued_at),
-        expires_at=_utc(row.expires_at),
+        issued_at=utc(row.issued_at),
+        expires_at=utc(row.expires_at),
         sha256=row.sha256,
     )
 
@@ -127,7 +124,7 @@ def list_versions(
 
 def expires_at(*, session: Session, kind: str) -> datetime | None:
     row = current(session=session, kind=kind)
-    return None if row is None else _utc(row.expires_at)
+    return None if row is None else utc(row.expires_at)
 
 
 def _etag_matches(header: str, etag: str) -> bool:

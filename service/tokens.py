@@ -18,6 +18,7 @@ from typing import Final
 from sqlmodel import Session, col, select
 
 from service import audit
+from service.db import utc, utc_or_none
 from service.models import Role, Token, TokenCreate, TokenPublic
 
 PREFIX: Final = "yl_"
@@ -36,12 +37,6 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _public(token: Token) -> TokenPublic:
     if token.id is None:
         raise RuntimeError("token not flushed yet: it has no id")
@@ -51,10 +46,8 @@ def _public(token: Token) -> TokenPublic:
         role=Role(token.role),
         lab_id=token.lab_id,
         prefix=token.prefix,
-        created_at=token.created_at.replace(tzinfo=UTC).astimezone(UTC)
-        if token.created_at.tzinfo is None
-        else token.created_at.astimezone(UTC),
-        revoked_at=_utc(token.revoked_at),
+        created_at=utc(token.created_at),
+        revoked_at=utc_or_none(token.revoked_at),
     )
 
 

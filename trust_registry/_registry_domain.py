@@ -16,7 +16,7 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -33,6 +33,7 @@ from protocol.lists import KeyRecord, Lab, Scope, StatusEvent, TrustList
 from protocol.names import NamePattern
 from protocol.status_list import StatusList
 from service import audit, publication
+from service.db import utc, utc_or_none
 from service.models import PublishedList
 from trust_registry._mirror import check_status_lists
 from trust_registry._registry_models import (
@@ -85,15 +86,6 @@ class ImportRowsError(InputError):
         more = f" (and {len(rows) - 1} more {'row' if len(rows) == 2 else 'rows'})" if len(rows) > 1 else ""
         super().__init__(f"nothing imported: {rows[0]}{more}")
         self.rows = rows
-
-
-def utc(value: datetime) -> datetime:
-    """Stored times are UTC; SQLite gives them back naive."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _opt(value: datetime | None) -> datetime | None:
-    return None if value is None else utc(value)
 
 
 # --- identity ----------------------------------------------------------------------------
@@ -225,16 +217,16 @@ def _key_public(row: LabKey) -> KeyPublic:
         state=row.state,
         proof=row.proof,
         requestedAt=utc(row.requested_at),
-        decidedAt=_opt(row.decided_at),
-        validFrom=_opt(row.valid_from),
-        validUntil=_opt(row.valid_until),
-        revokedAt=_opt(row.revoked_at),
+        decidedAt=utc_or_none(row.decided_at),
+        validFrom=utc_or_none(row.valid_from),
+        validUntil=utc_or_none(row.valid_until),
+        revokedAt=utc_or_none(row.revoked_at),
         revocationReason=row.revocation_reason,
     )
 
 
 def _scope(row: ScopePeriod) -> Scope:
-    return Scope(row.category, tuple(row.standards), utc(row.since), _opt(row.until))
+    return Scope(row.category, tuple(row.standards), utc(row.since), utc_or_none(row.until))
 
 
 def _event(row: StatusChange) -> StatusEvent:
@@ -247,8 +239,8 @@ def _record(row: LabKey) -> KeyRecord:
     return KeyRecord(
         VerifyKey.from_jwk(row.jwk),
         utc(row.valid_from),
-        _opt(row.valid_until),
-        _opt(row.revoked_at),
+        utc_or_none(row.valid_until),
+        utc_or_none(row.revoked_at),
         row.revocation_reason,
     )
 

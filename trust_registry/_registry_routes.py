@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from protocol.keys import SigningKey
 from service import db as _db
 from service import publication
+from service.db import utc
 from service.deps import DbSession, Principal, requires
 from service.models import PublishedListPublic, Role
 from service.problems import problem
@@ -68,7 +69,7 @@ def _lab(lab_ref: str) -> str:
 
 def _published(row: Any) -> PublishResult:
     return PublishResult(
-        sequence=row.sequence, issuedAt=domain.utc(row.issued_at), expiresAt=domain.utc(row.expires_at)
+        sequence=row.sequence, issuedAt=utc(row.issued_at), expiresAt=utc(row.expires_at)
     )
 
 
@@ -171,7 +172,7 @@ def make_router(ctx: Context) -> APIRouter:
             MirroredListPublic(
                 url=r.url,
                 issuer=r.issuer,
-                validFrom=domain.utc(r.valid_from),
+                validFrom=utc(r.valid_from),
                 href=f"status-lists/{r.name}",
                 sha256=r.sha256,
             )

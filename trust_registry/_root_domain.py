@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,7 +34,7 @@ from protocol.rootchain import sign_rotation
 from protocol.storage import check_passphrase, load_key, save_key, write_json
 from service import audit
 from service import publication as pub
-from service.db import Migrations, make_engine, migrate
+from service.db import Migrations, make_engine, migrate, utc
 from service.db import session as db_session
 from service.models import Role
 from service.tokens import create_token
@@ -80,11 +80,6 @@ class NotSetUpError(InputError):
 
 class UnpublishedChangesError(InputError):
     """A bundle was asked for while the federation list misses changes (answered 409)."""
-
-
-def utc(value: datetime) -> datetime:
-    """Aware UTC (SQLite gives naive datetimes back; every stored time is UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # -- setup ------------------------------------------------------------------------------------

@@ -36,7 +36,8 @@ from protocol.jws import parse_compact
 from protocol.lists import Lab, TrustList, status_at
 from protocol.status_list import StatusList
 from service import audit
-from trust_registry._root_domain import member_object, utc
+from service.db import utc
+from trust_registry._root_domain import member_object
 from trust_registry._root_models import FetchedListRow, FetchReport, FetchStateRow, MemberRow
 from trust_registry._root_rules import MAX_LIST_CHARS, check_status_list, check_trust_list
 
