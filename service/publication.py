@@ -143,12 +143,24 @@ def respond(
     ``X-Yilu-Sequence``; 304 if ``If-None-Match`` names it; a 404 problem if there is none."""
     if row is None:
         return problem(404, f"No {what} has been published yet.", instance=request.url.path)
-    etag = f'"{row.sha256}"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}",
-        "X-Yilu-Sequence": str(row.sequence),
-    }
+    return serve(request, row.token, row.sha256, media_type=media_type, sequence=row.sequence)
+
+
+def serve(
+    request: Request,
+    body: str | bytes,
+    sha256: str,
+    *,
+    media_type: str = JWT_MEDIA_TYPE,
+    sequence: int | None = None,
+) -> Response:
+    """Any signed file a service publishes (a list, a mirrored status list, a bundle): 200
+    with ``ETag`` (its quoted SHA-256), ``Cache-Control`` and, if it has one, its sequence in
+    ``X-Yilu-Sequence``; 304 with no body if ``If-None-Match`` names it."""
+    etag = f'"{sha256}"'
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}"}
+    if sequence is not None:
+        headers["X-Yilu-Sequence"] = str(sequence)
     if _etag_matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
-    return Response(row.token, media_type=media_type, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)

@@ -190,12 +190,7 @@ def make_router(ctx: Context) -> APIRouter:
         row = domain.mirrored_list(session=db, name=name)
         if row is None:
             return problem(404, f"No mirrored status list is named {name[:40]}.", instance=request.url.path)
-        etag = f'"{row.sha256}"'
-        headers = {"ETag": etag, "Cache-Control": f"public, max-age={publication.MAX_AGE_SECONDS}"}
-        wanted = [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]
-        if etag in wanted or "*" in wanted:
-            return Response(status_code=304, headers=headers)
-        return Response(row.token, media_type=publication.JWT_MEDIA_TYPE, headers=headers)
+        return publication.serve(request, row.token, row.sha256)
 
     @lists.put("/status-lists", response_model=Changed, summary="Push signed status lists")
     def put_status_lists(body: StatusListsIn, db: DbSession, who: AnyRole) -> Changed:

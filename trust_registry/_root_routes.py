@@ -261,18 +261,7 @@ def get_bundles(db: DbSession) -> list[BundlePublic]:
 def _bytes(request: Request, data: bytes | None, sha256: str | None, sequence: int, what: str) -> Response:
     if data is None or sha256 is None:
         return problem(404, f"There is no {what}.", instance=request.url.path)
-    etag = f'"{sha256}"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={pub.MAX_AGE_SECONDS}",
-        "X-Yilu-Sequence": str(sequence),
-    }
-    if any(
-        t.strip() in ("*", etag) or t.strip().removeprefix("W/") == etag
-        for t in request.headers.get("if-none-match", "").split(",")
-    ):
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=BUNDLE_MEDIA_TYPE, headers=headers)
+    return pub.serve(request, data, sha256, media_type=BUNDLE_MEDIA_TYPE, sequence=sequence)
 
 
 #: A bundle file begins with its magic line, then the root-signed manifest (protocol/bundle.py).
