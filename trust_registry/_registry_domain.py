@@ -45,6 +45,7 @@ from trust_registry._registry_models import (
     LabPublic,
     LabRow,
     MirroredList,
+    MirroredListPublic,
     RegistryIdentity,
     RegistryPublic,
     ScopeIn,
@@ -629,6 +630,22 @@ def mirror_status_lists(
 
 def mirrored_lists(*, session: Session) -> list[MirroredList]:
     return list(session.exec(select(MirroredList).order_by(col(MirroredList.url))))
+
+
+def status_list_index(*, session: Session) -> list[MirroredListPublic]:
+    """What ``GET status-lists`` serves: each mirrored list's URL, issuer, date, digest and
+    ``href``, a path relative to the publication URL (the root fetches each whose
+    ``sha256`` changed: trust_registry/_root_fetch.py)."""
+    return [
+        MirroredListPublic(
+            url=r.url,
+            issuer=r.issuer,
+            validFrom=utc(r.valid_from),
+            href=f"status-lists/{r.name}",
+            sha256=r.sha256,
+        )
+        for r in mirrored_lists(session=session)
+    ]
 
 
 def mirrored_list(*, session: Session, name: str) -> MirroredList | None:

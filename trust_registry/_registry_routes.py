@@ -168,16 +168,7 @@ def make_router(ctx: Context) -> APIRouter:
         """The index of the labs' status lists this registry mirrors; fetch each at `href`,
         a path relative to the registry's publication URL (the federation root does, and
         fetches again only the lists whose `sha256` changed)."""
-        return [
-            MirroredListPublic(
-                url=r.url,
-                issuer=r.issuer,
-                validFrom=utc(r.valid_from),
-                href=f"status-lists/{r.name}",
-                sha256=r.sha256,
-            )
-            for r in domain.mirrored_lists(session=db)
-        ]
+        return domain.status_list_index(session=db)
 
     @lists.get(
         "/status-lists/{name}",

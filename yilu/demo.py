@@ -181,16 +181,8 @@ class _Stores:
                         return Fetched(404, b"")
                     body = row.token.encode()
                 elif path == STATUS_LISTS_PATH:
-                    index = [
-                        {
-                            "url": r.url,
-                            "issuer": r.issuer,
-                            "href": f"{STATUS_LISTS_PATH}/{r.name}",
-                            "sha256": r.sha256,
-                        }
-                        for r in registries_domain.mirrored_lists(session=db)
-                    ]
-                    body = json.dumps(index).encode()
+                    index = registries_domain.status_list_index(session=db)
+                    body = json.dumps([e.model_dump(mode="json") for e in index]).encode()
                 elif path.startswith(STATUS_LISTS_PATH + "/"):
                     found = registries_domain.mirrored_list(
                         session=db, name=path.removeprefix(STATUS_LISTS_PATH + "/")
