@@ -310,9 +310,10 @@ def mutants_of(path: str) -> list[Mutant]:
     return _Collections(path, (ROOT / path).read_text(encoding="utf-8")).collect()
 
 
-def mutated_code(mutant: Mutant) -> CodeType:
+def mutated_code(mutant: Mutant, source: str | None = None) -> CodeType:
     """The module compiled with the one change (line numbers kept)."""
-    source = (ROOT / mutant.path).read_text(encoding="utf-8")
+    if source is None:
+        source = (ROOT / mutant.path).read_text(encoding="utf-8")
     tree = ast.parse(source)
     nodes = list(ast.walk(tree))
     parents: dict[int, tuple[ast.AST, str, int | None]] = {}

@@ -1,0 +1,142 @@
+"""The mutation tool (tools/mutation.py, docs/testing.md "Mutation testing") mutates what it
+says it mutates, skips what it says it skips, and each mutant changes behaviour."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+def _tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("yilu_mutation_tool", ROOT / "tools" / "mutation.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = _tool()
+
+SOURCE = '''"""Docstring: never mutated."""
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    LIMIT_FOR_TYPES = 1
+
+LIMIT = 10
+__all__ = ["check"]
+
+
+def check(value: int, kind: str, items: dict[str, int]) -> str:
+    """Not mutated either."""
+    if value > LIMIT:
+        raise ValueError(f"{value} is over {LIMIT}")
+    if kind == "a" and not items:
+        return "empty"
+    for key in items:
+        if key in {"skip"}:
+            continue
+    audit(value)
+    return items.get("total", value + 1)
+
+
+def audit(value: int) -> None:
+    assert value >= 0
+'''
+
+
+def _mutants() -> list[Any]:
+    return tool._Collections("pkg/mod.py", SOURCE).collect()  # type: ignore[no-any-return]
+
+
+def test_each_kind_of_decision_is_mutated() -> None:
+    changes = {(m.kind, m.before, m.after) for m in _mutants()}
+    assert ("compare", "value > LIMIT", "value >= LIMIT") in changes
+    assert ("compare", "kind == 'a'", "kind != 'a'") in changes
+    assert ("boolean", "kind == 'a' and (not items)", "kind == 'a' or not items") in changes
+    assert ("not", "not items", "items") in changes
+    assert ("condition", "if value > LIMIT:", "if False:") in changes
+    assert ("constant", "10", "11") in changes
+    assert ("constant", "'a'", "'XXaXX'") in changes  # compared
+    assert ("constant", "'skip'", "'XXskipXX'") in changes  # member of a compared set
+    assert ("constant", "'total'", "'XXtotalXX'") in changes  # a lookup key
+    assert ("loop", "continue", "break") in changes
+    assert ("arithmetic", "value + 1", "value - 1") in changes
+    assert ("call", "audit(value)", "(removed)") in changes
+    assert ("return", "return 'empty'", "return None") in changes
+
+
+def test_what_is_not_a_decision_is_left_alone() -> None:
+    text = " ".join(f"{m.before} {m.after}" for m in _mutants())
+    assert "Docstring" not in text and "Not mutated" not in text
+    assert "is over" not in text  # raise messages
+    assert "LIMIT_FOR_TYPES" not in text and "'check'" not in text  # TYPE_CHECKING, __all__
+    assert "value >= 0" not in text.replace("value >= LIMIT", "")  # assert statements
+    assert not [m for m in _mutants() if m.before == "str"]  # annotations
+
+
+def test_keys_are_unique_and_name_where_the_change_is() -> None:
+    keys = [m.key for m in _mutants()]
+    assert len(keys) == len(set(keys))
+    assert "pkg/mod.py::check::compare: value > LIMIT -> value >= LIMIT" in keys
+    assert "pkg/mod.py::<module>::constant: 10 -> 11" in keys
+    targets = {m.key: m.target for m in _mutants()}
+    assert targets["pkg/mod.py::check::compare: value > LIMIT -> value >= LIMIT"] == "check"
+    assert targets["pkg/mod.py::<module>::constant: 10 -> 11"] == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "args", "original", "mutated"),
+    [
+        ("compare: value > LIMIT -> value >= LIMIT", (10, "b", {}), 11, ValueError),
+        ("boolean: kind == 'a' and (not items) -> kind == 'a' or not items", (1, "b", {}), 2, "empty"),
+        ("arithmetic: value + 1 -> value - 1", (3, "b", {}), 4, 2),
+        ("constant: 'total' -> 'XXtotalXX'", (3, "b", {"total": 7}), 7, 4),
+        ("condition: if value > LIMIT: -> if False:", (11, "b", {}), ValueError, 12),
+    ],
+)
+def test_each_mutant_changes_behaviour(
+    change: str, args: tuple[Any, ...], original: Any, mutated: Any
+) -> None:
+    (mutant,) = [m for m in _mutants() if m.key.endswith(change)]
+
+    def run(code: Any) -> Any:
+        namespace: dict[str, Any] = {"__name__": "pkg.mod"}
+        exec(code, namespace)  # noqa: S102 - running the module under test
+        try:
+            return namespace["check"](*args)
+        except ValueError:
+            return ValueError
+
+    assert run(compile(SOURCE, "pkg/mod.py", "exec")) == original
+    assert run(tool.mutated_code(mutant, SOURCE)) == mutated
+
+
+def test_the_mutated_modules_are_every_module_of_protocol_and_verifier() -> None:
+    found = tool.modules()
+    assert "verifier/_verify.py" in found and "protocol/jws.py" in found
+    assert not [m for m in found if m.endswith("__init__.py")]
+    expected = {
+        p.relative_to(ROOT).as_posix()
+        for d in ("protocol", "verifier") for p in (ROOT / d).glob("*.py")
+    }
+    assert set(found) == {p for p in expected if not p.endswith("__init__.py")}
+
+
+def test_report_flags_a_module_under_goal_and_lists_survivors() -> None:
+    mutants = _mutants()
+    score = tool.ModuleScore("pkg/mod.py", total=len(mutants), killed=len(mutants) - 2)
+    score.survivors = [(mutants[0], "survived")]
+    score.equivalent = 1
+    text = tool.render([score], {mutants[1].key: "no input tells them apart"})
+    assert "**under 90 %**" in text
+    assert f"`{mutants[0].key}` (line {mutants[0].line}, survived)" in text
+    assert "no input tells them apart" in text
