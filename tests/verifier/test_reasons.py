@@ -414,8 +414,9 @@ def test_tampered_inner_list_is_dropped_and_its_labs_cannot_be_verified(world: W
 
 @pytest.mark.parametrize("garbage", [b"", b"not a bundle", b"a.b.c", b"\xff\xfe" * 10])
 def test_garbage_bundle_is_trust_data_error(garbage: bytes) -> None:
-    with pytest.raises(TrustDataError):
+    with pytest.raises(TrustDataError, match="this file is not a Yilu bundle") as info:
         load_bundle(garbage, pinned_roots=[SigningKey.generate().public])
+    assert info.value.code is R.TRUST_DATA_INVALID  # a code, never None (docs/verifying.md)
 
 
 def test_raising_twin(world: World) -> None:
