@@ -167,8 +167,9 @@ def test_headers_are_exactly_yilus(
 
 
 def test_bounded_and_ascii(chain: list[str]) -> None:
+    assert MAX_GENERAL_CHARS == 16 * 1024  # docs/formats.md, "Root rotation": at most 16 KiB
     with pytest.raises(InputTooLargeError):
-        parse_general(chain[0] + " " * MAX_GENERAL_CHARS, expected_typ=TYP_ROOT_ROTATION)
+        parse_general(chain[0] + " " * (16 * 1024), expected_typ=TYP_ROOT_ROTATION)
     with pytest.raises(MalformedInputError):
         parse_general(chain[0].replace("{", "{\u00e9", 1), expected_typ=TYP_ROOT_ROTATION)
 

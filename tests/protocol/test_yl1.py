@@ -263,7 +263,7 @@ def test_unknown_dictionary_version(reference_vc: Callable[..., str], version: i
 def test_deflate_bomb_longer_than_a_qr_code() -> None:
     zeros = bytes(10 * 1024 * 1024)
     text = craft(b'{"alg":"EdDSA"}' + zeros, 15)
-    assert len(text) > yl1.MAX_TEXT_CHARS
+    assert len(text) > 4296
     with pytest.raises(InputTooLargeError) as info:
         yl1.decode(text)
     assert info.value.code == ReasonCode.MALFORMED
@@ -272,18 +272,24 @@ def test_deflate_bomb_longer_than_a_qr_code() -> None:
 @pytest.mark.parametrize("size", [100 * 1024, 1024 * 1024, 2_800_000])
 def test_deflate_bomb_that_fits_in_a_qr_code(size: int) -> None:
     text = craft(b'{"alg":"EdDSA"}' + bytes(size), 15)
-    assert len(text) <= yl1.MAX_TEXT_CHARS
+    assert len(text) <= 4296
     with pytest.raises(InputTooLargeError) as info:
         yl1.decode(text)
     assert info.value.code == ReasonCode.MALFORMED
 
 
+def test_documented_limits() -> None:
+    """The code's limits are the ones docs/formats.md ("YL1 envelope", steps 1, 6, 7) states;
+    the tests below use the documented numbers."""
+    assert (yl1.MAX_TEXT_CHARS, yl1.MAX_INFLATED, yl1.SIGNATURE_BYTES) == (4296, 65_536, 64)
+
+
 def test_inflation_limit_boundary() -> None:
     header = b'{"alg":"EdDSA"}'
-    at_limit = craft(header + b"A" * (yl1.MAX_INFLATED - len(header)), len(header))
+    at_limit = craft(header + b"A" * (65_536 - len(header)), len(header))
     assert yl1.decode(at_limit).count(".") == 2
     with pytest.raises(InputTooLargeError) as info:
-        yl1.decode(craft(header + b"A" * (yl1.MAX_INFLATED - len(header) + 1), len(header)))
+        yl1.decode(craft(header + b"A" * (65_536 - len(header) + 1), len(header)))
     assert info.value.code == ReasonCode.MALFORMED
 
 
@@ -294,15 +300,15 @@ def _filler(chars: int) -> str:
 
 
 def test_text_length_limit() -> None:
-    longest = "YL1:" + _filler(yl1.MAX_TEXT_CHARS - 4)  # 4,296 characters: not rejected for length
-    assert len(longest) == yl1.MAX_TEXT_CHARS
+    longest = "YL1:" + _filler(4292)  # 4,296 characters: not rejected for length
+    assert len(longest) == 4296
     with pytest.raises(MalformedInputError) as info:
         yl1.decode(longest)
     assert not isinstance(info.value, InputTooLargeError)
     assert info.value.code == ReasonCode.MALFORMED
     for extra in (1, 2, 100):
         with pytest.raises(InputTooLargeError) as info:
-            yl1.decode("YL1:" + _filler(yl1.MAX_TEXT_CHARS + extra))
+            yl1.decode("YL1:" + _filler(4296 + extra))
         assert info.value.code == ReasonCode.MALFORMED
     with pytest.raises(InputTooLargeError) as info:
         yl1.decode("YL1:" + "0" * 10_000_000)
@@ -311,7 +317,7 @@ def test_text_length_limit() -> None:
 
 def test_text_longer_than_a_version_40_qr_is_too_large() -> None:
     with pytest.raises(InputTooLargeError) as info:
-        yl1.decode("YL1:" + _filler(yl1.MAX_TEXT_CHARS - 3))  # 4,297 characters
+        yl1.decode("YL1:" + _filler(4293))  # 4,297 characters
     assert info.value.code == ReasonCode.MALFORMED
 
 
@@ -353,7 +359,7 @@ def test_missing_signature() -> None:
 
 
 def test_signature_must_be_64_bytes() -> None:
-    assert yl1.decode(craft(b'{"alg":"EdDSA"}{}', 15, signature=b"\x01" * yl1.SIGNATURE_BYTES))
+    assert yl1.decode(craft(b'{"alg":"EdDSA"}{}', 15, signature=b"\x01" * 64))
     for size in (1, 63, 65, 132):
         with pytest.raises(MalformedInputError, match="signature") as info:
             yl1.decode(craft(b'{"alg":"EdDSA"}{}', 15, signature=b"\x01" * size))

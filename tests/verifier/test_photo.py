@@ -203,8 +203,9 @@ def test_blank_photo_has_no_code() -> None:
 
 def test_oversize_bytes_are_refused_before_decoding() -> None:
     data = encode(Image.new("L", (1, 1), 255), "PNG")
-    data += b"\0" * (MAX_IMAGE_BYTES + 1 - len(data))
-    assert len(data) == MAX_IMAGE_BYTES + 1
+    assert MAX_IMAGE_BYTES == 20 * 1024 * 1024  # docs/verifying.md: a photo of at most 20 MiB
+    data += b"\0" * (20 * 1024 * 1024 + 1 - len(data))
+    assert len(data) == 20_971_521
     with pytest.raises(InputTooLargeError) as info:
         read_qr_text(data)
     assert info.value.code is ReasonCode.UNREADABLE
@@ -230,8 +231,8 @@ def test_size_between_the_limits_of_pillow_is_refused(action: Literal["error", "
 
 def test_image_just_over_max_pixels_is_refused() -> None:
     # Below Pillow's own limits, so only our MAX_PIXELS check can catch it, before load.
-    width = 8000
-    height = MAX_PIXELS // width + 1
+    assert MAX_PIXELS == 40_000_000  # docs/verifying.md: at most 40 Mpx
+    width, height = 8000, 5001  # 40,008,000 pixels
     with pytest.raises(InputTooLargeError) as info:
         read_qr_text(png_with_header_size(width, height))
     assert info.value.code is ReasonCode.UNREADABLE

@@ -92,6 +92,18 @@ def test_garbage_is_unreadable_and_a_broken_code_malformed(world: World, data: s
     assert result.reasons[0].message("en")
 
 
+def test_text_input_limit_is_256_kib(world: World) -> None:
+    """Text up to 256 KiB is read (docs/verifying.md, "Verification order", step 1); one
+    character more is refused for its size. Both are UNREADABLE: neither is a certificate."""
+    from verifier._verify import MAX_TEXT_INPUT
+
+    assert MAX_TEXT_INPUT == 256 * 1024
+    at_limit, over = verify(world, "x" * 262_144), verify(world, "x" * 262_145)
+    assert (at_limit.codes, over.codes) == ((R.UNREADABLE,), (R.UNREADABLE,))
+    assert "neither YL1: text nor a compact VC-JWT" in at_limit.reasons[0].message()
+    assert "too large to be a certificate" in over.reasons[0].message()
+
+
 def test_truncated_yl1_is_malformed(world: World) -> None:
     text = yl1.encode(world.issue())
     for cut in (10, len(text) // 2, len(text) - 40):
@@ -110,7 +122,7 @@ def test_compression_bomb_is_rejected(world: World) -> None:
     from protocol.encoding import b45_encode
 
     text = "YL1:" + b45_encode(b"\x01\x0f" + bomb + b"s" * 64)
-    assert len(text) < yl1.MAX_TEXT_CHARS
+    assert len(text) < 4296  # fits in a QR code: refused for what it inflates to
     result = verify(world, text)
     assert result.codes == (R.MALFORMED,) and "inflates beyond" in result.reasons[0].message()
 
