@@ -57,15 +57,18 @@ class TrustDataError(YiluError):
 
     Nothing is known about a certificate checked against such data: a verifier reports
     it as *cannot verify*, never as a reject (docs/verifying.md, "Three outcomes").
-    ``code`` is the reason code that says so (TRUST_DATA_INVALID unless set);
+    ``code`` is the reason code that says so: TRUST_DATA_INVALID unless set, never None,
+    so that one kind of bad trust data always reports one code;
     ``codes`` lists every reason when this is the raising twin of an unverifiable result.
     """
 
     def __init__(
         self, message: str, *, code: ReasonCode | None = None, codes: tuple[ReasonCode, ...] = ()
     ) -> None:
+        from protocol.reasons import ReasonCode  # here: at import time this module needs nothing
+
         super().__init__(message)
-        self.code = code
+        self.code: ReasonCode = ReasonCode.TRUST_DATA_INVALID if code is None else code
         self.codes = codes
 
 

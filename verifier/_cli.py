@@ -190,7 +190,6 @@ def verify(
     as_json: bool,
 ) -> int:
     from protocol.errors import TrustDataError
-    from protocol.reasons import ReasonCode
     from protocol.vocabulary import check_country
     from verifier import VerificationResult, Verifier
     from verifier.render import render_text
@@ -201,7 +200,7 @@ def verify(
     try:
         snapshot = _snapshot_for_verify(bundle, root, data_dir)
     except TrustDataError as exc:
-        result = VerificationResult.reject(exc.code or ReasonCode.TRUST_DATA_INVALID, detail=str(exc))
+        result = VerificationResult.reject(exc.code, detail=str(exc))
     else:
         skew = timedelta(seconds=clock_skew)
         result = Verifier(snapshot, country=country, clock_skew=skew).verify(data, at=when)

@@ -198,7 +198,7 @@ class Verifier:
         try:
             return self._verify(data, at)
         except TrustDataError as exc:
-            reason = Reason(exc.code or ReasonCode.TRUST_DATA_INVALID, {"detail": str(exc)})
+            reason = Reason(exc.code, {"detail": str(exc)})
             return self._finish(VerificationResult.of([reason]), at, self.snapshot.federation.expires_at)
 
     def _verify(self, data: str | bytes, at: datetime) -> VerificationResult:

@@ -103,6 +103,14 @@ def verdict(proc: subprocess.CompletedProcess[str]) -> str | None:
     return None if value is None else str(value)
 
 
+def reason_codes(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    """The reason codes of a result, in order: from ``--json`` output, else from the text
+    output's ``  - [CODE] message`` lines."""
+    if proc.stdout.lstrip().startswith("{"):
+        return [r["code"] for r in json.loads(proc.stdout)["reasons"]]
+    return re.findall(r"^  - \[([A-Z_]+)\] ", proc.stdout, re.MULTILINE)
+
+
 # -- control: a pinned, genuine certificate is accepted -----------------------------------------
 
 
@@ -123,6 +131,7 @@ def test_attacker_federation_is_not_accepted_without_a_pinned_root(tmp_path: Pat
     proc = verify(attacker.issue(), bundle, "--at", AT_NOW, "--json", data_dir=tmp_path / "data")
     assert proc.returncode != 0
     assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert reason_codes(proc) == ["TRUST_DATA_MISSING"]
 
 
 def test_demo_init_names_its_root_keys(demo: dict[str, Any]) -> None:
@@ -148,7 +157,9 @@ def test_verify_at_the_end_of_the_calendar(
         data_dir=tmp_path,
     )
     assert proc.returncode != 3 and "internal error" not in proc.stderr, proc.stderr
-    assert proc.returncode in (1, 2), proc.stdout + proc.stderr
+    # Past the supported calendar (docs/verifying.md, "Time and clock skew"): refused as an argument.
+    assert (proc.returncode, proc.stdout) == (2, ""), proc.stdout + proc.stderr
+    assert proc.stderr.startswith("yilu: error: --at is outside the supported range"), proc.stderr
 
 
 # -- 7. resource use before authentication ----------------------------------------------------
@@ -173,6 +184,7 @@ def test_huge_bundle_file_is_refused_before_reading(
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "CANNOT VERIFY" in proc.stdout and "larger than any bundle" in proc.stdout, proc.stdout
+    assert reason_codes(proc) == ["TRUST_DATA_INVALID"]
     assert not proc.stderr, proc.stderr
 
 
@@ -212,6 +224,7 @@ def test_kid_cannot_inject_lines_into_text_output(
     token = f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
     proc = verify(token, demo["bundle"], "--root", demo["rootKeysFile"], "--lang", lang, data_dir=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert reason_codes(proc) == ["UNKNOWN_KEY"]  # and no forged reason line
     assert_clean_display(proc.stdout)
 
 
@@ -229,7 +242,7 @@ def test_file_that_is_not_a_bundle_is_unverifiable(
         fake.write_text("this is a shopping list, not a bundle\n")
     proc = verify(issued["qr"], fake, "--root", demo["rootKeysFile"], "--json", data_dir=tmp_path / "data")
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert verdict(proc) == "unverifiable"
+    assert (verdict(proc), reason_codes(proc)) == ("unverifiable", ["TRUST_DATA_INVALID"])
 
 
 def test_bundle_of_another_federation_is_unverifiable(tmp_path: Path) -> None:
@@ -247,7 +260,7 @@ def test_bundle_of_another_federation_is_unverifiable(tmp_path: Path) -> None:
         data_dir=tmp_path / "d",
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert verdict(proc) == "unverifiable"
+    assert (verdict(proc), reason_codes(proc)) == ("unverifiable", ["TRUST_DATA_INVALID"])
     assert "another federation" in (proc.stdout + proc.stderr).lower()
 
 
@@ -259,13 +272,13 @@ def test_expired_federation_list_is_unverifiable(tmp_path: Path) -> None:
         world.issue(), bundle, "--root", str(roots), "--at", AT_NOW, "--json", data_dir=tmp_path / "d"
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert verdict(proc) == "unverifiable"
+    assert (verdict(proc), reason_codes(proc)) == ("unverifiable", ["TRUST_DATA_STALE"])
 
 
 def test_no_pinned_root_is_unverifiable(demo: dict[str, Any], issued: dict[str, Any], tmp_path: Path) -> None:
     proc = verify(issued["qr"], demo["bundle"], "--json", data_dir=tmp_path / "empty")
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert verdict(proc) in (None, "unverifiable")
+    assert (verdict(proc), reason_codes(proc)) == ("unverifiable", ["TRUST_DATA_MISSING"])
 
 
 # -- 11. messages and arguments -----------------------------------------------------------------

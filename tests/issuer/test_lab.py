@@ -191,7 +191,8 @@ def test_report_too_big_for_a_qr_is_refused_before_it_is_recorded(lab: LabIssuer
         {"parameter": f"Analyte {rng.getrandbits(40):x}", "value": f"{rng.random():.4f}", "verdict": "pass"}
         for _ in range(200)
     ]
-    with pytest.raises(InputError, match="QR code at ECC M holds at most"):
+    # docs/formats.md, "QR": an issuer writes at most 3,391 characters (version 40, ECC M).
+    with pytest.raises(InputError, match="a QR code at ECC M holds at most 3391: split it"):
         lab.issue(body, now=NOW)
     assert read_json(lab.directory / "certificates.json") == {}
 
@@ -206,7 +207,8 @@ def test_lab_with_scopes_refuses_other_scopes(tmp_path: Path) -> None:
         now=NOW,
         scopes=("food",),
     )
-    with pytest.raises(InputError, match="SCOPE_NOT_ACCREDITED"):
+    refusal = r"accredited only for food: verifiers would reject it \(SCOPE_NOT_ACCREDITED\)$"
+    with pytest.raises(InputError, match=r"is for scope 'minerals-metals', but this lab is " + refusal):
         lab.issue(report("steel-rebar-6"), now=NOW)
     assert lab.issue(report("green-tea-3"), now=NOW).id.endswith("QDTC-2026-FT-004514")
     with pytest.raises(InputError, match="unknown scopes"):

@@ -136,7 +136,7 @@ def test_manifest_names_every_member() -> None:
     assert data["rootVersion"] == 1 and data["rootChain"] == hashlib.sha256(b"").hexdigest()
     assert list(data["body"]) == ["encoding", "bytes", "sha256", "rawBytes"]
     assert all("d" not in k for k in data["rootKeys"])
-    assert MAX_BUNDLE_BYTES >= 64 * 1024 * 1024
+    assert MAX_BUNDLE_BYTES == 512 * 1024 * 1024  # docs/formats.md, "Bundle"
 
 
 def test_parts_are_stored_decoded_so_they_compress() -> None:

@@ -354,7 +354,8 @@ def test_report_larger_than_a_certificate_carries_is_refused() -> None:
     from protocol.credential import MAX_REPORT_BYTES, validate_report
 
     big = json.loads((Path(__file__).parents[1] / "data" / "green-tea-8.json").read_text())
-    big["notes"] = "x" * MAX_REPORT_BYTES
+    assert MAX_REPORT_BYTES == 256 * 1024  # docs/formats.md, "Credential"
+    big["notes"] = "x" * (256 * 1024)
     with pytest.raises(MalformedInputError, match="bytes"):
         validate_report(big)
 

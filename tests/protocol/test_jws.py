@@ -290,8 +290,9 @@ def test_header_jwk_is_ignored(ed_key: SigningKey) -> None:
         attacker,
         {"alg": "EdDSA", "kid": ed_key.public.kid, "typ": "vc+jwt", "jwk": dict(attacker.public.jwk)},
     )
-    with pytest.raises(SignatureError):
+    with pytest.raises(SignatureError) as info:
         verify_signature(parse_compact(token), ed_key.public)
+    assert info.value.codes == (ReasonCode.MALFORMED,)  # not the header Yilu writes
 
 
 # ---------------------------------------------------------------- malformed input
@@ -315,8 +316,9 @@ def test_non_canonical_signature_encoding_rejected(ed_key: SigningKey) -> None:
     with pytest.raises(MalformedInputError) as info:
         parse_compact(f"{head}.{payload}.{variant}")
     assert info.value.code == ReasonCode.MALFORMED
-    with pytest.raises(MalformedInputError):
+    with pytest.raises(MalformedInputError) as info:
         parse_compact(f"{head}.{payload}.{sig}==")
+    assert info.value.code == ReasonCode.MALFORMED
 
 
 def test_non_canonical_header_and_payload_encoding_rejected(ed_key: SigningKey) -> None:
@@ -326,12 +328,14 @@ def test_non_canonical_header_and_payload_encoding_rejected(ed_key: SigningKey) 
     assert len(head) % 4 in (2, 3)
     assert len(payload) % 4 in (2, 3)
     parse_compact(token)
-    with pytest.raises(MalformedInputError):
-        parse_compact(f"{_with_changed_padding_bits(head)}.{payload}.{sig}")
-    with pytest.raises(MalformedInputError):
-        parse_compact(f"{head}.{_with_changed_padding_bits(payload)}.{sig}")
-    with pytest.raises(MalformedInputError):
-        parse_compact(f"{head}=.{payload}.{sig}")
+    for bad in (
+        f"{_with_changed_padding_bits(head)}.{payload}.{sig}",
+        f"{head}.{_with_changed_padding_bits(payload)}.{sig}",
+        f"{head}=.{payload}.{sig}",
+    ):
+        with pytest.raises(MalformedInputError) as info:
+            parse_compact(bad)
+        assert info.value.code == ReasonCode.MALFORMED, bad
 
 
 @pytest.mark.parametrize(
@@ -361,8 +365,9 @@ def test_malformed_tokens(bad: str) -> None:
 def test_too_long_token_rejected(ed_key: SigningKey) -> None:
     token = _valid(ed_key)
     assert parse_compact(token, max_chars=len(token)).compact == token
-    with pytest.raises(InputTooLargeError):
+    with pytest.raises(InputTooLargeError) as info:
         parse_compact(token, max_chars=len(token) - 1)
+    assert info.value.code == ReasonCode.MALFORMED
 
 
 def test_payload_json_must_be_an_object(ed_key: SigningKey) -> None:
@@ -399,8 +404,9 @@ def test_verify_with_any_fails_when_no_candidate_verifies(ed_key: SigningKey) ->
     with pytest.raises(SignatureError) as info:
         verify_with_any(parsed, [])
     assert info.value.codes == (ReasonCode.UNKNOWN_KEY,)
-    with pytest.raises(SignatureError):
+    with pytest.raises(SignatureError) as info:
         verify_with_any(parse_compact(tamper_payload(_valid(ed_key))), [ed_key.public])
+    assert info.value.codes == (ReasonCode.SIGNATURE_INVALID,)
 
 
 # ---------------------------------------------------------------- RFC 8037 and interop
@@ -536,6 +542,7 @@ def test_cached_header_is_a_fresh_dict_each_time(ed_key: SigningKey) -> None:
 def test_header_errors_are_never_cached() -> None:
     bad = b'{"alg":"HS256","kid":"k","typ":"vc+jwt"}'
     for _ in range(2):
-        with pytest.raises(UnsupportedFormatError):
+        with pytest.raises(UnsupportedFormatError) as info:
             from_parts(bad, b"{}", b"\0" * 64)
+        assert info.value.code == ReasonCode.UNSUPPORTED_ALG
     assert bad not in jws_module._PARSED_HEADERS

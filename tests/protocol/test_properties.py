@@ -262,11 +262,12 @@ def test_baseline_the_genuine_certificate_is_accepted(env: Env) -> None:
 
 def check_yl1(env: Env, text: str) -> None:
     """decode returns a str or raises an InputError; only the original ever verifies."""
+    refused: InputError | None = None
     try:
         decoded = yl1.decode(text)
     except InputError as exc:
         event(f"decode refused: {type(exc).__name__}")
-        decoded = None
+        decoded, refused = None, exc
     else:
         event("decoded" + (" (unchanged)" if decoded == env.token else ""))
         assert isinstance(decoded, str)
@@ -276,6 +277,9 @@ def check_yl1(env: Env, text: str) -> None:
     result = env.verifier.verify(text, at=NOW)  # the verifier's own path, must not raise
     assert result.reasons
     assert not result.accepted or decoded == env.token, text
+    if refused is not None and text.startswith(yl1.PREFIX) and text == text.strip():
+        # YL1 text that does not decode is one reason, the decoder's, however it is broken.
+        assert result.codes == (refused.code,), (text, refused)
 
 
 @given(st.one_of(st.text(), st.text().map(lambda t: yl1.PREFIX + t)))

@@ -23,6 +23,7 @@ from protocol.errors import (
 )
 from protocol.jws import MAX_GENERAL_CHARS, parse_general, sign_general, verify_raw
 from protocol.keys import SigningKey
+from protocol.reasons import ReasonCode as R
 from protocol.rootchain import (
     TYP_ROOT_ROTATION,
     RootRotation,
@@ -136,26 +137,39 @@ def test_parsing_is_strict(chain: list[str], change: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "header",
+    ("header", "error", "code"),
     [
-        {"alg": "none", "kid": "k", "typ": TYP_ROOT_ROTATION},
-        {"alg": "HS256", "kid": "k", "typ": TYP_ROOT_ROTATION},
-        {"alg": "EdDSA", "kid": "k", "typ": "vc+jwt"},
-        {"alg": "EdDSA", "kid": "k", "typ": TYP_ROOT_ROTATION, "crit": ["b64"]},
-        {"alg": "EdDSA", "kid": "k", "typ": TYP_ROOT_ROTATION, "jwk": {"kty": "OKP"}},
-        {"kid": "k", "alg": "EdDSA", "typ": TYP_ROOT_ROTATION},
+        ({"alg": "none", "kid": "k", "typ": TYP_ROOT_ROTATION}, UnsupportedFormatError, R.UNSUPPORTED_ALG),
+        ({"alg": "HS256", "kid": "k", "typ": TYP_ROOT_ROTATION}, UnsupportedFormatError, R.UNSUPPORTED_ALG),
+        ({"alg": "EdDSA", "kid": "k", "typ": "vc+jwt"}, UnsupportedFormatError, R.UNSUPPORTED_FORMAT),
+        (
+            {"alg": "EdDSA", "kid": "k", "typ": TYP_ROOT_ROTATION, "crit": ["b64"]},
+            UnsupportedFormatError,
+            R.UNSUPPORTED_FORMAT,
+        ),
+        # Not the header Yilu writes: refused as trust data, with no certificate reason code.
+        (
+            {"alg": "EdDSA", "kid": "k", "typ": TYP_ROOT_ROTATION, "jwk": {"kty": "OKP"}},
+            MalformedInputError,
+            None,
+        ),
+        ({"kid": "k", "alg": "EdDSA", "typ": TYP_ROOT_ROTATION}, MalformedInputError, None),
     ],
 )
-def test_headers_are_exactly_yilus(chain: list[str], header: dict[str, object]) -> None:
+def test_headers_are_exactly_yilus(
+    chain: list[str], header: dict[str, object], error: type[InputError], code: R | None
+) -> None:
     protected = b64url_encode(json.dumps(header, separators=(",", ":")).encode())
     bad = _mutate(chain[0], lambda o: o["signatures"][0].update(protected=protected))
-    with pytest.raises((MalformedInputError, UnsupportedFormatError)):
+    with pytest.raises(error) as info:
         parse_general(bad, expected_typ=TYP_ROOT_ROTATION)
+    assert (type(info.value), info.value.code) == (error, code)
 
 
 def test_bounded_and_ascii(chain: list[str]) -> None:
+    assert MAX_GENERAL_CHARS == 16 * 1024  # docs/formats.md, "Root rotation": at most 16 KiB
     with pytest.raises(InputTooLargeError):
-        parse_general(chain[0] + " " * MAX_GENERAL_CHARS, expected_typ=TYP_ROOT_ROTATION)
+        parse_general(chain[0] + " " * (16 * 1024), expected_typ=TYP_ROOT_ROTATION)
     with pytest.raises(MalformedInputError):
         parse_general(chain[0].replace("{", "{\u00e9", 1), expected_typ=TYP_ROOT_ROTATION)
 

@@ -20,6 +20,11 @@ from protocol.status_list import MAX_BITS, MIN_BITS, MIN_SLOTS, Bitstring, Statu
 URL = "https://qdtc.example.cn/status"
 BOTH = ("revocation", "suspension")
 ISSUER = "https://qdtc.example.cn"
+#: The documented sizes (docs/formats.md, "Status lists"), written out: the code's own
+#: constants are only compared with them (test_sizes), so a changed limit fails here.
+LIST_BITS = 131_072
+LIST_SLOTS = 65_536
+MAX_LIST_BITS = 1 << 24  # 2 MiB of bits when decoding
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
@@ -67,8 +72,8 @@ def test_set_false_clears_only_that_bit() -> None:
 
 
 def test_sizes() -> None:
-    assert MIN_BITS == 131_072
-    assert len(Bitstring()) == MIN_BITS
+    assert (MIN_BITS, MIN_SLOTS, MAX_BITS) == (LIST_BITS, LIST_SLOTS, MAX_LIST_BITS)
+    assert len(Bitstring()) == LIST_BITS
     assert len(raw_bytes(Bitstring())) == 16 * 1024
     assert len(Bitstring(8)) == 8
     assert len(Bitstring(data=b"\x00" * 3)) == 24
@@ -92,13 +97,13 @@ def test_index_bounds() -> None:
 def test_encode_decode_round_trip() -> None:
     rng = random.Random(131072)
     bits = Bitstring()
-    chosen = set(rng.sample(range(MIN_BITS), 500)) | {0, MIN_BITS - 1}
+    chosen = set(rng.sample(range(LIST_BITS), 500)) | {0, LIST_BITS - 1}
     for i in chosen:
         bits.set(i, True)
     encoded = bits.encode()
     again = Bitstring.decode(encoded)
-    assert len(again) == MIN_BITS
-    assert {i for i in range(MIN_BITS) if again.get(i)} == chosen
+    assert len(again) == LIST_BITS
+    assert {i for i in range(LIST_BITS) if again.get(i)} == chosen
     assert again.encode() == encoded
 
 
@@ -114,8 +119,8 @@ def test_encoding_is_reproducible_and_small() -> None:
 def test_spec_example_encoded_list() -> None:
     """The empty 16 KiB list from the Bitstring Status List v1.0 examples."""
     bits = Bitstring.decode("uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA")
-    assert len(bits) == MIN_BITS
-    assert not any(bits.get(i) for i in range(0, MIN_BITS, 97))
+    assert len(bits) == LIST_BITS
+    assert not any(bits.get(i) for i in range(0, LIST_BITS, 97))
 
 
 def test_decode_accepts_other_gzip_writers() -> None:
@@ -175,8 +180,8 @@ def test_gzip_bomb_is_bounded() -> None:
 
 
 def test_largest_list_accepted_and_one_byte_more_refused() -> None:
-    limit = MAX_BITS // 8
-    assert len(Bitstring.decode("u" + b64url_encode(gzip.compress(bytes(limit), mtime=0)))) == MAX_BITS
+    limit = 2 * 1024 * 1024  # bytes: 2^24 bits
+    assert len(Bitstring.decode("u" + b64url_encode(gzip.compress(bytes(limit), mtime=0)))) == MAX_LIST_BITS
     with pytest.raises(InputTooLargeError):
         Bitstring.decode("u" + b64url_encode(gzip.compress(bytes(limit + 1), mtime=0)))
 
@@ -188,7 +193,7 @@ def make_list(
     purposes: tuple[str, ...] = BOTH, until: datetime | None = T0 + timedelta(days=1)
 ) -> StatusList:
     bits = Bitstring()
-    for i in (3, 48212, 48213, MIN_BITS - 1):
+    for i in (3, 48212, 48213, LIST_BITS - 1):
         bits.set(i, True)
     return StatusList(URL, ISSUER, purposes, bits, T0, until)
 
@@ -238,16 +243,15 @@ def test_credential_round_trip(purposes: tuple[str, ...], written: Any, until: d
 def test_slot_indices_pair_an_even_revocation_with_the_next_suspension() -> None:
     assert slot_indices(0) == (0, 1)
     assert slot_indices(2121) == (4242, 4243)
-    assert slot_indices(MIN_SLOTS - 1) == (MIN_BITS - 2, MIN_BITS - 1)
-    assert MIN_SLOTS == 65_536
+    assert slot_indices(65_535) == (131_070, 131_071)  # the last of LIST_SLOTS
     with pytest.raises(ValueError, match="not negative"):
         slot_indices(-1)
 
 
 def test_revoked_are_the_even_set_bits_and_suspended_the_odd() -> None:
-    status = make_list()  # bits 3, 48212, 48213, MIN_BITS - 1
+    status = make_list()  # bits 3, 48212, 48213, LIST_BITS - 1
     assert status.revoked_indices() == (48212,)
-    assert status.suspended_indices() == (3, 48213, MIN_BITS - 1)
+    assert status.suspended_indices() == (3, 48213, LIST_BITS - 1)
 
 
 def test_a_list_without_a_purpose_has_no_bits_of_it() -> None:

@@ -206,8 +206,9 @@ def _cuts_inside_signature(text: str) -> list[int]:
 def test_truncated_inside_signature_is_malformed(reference_vc: Callable[..., str]) -> None:
     text = yl1.encode(reference_vc("green-tea-8"))
     for cut in _cuts_inside_signature(text):
-        with pytest.raises(MalformedInputError):
+        with pytest.raises(MalformedInputError) as info:
             yl1.decode(text[:cut])
+        assert info.value.code == ReasonCode.MALFORMED
 
 
 def test_truncated_signature_never_verifies(reference_vc: Callable[..., str], ed_key: SigningKey) -> None:
@@ -219,8 +220,9 @@ def test_truncated_signature_never_verifies(reference_vc: Callable[..., str], ed
         except MalformedInputError:
             continue
         assert rebuilt.rsplit(".", 1)[0] == token.rsplit(".", 1)[0]
-        with pytest.raises(SignatureError):
+        with pytest.raises(SignatureError) as info:
             verify_signature(parse_compact(rebuilt), ed_key.public)
+        assert info.value.codes == (ReasonCode.SIGNATURE_INVALID,)
 
 
 @pytest.mark.parametrize(
@@ -261,26 +263,34 @@ def test_unknown_dictionary_version(reference_vc: Callable[..., str], version: i
 def test_deflate_bomb_longer_than_a_qr_code() -> None:
     zeros = bytes(10 * 1024 * 1024)
     text = craft(b'{"alg":"EdDSA"}' + zeros, 15)
-    assert len(text) > yl1.MAX_TEXT_CHARS
-    with pytest.raises(InputTooLargeError):
-        yl1.decode(text)
-
-
-@pytest.mark.parametrize("size", [100 * 1024, 1024 * 1024, 2_800_000])
-def test_deflate_bomb_that_fits_in_a_qr_code(size: int) -> None:
-    text = craft(b'{"alg":"EdDSA"}' + bytes(size), 15)
-    assert len(text) <= yl1.MAX_TEXT_CHARS
+    assert len(text) > 4296
     with pytest.raises(InputTooLargeError) as info:
         yl1.decode(text)
     assert info.value.code == ReasonCode.MALFORMED
 
 
+@pytest.mark.parametrize("size", [100 * 1024, 1024 * 1024, 2_800_000])
+def test_deflate_bomb_that_fits_in_a_qr_code(size: int) -> None:
+    text = craft(b'{"alg":"EdDSA"}' + bytes(size), 15)
+    assert len(text) <= 4296
+    with pytest.raises(InputTooLargeError) as info:
+        yl1.decode(text)
+    assert info.value.code == ReasonCode.MALFORMED
+
+
+def test_documented_limits() -> None:
+    """The code's limits are the ones docs/formats.md ("YL1 envelope", steps 1, 6, 7) states;
+    the tests below use the documented numbers."""
+    assert (yl1.MAX_TEXT_CHARS, yl1.MAX_INFLATED, yl1.SIGNATURE_BYTES) == (4296, 65_536, 64)
+
+
 def test_inflation_limit_boundary() -> None:
     header = b'{"alg":"EdDSA"}'
-    at_limit = craft(header + b"A" * (yl1.MAX_INFLATED - len(header)), len(header))
+    at_limit = craft(header + b"A" * (65_536 - len(header)), len(header))
     assert yl1.decode(at_limit).count(".") == 2
-    with pytest.raises(InputTooLargeError):
-        yl1.decode(craft(header + b"A" * (yl1.MAX_INFLATED - len(header) + 1), len(header)))
+    with pytest.raises(InputTooLargeError) as info:
+        yl1.decode(craft(header + b"A" * (65_536 - len(header) + 1), len(header)))
+    assert info.value.code == ReasonCode.MALFORMED
 
 
 def _filler(chars: int) -> str:
@@ -290,21 +300,25 @@ def _filler(chars: int) -> str:
 
 
 def test_text_length_limit() -> None:
-    longest = "YL1:" + _filler(yl1.MAX_TEXT_CHARS - 4)  # 4,296 characters: not rejected for length
-    assert len(longest) == yl1.MAX_TEXT_CHARS
+    longest = "YL1:" + _filler(4292)  # 4,296 characters: not rejected for length
+    assert len(longest) == 4296
     with pytest.raises(MalformedInputError) as info:
         yl1.decode(longest)
     assert not isinstance(info.value, InputTooLargeError)
+    assert info.value.code == ReasonCode.MALFORMED
     for extra in (1, 2, 100):
-        with pytest.raises(InputTooLargeError):
-            yl1.decode("YL1:" + _filler(yl1.MAX_TEXT_CHARS + extra))
-    with pytest.raises(InputTooLargeError):
+        with pytest.raises(InputTooLargeError) as info:
+            yl1.decode("YL1:" + _filler(4296 + extra))
+        assert info.value.code == ReasonCode.MALFORMED
+    with pytest.raises(InputTooLargeError) as info:
         yl1.decode("YL1:" + "0" * 10_000_000)
+    assert info.value.code == ReasonCode.MALFORMED
 
 
 def test_text_longer_than_a_version_40_qr_is_too_large() -> None:
-    with pytest.raises(InputTooLargeError):
-        yl1.decode("YL1:" + _filler(yl1.MAX_TEXT_CHARS - 3))  # 4,297 characters
+    with pytest.raises(InputTooLargeError) as info:
+        yl1.decode("YL1:" + _filler(4293))  # 4,297 characters
+    assert info.value.code == ReasonCode.MALFORMED
 
 
 @pytest.mark.parametrize(
@@ -325,8 +339,9 @@ def test_header_length_out_of_range(body: bytes, header_len: int) -> None:
 
 @pytest.mark.parametrize("length_bytes", [b"\x80\x80\x80\x01", b"\xff\xff\xff\xff", b"\x80\x80\x80"])
 def test_header_length_varint_too_long(length_bytes: bytes) -> None:
-    with pytest.raises(MalformedInputError):
+    with pytest.raises(MalformedInputError) as info:
         yl1.decode(craft(b'{"alg":"EdDSA"}{}', 0, length_bytes=length_bytes))
+    assert info.value.code == ReasonCode.MALFORMED
 
 
 def test_crafted_text_with_valid_layout_decodes() -> None:
@@ -344,10 +359,11 @@ def test_missing_signature() -> None:
 
 
 def test_signature_must_be_64_bytes() -> None:
-    assert yl1.decode(craft(b'{"alg":"EdDSA"}{}', 15, signature=b"\x01" * yl1.SIGNATURE_BYTES))
+    assert yl1.decode(craft(b'{"alg":"EdDSA"}{}', 15, signature=b"\x01" * 64))
     for size in (1, 63, 65, 132):
-        with pytest.raises(MalformedInputError, match="signature"):
+        with pytest.raises(MalformedInputError, match="signature") as info:
             yl1.decode(craft(b'{"alg":"EdDSA"}{}', 15, signature=b"\x01" * size))
+        assert info.value.code == ReasonCode.MALFORMED
 
 
 def test_deflate_with_wrong_dictionary_is_rejected_or_differs() -> None:
@@ -369,8 +385,9 @@ def test_pinned_dictionary_hash_is_enforced(monkeypatch: pytest.MonkeyPatch) -> 
     yl1.dictionary.cache_clear()
     monkeypatch.setitem(yl1.DICTIONARIES, 1, "0" * 64)
     try:
-        with pytest.raises(UnsupportedFormatError):
+        with pytest.raises(UnsupportedFormatError) as info:
             yl1.dictionary(1)
+        assert info.value.code == ReasonCode.UNSUPPORTED_FORMAT
     finally:
         monkeypatch.undo()
         yl1.dictionary.cache_clear()

@@ -164,20 +164,23 @@ def test_random_bytes_are_unreadable() -> None:
 
 
 def test_empty_bytes_are_unreadable() -> None:
-    with pytest.raises(MalformedInputError):
+    with pytest.raises(MalformedInputError) as info:
         read_qr_text(b"")
+    assert info.value.code is ReasonCode.UNREADABLE
 
 
 def test_truncated_png_is_malformed(text: str) -> None:
     data = encode(qr_image(text, 4), "PNG")
-    with pytest.raises(MalformedInputError):
+    with pytest.raises(MalformedInputError) as info:
         read_qr_text(data[: len(data) // 2])
+    assert info.value.code is ReasonCode.UNREADABLE
 
 
 def test_other_image_formats_are_refused(text: str) -> None:
     # Only the PNG and JPEG decoders of Pillow are exposed to untrusted bytes.
-    with pytest.raises(MalformedInputError):
+    with pytest.raises(MalformedInputError) as info:
         read_qr_text(encode(qr_image(text, 4), "GIF"))
+    assert info.value.code is ReasonCode.UNREADABLE
 
 
 def test_image_without_a_code() -> None:
@@ -193,14 +196,16 @@ def test_image_without_a_code() -> None:
 
 
 def test_blank_photo_has_no_code() -> None:
-    with pytest.raises(MalformedInputError, match="no QR code"):
+    with pytest.raises(MalformedInputError, match="no QR code") as info:
         read_qr_text(encode(Image.new("RGB", SIZE_1080P, (128, 128, 128)), "JPEG", quality=80))
+    assert info.value.code is ReasonCode.UNREADABLE
 
 
 def test_oversize_bytes_are_refused_before_decoding() -> None:
     data = encode(Image.new("L", (1, 1), 255), "PNG")
-    data += b"\0" * (MAX_IMAGE_BYTES + 1 - len(data))
-    assert len(data) == MAX_IMAGE_BYTES + 1
+    assert MAX_IMAGE_BYTES == 20 * 1024 * 1024  # docs/verifying.md: a photo of at most 20 MiB
+    data += b"\0" * (20 * 1024 * 1024 + 1 - len(data))
+    assert len(data) == 20_971_521
     with pytest.raises(InputTooLargeError) as info:
         read_qr_text(data)
     assert info.value.code is ReasonCode.UNREADABLE
@@ -208,10 +213,9 @@ def test_oversize_bytes_are_refused_before_decoding() -> None:
 
 def test_decompression_bomb_header_is_refused() -> None:
     # 10^10 pixels: Pillow's own bomb check fires while opening; we turn it into ours.
-    with pytest.raises((InputTooLargeError, MalformedInputError)):
+    with pytest.raises(InputTooLargeError) as info:
         read_qr_text(png_with_header_size(100_000, 100_000))
-    with pytest.raises(InputTooLargeError):
-        read_qr_text(png_with_header_size(100_000, 100_000))
+    assert info.value.code is ReasonCode.UNREADABLE
 
 
 @pytest.mark.parametrize("action", ["error", "ignore"])
@@ -220,16 +224,18 @@ def test_size_between_the_limits_of_pillow_is_refused(action: Literal["error", "
     # is caught; ignored, our own check after opening catches the size.
     with warnings.catch_warnings():
         warnings.simplefilter(action, Image.DecompressionBombWarning)
-        with pytest.raises(InputTooLargeError):
+        with pytest.raises(InputTooLargeError) as info:
             read_qr_text(png_with_header_size(12_000, 8_000))
+    assert info.value.code is ReasonCode.UNREADABLE
 
 
 def test_image_just_over_max_pixels_is_refused() -> None:
     # Below Pillow's own limits, so only our MAX_PIXELS check can catch it, before load.
-    width = 8000
-    height = MAX_PIXELS // width + 1
-    with pytest.raises(InputTooLargeError):
+    assert MAX_PIXELS == 40_000_000  # docs/verifying.md: at most 40 Mpx
+    width, height = 8000, 5001  # 40,008,000 pixels
+    with pytest.raises(InputTooLargeError) as info:
         read_qr_text(png_with_header_size(width, height))
+    assert info.value.code is ReasonCode.UNREADABLE
 
 
 def test_zero_size_header_is_malformed() -> None:

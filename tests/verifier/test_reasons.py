@@ -27,10 +27,6 @@ def verify(
     return Verifier(snapshot, country=country).verify(token, at=at)
 
 
-def codes(result: VerificationResult) -> set[R]:
-    return set(result.codes)
-
-
 # -- accept ---------------------------------------------------------------------------------
 
 
@@ -53,7 +49,7 @@ def test_es256_lab_accepted(world: World) -> None:
 def test_own_country_recognised_without_agreement(world: World) -> None:
     world.agreements = []
     assert verify(world, world.issue(), country="CN").accepted
-    assert codes(verify(world, world.issue(), country="KZ")) == {R.NOT_RECOGNISED}
+    assert verify(world, world.issue(), country="KZ").codes == (R.NOT_RECOGNISED,)
 
 
 def test_kid_collision_tries_each_key(world: World) -> None:
@@ -96,14 +92,26 @@ def test_garbage_is_unreadable_and_a_broken_code_malformed(world: World, data: s
     assert result.reasons[0].message("en")
 
 
+def test_text_input_limit_is_256_kib(world: World) -> None:
+    """Text up to 256 KiB is read (docs/verifying.md, "Verification order", step 1); one
+    character more is refused for its size. Both are UNREADABLE: neither is a certificate."""
+    from verifier._verify import MAX_TEXT_INPUT
+
+    assert MAX_TEXT_INPUT == 256 * 1024
+    at_limit, over = verify(world, "x" * 262_144), verify(world, "x" * 262_145)
+    assert (at_limit.codes, over.codes) == ((R.UNREADABLE,), (R.UNREADABLE,))
+    assert "neither YL1: text nor a compact VC-JWT" in at_limit.reasons[0].message()
+    assert "too large to be a certificate" in over.reasons[0].message()
+
+
 def test_truncated_yl1_is_malformed(world: World) -> None:
     text = yl1.encode(world.issue())
     for cut in (10, len(text) // 2, len(text) - 40):
-        assert codes(verify(world, text[:cut])) == {R.MALFORMED}
+        assert verify(world, text[:cut]).codes == (R.MALFORMED,)
 
 
 def test_oversized_input_is_malformed(world: World) -> None:
-    assert codes(verify(world, "YL1:" + "A" * 10_000)) == {R.MALFORMED}
+    assert verify(world, "YL1:" + "A" * 10_000).codes == (R.MALFORMED,)
 
 
 def test_compression_bomb_is_rejected(world: World) -> None:
@@ -114,15 +122,15 @@ def test_compression_bomb_is_rejected(world: World) -> None:
     from protocol.encoding import b45_encode
 
     text = "YL1:" + b45_encode(b"\x01\x0f" + bomb + b"s" * 64)
-    assert len(text) < yl1.MAX_TEXT_CHARS
+    assert len(text) < 4296  # fits in a QR code: refused for what it inflates to
     result = verify(world, text)
-    assert codes(result) == {R.MALFORMED} and "inflates beyond" in result.reasons[0].message()
+    assert result.codes == (R.MALFORMED,) and "inflates beyond" in result.reasons[0].message()
 
 
 def test_unknown_key(world: World) -> None:
     stranger = SigningKey.generate()
     result = verify(world, world.issue(key=stranger))
-    assert codes(result) == {R.UNKNOWN_KEY}
+    assert result.codes == (R.UNKNOWN_KEY,)
 
 
 def test_wrong_signature(world: World) -> None:
@@ -131,7 +139,7 @@ def test_wrong_signature(world: World) -> None:
     forged["credentialSubject"]["conclusion"] = "pass"
     forged["credentialSubject"]["results"][0]["value"] = "0.01"
     token = ".".join((head, b64url_encode(json.dumps(forged).encode()), sig))
-    assert codes(verify(world, token)) == {R.SIGNATURE_INVALID}
+    assert verify(world, token).codes == (R.SIGNATURE_INVALID,)
 
 
 def test_signature_from_other_lab_key_with_same_kid_is_invalid(world: World) -> None:
@@ -144,13 +152,13 @@ def test_signature_from_other_lab_key_with_same_kid_is_invalid(world: World) -> 
 
     signing_input = b64url_encode(dumps_compact(head)) + "." + token.split(".")[1]
     forged = signing_input + "." + b64url_encode(stranger.sign(signing_input.encode()))
-    assert codes(verify(world, forged)) == {R.SIGNATURE_INVALID}
+    assert verify(world, forged).codes == (R.SIGNATURE_INVALID,)
 
 
 def test_issuer_claim_must_match_key_owner(world: World) -> None:
     token = world.issue(overrides={"issuer": world.labs["ru-food"].id})
     result = verify(world, token)
-    assert codes(result) == {R.SIGNATURE_INVALID}
+    assert result.codes == (R.SIGNATURE_INVALID,)
 
 
 @pytest.mark.parametrize("alg", ["none", "HS256", "RS256", "ES384", None])
@@ -161,7 +169,7 @@ def test_forbidden_algorithms(world: World, alg: str | None) -> None:
         header["alg"] = alg
     head = b64url_encode(json.dumps(header).encode())
     token = f"{head}.{payload}.{b64url_encode(b'x' * 64)}"
-    assert codes(verify(world, token)) == {R.UNSUPPORTED_ALG}
+    assert verify(world, token).codes == (R.UNSUPPORTED_ALG,)
 
 
 def test_hs256_signed_with_public_key_is_refused(world: World) -> None:
@@ -173,7 +181,7 @@ def test_hs256_signed_with_public_key_is_refused(world: World) -> None:
         payload, public_bytes, algorithm="HS256", headers={"kid": spec.key.public.kid, "typ": "vc+jwt"}
     )
     result = verify(world, token)
-    assert codes(result) == {R.UNSUPPORTED_ALG}
+    assert result.codes == (R.UNSUPPORTED_ALG,)
 
 
 def test_alg_must_match_key_type(world: World) -> None:
@@ -182,7 +190,7 @@ def test_alg_must_match_key_type(world: World) -> None:
     token = world.issue("cn-metals")
     head = b64url_encode(json.dumps({"alg": "EdDSA", "kid": metals.key.public.kid, "typ": "vc+jwt"}).encode())
     forged = head + token[token.index(".") :]
-    assert codes(verify(world, forged)) == {R.UNSUPPORTED_ALG}
+    assert verify(world, forged).codes == (R.UNSUPPORTED_ALG,)
 
 
 def test_wrong_typ_is_unsupported_format(world: World) -> None:
@@ -190,7 +198,7 @@ def test_wrong_typ_is_unsupported_format(world: World) -> None:
     head = json.loads(b64url_decode(token.split(".")[0]))
     head["typ"] = "JWT"
     forged = b64url_encode(json.dumps(head).encode()) + token[token.index(".") :]
-    assert codes(verify(world, forged)) == {R.UNSUPPORTED_FORMAT}
+    assert verify(world, forged).codes == (R.UNSUPPORTED_FORMAT,)
 
 
 # -- time ---------------------------------------------------------------------------------------
@@ -198,21 +206,22 @@ def test_wrong_typ_is_unsupported_format(world: World) -> None:
 
 def test_expired(world: World) -> None:
     result = verify(world, world.issue(), at=NOW + timedelta(days=400))
-    assert R.EXPIRED in codes(result)
-    assert "2027-05-20" in result.reasons[[r.code for r in result.reasons].index(R.EXPIRED)].message()
+    assert result.codes == (R.EXPIRED, R.STATUS_UNAVAILABLE, R.TRUST_DATA_STALE, R.TRUST_DATA_STALE)
+    assert "2027-05-20" in result.reasons[0].message()
 
 
 def test_not_yet_valid_names_the_device_clock(world: World) -> None:
     result = verify(world, world.issue(valid_from=NOW + timedelta(hours=2)))
-    assert R.NOT_YET_VALID in codes(result)
-    assert "clock" in next(r for r in result.reasons if r.code is R.NOT_YET_VALID).message()
+    assert result.codes == (R.NOT_YET_VALID,)
+    assert "clock" in result.reasons[0].message()
 
 
 def test_clock_skew_tolerated(world: World) -> None:
     assert verify(world, world.issue(valid_from=NOW + timedelta(minutes=4))).accepted
     snapshot = load_bundle(world.bundle(), pinned_roots=[world.root.public])
     strict = Verifier(snapshot, country="KZ", clock_skew=timedelta(0))
-    assert R.NOT_YET_VALID in strict.verify(world.issue(valid_from=NOW + timedelta(minutes=4)), at=NOW).codes
+    early = strict.verify(world.issue(valid_from=NOW + timedelta(minutes=4)), at=NOW)
+    assert early.codes == (R.NOT_YET_VALID,)
 
 
 # -- keys ---------------------------------------------------------------------------------------
@@ -221,14 +230,15 @@ def test_clock_skew_tolerated(world: World) -> None:
 def test_key_not_valid_at_issuance(world: World) -> None:
     world.labs["cn-food"].key_from = NOW - timedelta(hours=2)
     result = verify(world, world.issue(valid_from=NOW - timedelta(days=3)))
-    assert codes(result) == {R.KEY_NOT_VALID_AT_ISSUANCE}
+    assert result.codes == (R.KEY_NOT_VALID_AT_ISSUANCE,)
 
 
 def test_key_revoked_for_compromise_taints_older_certificates(world: World) -> None:
     spec = world.labs["cn-food"]
     spec.revoked_at, spec.revocation_reason = NOW - timedelta(hours=3), "keyCompromise"
     result = verify(world, world.issue(valid_from=NOW - timedelta(days=5)))
-    assert R.KEY_REVOKED in codes(result)
+    # The lab's status list is signed with that key too, so it is not used either.
+    assert result.codes == (R.KEY_REVOKED, R.STATUS_UNAVAILABLE)
 
 
 def test_key_superseded_keeps_earlier_certificates(world: World) -> None:
@@ -238,7 +248,7 @@ def test_key_superseded_keeps_earlier_certificates(world: World) -> None:
     spec.extra_keys.append(KeyRecord(successor.public, NOW - timedelta(hours=3)))
     spec.status_signer = successor  # status lists are re-signed with the new key
     assert verify(world, world.issue(valid_from=NOW - timedelta(days=5))).accepted
-    assert R.KEY_REVOKED in codes(verify(world, world.issue(valid_from=NOW - timedelta(hours=1))))
+    assert verify(world, world.issue(valid_from=NOW - timedelta(hours=1))).codes == (R.KEY_REVOKED,)
     assert verify(world, world.issue(valid_from=NOW - timedelta(hours=1), key=successor)).accepted
 
 
@@ -260,14 +270,14 @@ def test_status_list_signed_with_superseded_key_is_not_used(world: World) -> Non
 def test_lab_not_accredited_at_issuance(world: World) -> None:
     world.labs["cn-food"].status.append(StatusEvent("suspended", NOW - timedelta(days=10)))
     result = verify(world, world.issue(valid_from=NOW - timedelta(days=2)))
-    assert codes(result) == {R.LAB_NOT_ACCREDITED}
+    assert result.codes == (R.LAB_NOT_ACCREDITED,)
     # A certificate issued before the suspension stays good.
     assert verify(world, world.issue(valid_from=NOW - timedelta(days=20))).accepted
 
 
 def test_scope_not_accredited(world: World) -> None:
     result = verify(world, world.issue("cn-metals", "green-tea-3"))
-    assert codes(result) == {R.SCOPE_NOT_ACCREDITED}
+    assert result.codes == (R.SCOPE_NOT_ACCREDITED,)
 
 
 def test_scope_history_is_judged_at_valid_from(world: World) -> None:
@@ -280,34 +290,34 @@ def test_scope_history_is_judged_at_valid_from(world: World) -> None:
     )
     assert verify(world, world.issue(valid_from=NOW - timedelta(days=20))).accepted
     result = verify(world, world.issue(valid_from=NOW - timedelta(days=2)))
-    assert codes(result) == {R.SCOPE_NOT_ACCREDITED}
+    assert result.codes == (R.SCOPE_NOT_ACCREDITED,)
     # Re-accredited for food from yesterday: a second period of the same category.
     world.labs["cn-food"].scopes = (
         *world.labs["cn-food"].scopes,
         Scope("food", since=NOW - timedelta(days=1)),
     )
     assert verify(world, world.issue(valid_from=NOW - timedelta(hours=2))).accepted
-    assert codes(verify(world, world.issue(valid_from=NOW - timedelta(days=2)))) == {R.SCOPE_NOT_ACCREDITED}
+    assert verify(world, world.issue(valid_from=NOW - timedelta(days=2))).codes == (R.SCOPE_NOT_ACCREDITED,)
 
 
 def test_registry_not_member(world: World) -> None:
     world.member_status["CN"].append(StatusEvent("suspended", NOW - timedelta(days=1)))
     result = verify(world, world.issue())
-    assert codes(result) == {R.REGISTRY_NOT_MEMBER}
+    assert result.codes == (R.REGISTRY_NOT_MEMBER,)
 
 
 def test_not_recognised(world: World) -> None:
-    assert codes(verify(world, world.issue(), country="UZ")) == {R.NOT_RECOGNISED}
+    assert verify(world, world.issue(), country="UZ").codes == (R.NOT_RECOGNISED,)
     # RU's food lab is recognised by CN but not by KZ.
     assert verify(world, world.issue("ru-food"), country="CN").accepted
-    assert codes(verify(world, world.issue("ru-food"), country="KZ")) == {R.NOT_RECOGNISED}
+    assert verify(world, world.issue("ru-food"), country="KZ").codes == (R.NOT_RECOGNISED,)
 
 
 def test_agreement_from_date_applies_to_issuance(world: World) -> None:
     world.agreements = [Agreement("UZ", (world.reg_id("CN"),), ("food",), NOW - timedelta(hours=12))]
-    assert codes(verify(world, world.issue(valid_from=NOW - timedelta(days=1)), country="UZ")) == {
-        R.NOT_RECOGNISED
-    }
+    assert verify(world, world.issue(valid_from=NOW - timedelta(days=1)), country="UZ").codes == (
+        R.NOT_RECOGNISED,
+    )
     assert verify(world, world.issue(valid_from=NOW - timedelta(hours=1)), country="UZ").accepted
 
 
@@ -316,13 +326,13 @@ def test_agreement_from_date_applies_to_issuance(world: World) -> None:
 
 def test_revoked(world: World) -> None:
     world.labs["cn-food"].revoked.add(4242)
-    assert codes(verify(world, world.issue(slot=4242))) == {R.REVOKED}
+    assert verify(world, world.issue(slot=4242)).codes == (R.REVOKED,)
     assert verify(world, world.issue(slot=4243)).accepted
 
 
 def test_suspended(world: World) -> None:
     world.labs["cn-food"].suspended.add(7)
-    assert codes(verify(world, world.issue(slot=7))) == {R.SUSPENDED}
+    assert verify(world, world.issue(slot=7)).codes == (R.SUSPENDED,)
 
 
 def test_status_unavailable_when_list_missing_or_expired(world: World) -> None:
@@ -358,10 +368,10 @@ def test_no_status_entry_is_a_final_reject(world: World) -> None:
 def test_stale_trust_data(world: World) -> None:
     world.federation_expires = NOW - timedelta(minutes=1)
     result = verify(world, world.issue())
-    assert codes(result) == {R.TRUST_DATA_STALE}
+    assert result.codes == (R.TRUST_DATA_STALE,)
     world.federation_expires = NOW + timedelta(days=1)
     world.trust_expires = NOW - timedelta(minutes=1)
-    assert codes(verify(world, world.issue())) == {R.TRUST_DATA_STALE}
+    assert verify(world, world.issue()).codes == (R.TRUST_DATA_STALE,)
 
 
 def test_tampered_bundle_is_refused(world: World) -> None:
@@ -416,8 +426,9 @@ def test_tampered_inner_list_is_dropped_and_its_labs_cannot_be_verified(world: W
 
 @pytest.mark.parametrize("garbage", [b"", b"not a bundle", b"a.b.c", b"\xff\xfe" * 10])
 def test_garbage_bundle_is_trust_data_error(garbage: bytes) -> None:
-    with pytest.raises(TrustDataError):
+    with pytest.raises(TrustDataError, match="this file is not a Yilu bundle") as info:
         load_bundle(garbage, pinned_roots=[SigningKey.generate().public])
+    assert info.value.code is R.TRUST_DATA_INVALID  # a code, never None (docs/verifying.md)
 
 
 def test_raising_twin(world: World) -> None:
@@ -429,7 +440,12 @@ def test_raising_twin(world: World) -> None:
     # Cannot verify is not a reject: its twin raises the trust-data error, not VerificationError.
     with pytest.raises(TrustDataError) as unverifiable:
         verifier.verify_or_raise(world.issue(), at=NOW + timedelta(days=40))
-    assert unverifiable.value.codes[-2:] == (R.TRUST_DATA_STALE, R.TRUST_DATA_STALE)
+    assert unverifiable.value.codes == (
+        R.STATUS_UNAVAILABLE,
+        R.NOT_RECOGNISED,
+        R.TRUST_DATA_STALE,
+        R.TRUST_DATA_STALE,
+    )
     assert not isinstance(unverifiable.value, VerificationError)
 
 
@@ -491,7 +507,8 @@ def test_key_listed_for_two_labs_is_attributed_by_the_issuer_claim(world: World)
     named_ru = world.issue("cn-food", overrides={"issuer": world.labs["ru-food"].id})
     attributed = verify(world, named_ru, country="CN")
     assert attributed.issuer is not None and attributed.issuer["id"] == world.labs["ru-food"].id
-    assert R.SIGNATURE_INVALID not in attributed.codes
+    # Not a bad signature: the RU listing verifies it; its status entries are not RU's lists.
+    assert attributed.codes == (R.STATUS_ENTRY_INVALID, R.STATUS_ENTRY_INVALID)
 
 
 @pytest.mark.parametrize("what", ["trust list", "bundle"])
