@@ -183,7 +183,7 @@ def record_kinds(raw: bytes) -> None:
 @given(snapshots())
 @example(Bundle(FEDERATION, 0, CREATED, (), "", (), ()))
 @example(Bundle(FEDERATION, 1, CREATED, (), "\ud800", ("..",), ("e30.\udfff.AA", "a.b.c.d")))
-@fast(100)
+@fast(80)
 def test_records_round_trip_any_parts(bundle: Bundle) -> None:
     raw = encode_records(bundle)
     record_kinds(raw)
@@ -191,7 +191,7 @@ def test_records_round_trip_any_parts(bundle: Bundle) -> None:
 
 
 @given(snapshots(), st.sampled_from(("zlib", "zlib", "xz")))
-@fast(25)
+@fast(20)
 def test_a_signed_bundle_reads_back_exactly(bundle: Bundle, encoding: Any) -> None:
     data = bundle.sign(ROOT, ROOT.public.kid, encoding=encoding)
     manifest, body, root, _ = open_manifest(data, [ROOT.public])
@@ -219,7 +219,7 @@ JSONISH = st.lists(
 @given(JSONISH | st.binary(max_size=200), JSONISH | st.binary(max_size=200))
 @example(b"", b"")
 @example(b"a" * 40 + b"},", b"a" * 40 + b"},a")
-@fast(200)
+@fast(150)
 def test_payload_diff_rebuilds_the_new_payload(old: bytes, new: bytes) -> None:
     ops = diff_payload(old, new)
     event("copies" if any(op == 0 for op, *_ in ops) else "inserts only")
@@ -229,7 +229,7 @@ def test_payload_diff_rebuilds_the_new_payload(old: bytes, new: bytes) -> None:
 
 
 @given(snapshot_pairs())
-@fast(80)
+@fast(60)
 def test_a_delta_from_any_a_to_any_b_rebuilds_exactly_b(pair: tuple[Bundle, Bundle]) -> None:
     old, new = pair
     data = make_delta(old, new, ROOT, ROOT.public.kid, encoding="zlib")
@@ -258,7 +258,7 @@ def open_and_apply(data: bytes, base: Bundle) -> Bundle:
 
 
 @given(snapshot_pairs(), st.booleans(), st.data())
-@fast(100)
+@fast(80)
 def test_any_changed_byte_of_a_bundle_file_is_refused(
     pair: tuple[Bundle, Bundle], delta: bool, data: st.DataObject
 ) -> None:
@@ -292,7 +292,7 @@ def test_any_changed_byte_of_a_bundle_file_is_refused(
 @given(st.binary(max_size=200) | st.binary(max_size=200).map(lambda b: b"YILU-BUNDLE/3\n" + b))
 @example(b"YILU-BUNDLE/3\n{\n")
 @example(b"YILU-BUNDLE/3\n" + b"{}\n" * 300)
-@fast(150)
+@fast(100)
 def test_arbitrary_bytes_open_only_with_yilus_errors(data: bytes) -> None:
     try:
         open_container(data)
@@ -327,7 +327,7 @@ RECORD_LIKE = st.lists(
 
 
 @given(snapshots(), RECORD_LIKE | st.binary(max_size=120), st.data())
-@fast(150)
+@fast(100)
 def test_arbitrary_bodies_are_refused_with_yilus_errors(
     base: Bundle, raw: bytes, data: st.DataObject
 ) -> None:
@@ -389,14 +389,14 @@ JSON_VALUES = st.recursive(
 
 
 @given(manifests())
-@fast(80)
+@fast(60)
 def test_manifest_json_round_trips(manifest: Manifest) -> None:
     event("delta" if manifest.base else "full")
     assert Manifest.from_json(manifest.to_json()) == manifest
 
 
 @given(manifests(), st.data())
-@fast(150)
+@fast(100)
 def test_a_changed_manifest_member_is_refused_with_yilus_errors(
     manifest: Manifest, data: st.DataObject
 ) -> None:

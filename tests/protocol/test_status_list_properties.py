@@ -62,7 +62,7 @@ def coverage(size: int, indices: frozenset[int]) -> None:
 @example((8, frozenset()))
 @example((8, frozenset(range(8))))
 @example((MIN_BITS, frozenset({0, MIN_BITS - 1})))
-@fast(150)
+@fast(100)
 def test_encode_decode_round_trips_any_bits_at_any_length(case: Case) -> None:
     size, indices = case
     coverage(size, indices)
@@ -81,7 +81,7 @@ def test_encode_decode_round_trips_any_bits_at_any_length(case: Case) -> None:
 @example(b"")
 @example(b"\x00" * 40 + b"\x01")
 @example(b"\xff")
-@fast(200)
+@fast(150)
 def test_set_bits_agrees_with_reading_every_bit(data: bytes) -> None:
     """The memchr fast path of set_bits against the definition (index 0 = first byte's high bit)."""
     expected = tuple(i for i in range(8 * len(data)) if data[i // 8] & (0x80 >> (i % 8)))
@@ -91,7 +91,7 @@ def test_set_bits_agrees_with_reading_every_bit(data: bytes) -> None:
 
 
 @given(bit_sets(max_bytes=64))
-@fast(60)
+@fast(50)
 def test_a_verifiers_sparse_copy_encodes_and_reads_as_the_full_list(case: Case) -> None:
     """SparseBits (what a verifier keeps) and Bitstring (what a lab signs) are the same list."""
     size, indices = case
@@ -106,7 +106,7 @@ def test_a_verifiers_sparse_copy_encodes_and_reads_as_the_full_list(case: Case) 
 
 
 @given(bit_sets(), st.data())
-@fast(100)
+@fast(80)
 def test_a_flipped_bit_reads_back_as_exactly_that_bit(case: Case, data: st.DataObject) -> None:
     size, indices = case
     flip = data.draw(st.integers(0, size - 1) | st.sampled_from((0, size - 1)), label="flip")
@@ -136,7 +136,7 @@ def check_decode(encoded: str, original: tuple[int, ...] | None) -> None:
 
 
 @given(bit_sets(max_bytes=64), st.data())
-@fast(200)
+@fast(120)
 def test_a_changed_encoded_list_is_refused_or_holds_the_same_bits(
     case: Case, data: st.DataObject
 ) -> None:
@@ -147,7 +147,7 @@ def test_a_changed_encoded_list_is_refused_or_holds_the_same_bits(
 
 
 @given(bit_sets(max_bytes=64), st.data())
-@fast(150)
+@fast(120)
 def test_changed_gzip_bytes_are_refused_or_hold_the_same_bits(
     case: Case, data: st.DataObject
 ) -> None:
@@ -161,7 +161,7 @@ def test_changed_gzip_bytes_are_refused_or_hold_the_same_bits(
 
 
 @given(bit_sets(max_bytes=64), st.data())
-@fast(100)
+@fast(60)
 def test_a_truncated_or_extended_encoded_list_is_refused(case: Case, data: st.DataObject) -> None:
     size, indices = case
     encoded = bitstring(size, indices).encode()
@@ -179,7 +179,7 @@ def test_a_truncated_or_extended_encoded_list_is_refused(case: Case, data: st.Da
 @given(st.text(max_size=80) | st.text(alphabet=B64URL, max_size=80).map(lambda t: "u" + t))
 @example("u")
 @example("uH4sIAAAAAAAAAwMAAAAAAAAAAAA")  # gzip of no bytes: no list at all
-@fast(200)
+@fast(150)
 def test_arbitrary_text_is_refused_with_yilus_errors(text: str) -> None:
     try:
         Bitstring.decode(text)
@@ -195,7 +195,7 @@ def test_arbitrary_text_is_refused_with_yilus_errors(text: str) -> None:
 @given(st.integers(1, 96), st.sampled_from(("zeros", "ones", "random")), st.integers(0, 2**32))
 @example(64, "zeros", 0)
 @example(65, "zeros", 0)
-@fast(100)
+@fast(80)
 def test_inflation_is_bounded_exactly(size: int, content: str, seed: int) -> None:
     """With the bound lowered to 64 bytes: a list of up to 64 bytes decodes, one of 65 or
     more is InputTooLargeError however well it compresses (tests/protocol/test_status_list.py
@@ -237,7 +237,7 @@ def status_lists(draw: st.DrawFn) -> StatusList:
 
 
 @given(status_lists())
-@fast(60)
+@fast(50)
 def test_credential_round_trips(sl: StatusList) -> None:
     event(f"{len(sl.purposes)} purpose(s)")
     cred = sl.to_credential()
@@ -258,7 +258,7 @@ JSON_VALUES = st.recursive(
 
 
 @given(status_lists(), st.data())
-@fast(120)
+@fast(100)
 def test_a_changed_credential_member_is_refused_with_yilus_errors(
     sl: StatusList, data: st.DataObject
 ) -> None:
