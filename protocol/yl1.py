@@ -83,11 +83,33 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def encode(compact_jws: str, *, version: int = CURRENT_VERSION) -> str:
-    """Wrap a compact JWS in ``YL1:`` text (alphanumeric QR mode)."""
+    """Wrap a compact JWS in ``YL1:`` text (alphanumeric QR mode).
+
+    Refuses a JWS that :func:`decode` would refuse once wrapped (docs/formats.md, "YL1
+    envelope", steps 6-8): a signature of other than :data:`SIGNATURE_BYTES`, an empty
+    header or payload, or more than :data:`MAX_INFLATED` bytes of them, however well they
+    compress. So an issuer never prints a code that every verifier reads as MALFORMED.
+    (Texts longer than a QR code holds are the caller's to refuse: :data:`MAX_ISSUED_CHARS`.)
+    """
     parts = compact_jws.split(".")
     if len(parts) != 3:
         raise MalformedInputError("a compact JWS has exactly three dot-separated parts")
     header, payload, signature = (b64url_decode(p) for p in parts)
+    if len(signature) != SIGNATURE_BYTES:
+        raise MalformedInputError(
+            f"a YL1 code carries a {SIGNATURE_BYTES}-byte signature, not one of {len(signature)} bytes",
+            code=ReasonCode.MALFORMED,
+        )
+    if not header or not payload:
+        raise MalformedInputError(
+            "a YL1 code carries a non-empty header and payload", code=ReasonCode.MALFORMED
+        )
+    if len(header) + len(payload) > MAX_INFLATED:
+        raise InputTooLargeError(
+            f"the certificate's header and payload are {len(header) + len(payload)} bytes; a YL1 code "
+            f"carries at most {MAX_INFLATED}: split it into several certificates",
+            code=ReasonCode.MALFORMED,
+        )
     compressor = zlib.compressobj(
         9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, zdict=dictionary(version)
     )

@@ -1,15 +1,19 @@
-"""Property tests (hypothesis) for the protocol parsers: times, YL1 and compact JWS.
+"""Property tests (hypothesis) for the protocol parsers: times, base64url and base45, YL1
+and compact JWS.
 
 Every decoder either returns a well-formed value or raises one of Yilu's own errors
-(docs/architecture.md, "Errors"); a changed certificate never verifies. Runs are
+(docs/architecture.md, "Errors"); every encoding round-trips, and the canonical ones (times
+as Yilu writes them, base64url, base45) give one text per value, so a changed text is
+refused or means something else; a changed certificate never verifies. Runs are
 derandomized so CI is deterministic.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -28,7 +32,7 @@ from protocol.encoding import (
     format_time,
     parse_time,
 )
-from protocol.errors import InputError, MalformedInputError, SignatureError
+from protocol.errors import InputError, InputTooLargeError, MalformedInputError, SignatureError
 from protocol.jws import ParsedJWS, assemble_compact, parse_compact, verify_with_any
 from protocol.keys import VerifyKey
 from testkit import NOW, World
@@ -222,6 +226,188 @@ def test_format_time_round_trips_over_the_whole_range(t: datetime) -> None:
     assert parse_time(text, "t") == t
 
 
+@st.composite
+def aware_datetimes(draw: st.DrawFn) -> datetime:
+    """Any instant of the supported range, to the microsecond, in any whole-minute UTC offset
+    (RFC 3339 offsets are whole minutes), with leap days and the last second of a day likely."""
+    instant = draw(
+        st.datetimes(FIRST.replace(tzinfo=None), LAST.replace(tzinfo=None), timezones=st.just(UTC))
+        | st.sampled_from((FIRST, LAST))
+        | st.builds(
+            lambda y, us: datetime(y, 2, 29, 23, 59, 59, us, tzinfo=UTC),
+            st.sampled_from((4, 400, 1600, 2000, 2024, 2028, 9996)),
+            st.sampled_from((0, 999_999)),
+        ),
+        label="instant",
+    )
+    offset = timedelta(minutes=draw(st.integers(-(24 * 60 - 1), 24 * 60 - 1) | st.just(0), label="offset"))
+    return instant.astimezone(timezone(offset))
+
+
+@given(aware_datetimes())
+@example(datetime(2024, 2, 29, 23, 59, 59, 999_999, tzinfo=timezone(timedelta(hours=14))))
+@example(datetime(9999, 12, 31, 0, 59, 59, tzinfo=timezone(timedelta(hours=1))))  # LAST
+@example(datetime(1, 1, 1, 23, 0, tzinfo=timezone(timedelta(hours=-1))))  # FIRST
+@fast(200)
+def test_format_time_round_trips_any_aware_datetime_to_the_second(t: datetime) -> None:
+    """format_time writes whole seconds in UTC: reading it back gives the instant less its
+    fraction (docs/formats.md, "Conventions"), whatever the offset it was given in."""
+    text = format_time(t)
+    assert FORMAT_TIME_SHAPE.fullmatch(text), text
+    expected = t.astimezone(UTC).replace(microsecond=0)
+    event("leap day" if (expected.month, expected.day) == (2, 29) else "other day")
+    assert parse_time(text, "t") == expected
+    assert format_time(expected) == text
+
+
+JUST_OUTSIDE = (FIRST - timedelta(seconds=1), LAST + timedelta(seconds=1))
+
+
+@given(st.datetimes(timezones=st.just(UTC)) | st.sampled_from(JUST_OUTSIDE))
+@fast(100)
+def test_format_time_outside_the_range_is_refused_when_read(t: datetime) -> None:
+    """A time outside the supported range can be written, never read back."""
+    text = format_time(t)
+    if in_range(t) is not None:
+        event("in range")
+        assert parse_time(text, "t") == t.replace(microsecond=0)
+        return
+    event("out of range")
+    with pytest.raises(MalformedInputError):
+        parse_time(text, "t")
+
+
+TIME_CHARS = "0123456789-:.+TtZz "
+
+
+@given(
+    st.one_of(
+        rfc3339_cases(ALL_YEARS).map(lambda c: c.text),
+        whole_seconds_utc().map(format_time),
+        whole_seconds_utc().map(format_time).flatmap(lambda t: char_mutations(t, TIME_CHARS)),
+        st.text(alphabet=TIME_CHARS, max_size=30),
+    )
+)
+@example("2024-02-29T23:59:59.999999999+14:00")
+@example("2026-11-27t09:00:00z")
+@example("2026-11-27")
+@fast(300)
+def test_any_time_that_parses_reformats_canonically(text: str) -> None:
+    """Whatever form a time is read in, format_time writes it in the one canonical form,
+    which reads back as the same whole second, and a canonical text is its own form."""
+    try:
+        parsed = parse_time(text, "t")
+    except MalformedInputError:
+        event("refused")
+        return
+    canonical = format_time(parsed)
+    event("canonical" if canonical == text else "another form")
+    assert parse_time(canonical, "t") == parsed.replace(microsecond=0)
+    assert format_time(parse_time(canonical, "t")) == canonical
+    if FORMAT_TIME_SHAPE.fullmatch(text):
+        assert canonical == text
+
+
+@given(whole_seconds_utc(), st.data())
+@fast(200)
+def test_a_changed_canonical_time_is_refused_or_names_another_instant(
+    t: datetime, data: st.DataObject
+) -> None:
+    """Two canonical texts never name the same instant: a change of a time Yilu wrote is
+    refused or read as another instant, unless it only changed the form (``t``, ``z``,
+    ``+00:00``, a fraction of zeros), which says the same thing."""
+    text = format_time(t)
+    if data.draw(st.booleans(), label="one digit"):
+        pos = data.draw(st.sampled_from([i for i, c in enumerate(text) if c.isdigit()]), label="position")
+        mutated = text[:pos] + data.draw(st.sampled_from("0123456789"), label="digit") + text[pos + 1 :]
+    else:
+        mutated = data.draw(char_mutations(text, TIME_CHARS), label="mutated")
+    try:
+        parsed = parse_time(mutated, "t")
+    except MalformedInputError:
+        event("refused")
+        return
+    if parsed == t:
+        event("same instant, another form" if mutated != text else "unchanged")
+        assert mutated == text or not FORMAT_TIME_SHAPE.fullmatch(mutated), mutated
+    else:
+        event("another instant")
+
+
+# ------------------------------------------------------------------ 1b. byte encodings
+
+
+@given(st.binary(max_size=300), st.data())
+@fast(200)
+def test_b64url_round_trips_and_any_changed_character_changes_the_bytes(
+    data: bytes, draw: st.DataObject
+) -> None:
+    text = b64url_encode(data)
+    assert b64url_decode(text) == data == b64url_decode(text.encode("ascii"))
+    if not text:
+        return
+    pos = draw.draw(st.integers(0, len(text) - 1), label="position")
+    char = draw.draw(st.sampled_from(B64URL + "=+/ .").filter(lambda c: c != text[pos]), label="char")
+    try:
+        changed = b64url_decode(text[:pos] + char + text[pos + 1 :])
+    except MalformedInputError:
+        event("refused")
+        return
+    event("other bytes")
+    assert changed != data
+
+
+@given(
+    st.text(alphabet=B64URL + "=+/.", max_size=60)
+    | st.text(max_size=20)
+    | st.binary(max_size=40)
+    | st.binary(max_size=40).map(b64url_encode).flatmap(lambda t: char_mutations(t, B64URL, max_ops=1))
+)
+@fast(250)
+def test_b64url_decode_is_canonical(text: str | bytes) -> None:
+    """One byte string, one text: what decodes is exactly what encoding its bytes gives."""
+    try:
+        data = b64url_decode(text)
+    except MalformedInputError:
+        event("refused")
+        return
+    event("decoded")
+    assert b64url_encode(data) == (text if isinstance(text, str) else text.decode("ascii"))
+
+
+@given(
+    st.binary(max_size=3200)
+    | st.binary(min_size=2, max_size=80).map(lambda b: b * 40)
+    | st.sampled_from((b"", b"\x00", b"\xff", b"\xff\xff", b"\xff" * 3001))
+)
+@fast(120)
+def test_b45_round_trips_up_to_the_largest_code(data: bytes) -> None:
+    """Up to 3,200 bytes, more than the largest code a verifier reads (4,296 characters):
+    the fast lane path (all triples as one big integer) for any number of lanes."""
+    event("odd length" if len(data) % 2 else "even length")
+    text = b45_encode(data)
+    assert len(text) == 3 * (len(data) // 2) + 2 * (len(data) % 2)
+    assert b45_decode(text) == data
+
+
+@given(st.text(alphabet=B45_ALPHABET, max_size=4500) | st.text(alphabet=B45_ALPHABET + "a:é", max_size=60))
+@example("FGW")  # 65535, the largest triple
+@example("GGW")  # 65536
+@example("U4")  # 255, the largest final pair
+@example("FGW" * 1500)
+@fast(200)
+def test_b45_decode_is_canonical(text: str) -> None:
+    """Base45 is a bijection: any text that decodes is exactly the encoding of its bytes,
+    so a changed character never decodes to the same bytes."""
+    try:
+        data = b45_decode(text)
+    except MalformedInputError:
+        event("refused")
+        return
+    event("decoded")
+    assert b45_encode(data) == text
+
+
 # ------------------------------------------------------------------ shared federation
 
 
@@ -306,6 +492,96 @@ def test_yl1_decode_mutated_text(env: Env, data: st.DataObject) -> None:
 def test_yl1_decode_mutated_bytes(env: Env, data: st.DataObject) -> None:
     raw = data.draw(byte_mutations(env.raw), label="raw")
     check_yl1(env, yl1.PREFIX + b45_encode(raw))
+
+
+def yl1_parts() -> st.SearchStrategy[tuple[bytes, bytes, bytes]]:
+    """(header, payload, signature) of any JWS-like shape: JSON or any bytes, repetitive
+    payloads that compress far, and signatures of 64 bytes or of another length."""
+    header = st.just(b'{"alg":"EdDSA","kid":"k","typ":"vc+jwt"}') | st.binary(max_size=60)
+    payload = (
+        st.binary(max_size=1500)
+        | st.dictionaries(st.text(max_size=8), st.text(max_size=40), max_size=8).map(dumps_compact)
+        | st.tuples(st.binary(min_size=1, max_size=9), st.integers(1, 9000)).map(lambda p: p[0] * p[1])
+    )
+    signature = st.binary(min_size=64, max_size=64) | st.binary(max_size=70)
+    return st.tuples(header, payload, signature)
+
+
+@given(yl1_parts())
+@example((b"{}", b"a" * 70_000, bytes(64)))  # 235 characters that every decoder refused
+@example((b"{}", b"a" * (yl1.MAX_INFLATED - 2), bytes(64)))  # the largest that fits
+@example((b"", b"{}", bytes(64)))
+@example((b"{}", b"", bytes(64)))
+@example((b"{}", b"{}", bytes(63)))
+@fast(200)
+def test_yl1_round_trips_any_jws_it_accepts(parts: tuple[bytes, bytes, bytes]) -> None:
+    """encode refuses exactly what decode would refuse (docs/formats.md, "YL1 envelope");
+    what it accepts decodes to the same JWS byte for byte, unless the text is longer than
+    any QR code holds (which the issuer refuses first: MAX_ISSUED_CHARS)."""
+    header, payload, signature = parts
+    token = assemble_compact(header, payload, signature)
+    sized = len(header) > 0 and len(payload) > 0 and len(header + payload) <= yl1.MAX_INFLATED
+    decodable = sized and len(signature) == yl1.SIGNATURE_BYTES
+    try:
+        text = yl1.encode(token)
+    except InputError as exc:
+        event(f"encode refused: {type(exc).__name__}")
+        refused = True
+    else:
+        refused = False
+    assert refused is not decodable, token[:80]
+    if refused:
+        return
+    assert text.startswith(yl1.PREFIX) and set(text[4:]) <= set(B45_ALPHABET)
+    if len(text) > yl1.MAX_TEXT_CHARS:
+        event("longer than any QR code")
+        with pytest.raises(InputTooLargeError):
+            yl1.decode(text)
+        return
+    event("round trip")
+    assert yl1.decode(text) == token
+    assert yl1.decode_parts(text) == parts
+
+
+@given(st.data())
+@fast(200)
+def test_yl1_one_changed_character_never_verifies_as_another_certificate(
+    env: Env, data: st.DataObject
+) -> None:
+    """One character of the genuine code replaced by another of the alphabet: refused with
+    a Yilu error, or decoded to another JWS that does not verify, or (YL1 text is not
+    canonical, docs/formats.md: a padding bit of the last DEFLATE byte) to the very same JWS."""
+    pos = data.draw(st.integers(len(yl1.PREFIX), len(env.text) - 1), label="position")
+    char = data.draw(st.sampled_from(B45_ALPHABET).filter(lambda c: c != env.text[pos]), label="char")
+    mutated = env.text[:pos] + char + env.text[pos + 1 :]
+    with contextlib.suppress(MalformedInputError):  # a triple or final pair out of range
+        assert b45_decode(mutated[4:]) != env.raw  # base45 itself is canonical
+    check_yl1(env, mutated)
+
+
+def test_yl1_text_is_not_canonical_but_the_jws_is() -> None:
+    """The documented exception above, pinned: the bits after the end of the last DEFLATE
+    block are not read, so setting them changes the text and not the JWS."""
+    token = assemble_compact(b'{"alg":"EdDSA"}', b'{"a":1}', bytes(range(64)))
+    raw = bytearray(b45_decode(yl1.encode(token)[4:]))
+    last = len(raw) - yl1.SIGNATURE_BYTES - 1  # the last byte of the DEFLATE stream
+    variants = {bit: yl1.PREFIX + b45_encode(set_bit(raw, last, bit)) for bit in range(8)}
+    padded = [bit for bit, text in variants.items() if decodes_to(text) == token]
+    assert padded and len(padded) < 8  # some bits of that byte are padding, not all
+    assert variants[padded[-1]] != yl1.encode(token)
+
+
+def decodes_to(text: str) -> str | None:
+    try:
+        return yl1.decode(text)
+    except InputError:
+        return None
+
+
+def set_bit(raw: bytearray, pos: int, bit: int) -> bytes:
+    out = bytearray(raw)
+    out[pos] ^= 1 << bit
+    return bytes(out)
 
 
 # ------------------------------------------------------------------ 3. compact JWS

@@ -16,13 +16,14 @@ from jwcrypto import jws as jwc_jws
 from protocol import yl1
 from protocol.encoding import B45_ALPHABET, b45_decode, b45_encode, b64url_decode
 from protocol.errors import (
+    InputError,
     InputTooLargeError,
     MalformedInputError,
     SignatureError,
     UnsupportedFormatError,
     YiluError,
 )
-from protocol.jws import TYP_VC, parse_compact, verify_signature
+from protocol.jws import TYP_VC, assemble_compact, parse_compact, verify_signature
 from protocol.keys import SigningKey
 from protocol.reasons import ReasonCode
 
@@ -447,3 +448,26 @@ def test_fuzz_mutations_raise_only_yilu_errors(reference_vc: Callable[..., str],
         pytest.fail(f"mutated text verified: {mutated!r}")
     assert outcomes.get("MalformedInputError", 0) > 1000
     assert sum(outcomes.values()) == 2000
+
+
+@pytest.mark.parametrize(
+    ("header", "payload", "signature", "error"),
+    [
+        (b"", b"{}", FAKE_SIG, MalformedInputError),
+        (b'{"alg":"EdDSA"}', b"", FAKE_SIG, MalformedInputError),
+        (b'{"alg":"EdDSA"}', b"{}", FAKE_SIG[:63], MalformedInputError),
+        (b'{"alg":"EdDSA"}', b"{}", FAKE_SIG + b"\x00", MalformedInputError),
+        # 70,000 bytes that compress into a 235-character code, which every verifier refuses.
+        (b'{"alg":"EdDSA"}', b"a" * 70_000, FAKE_SIG, InputTooLargeError),
+    ],
+    ids=["no header", "no payload", "63-byte signature", "65-byte signature", "inflates beyond 64 KiB"],
+)
+def test_encode_refuses_what_decode_would_refuse(
+    header: bytes, payload: bytes, signature: bytes, error: type[InputError]
+) -> None:
+    with pytest.raises(error) as info:
+        yl1.encode(assemble_compact(header, payload, signature))
+    assert info.value.code == ReasonCode.MALFORMED
+    # The largest header and payload a code carries still round-trips.
+    largest = assemble_compact(b'{"alg":"EdDSA"}', b"a" * (yl1.MAX_INFLATED - 15), FAKE_SIG)
+    assert yl1.decode(yl1.encode(largest)) == largest
