@@ -295,6 +295,11 @@ def _container(
     base: BaseRef | None,
     parts: int,
 ) -> bytes:
+    for statement in bundle.root_chain:
+        if not _is_rotation_line(statement):
+            raise MalformedInputError("a root rotation statement is one line of ASCII JSON")
+    if len(bundle.root_chain) > MAX_CHAIN:
+        raise MalformedInputError(f"a bundle carries at most {MAX_CHAIN} root rotations")
     body = _compress(raw, encoding)
     manifest = Manifest(
         bundle.federation,
@@ -311,11 +316,6 @@ def _container(
         bundle.root_version,
         chain_digest(bundle.root_chain),
     )
-    for statement in bundle.root_chain:
-        if not _is_rotation_line(statement):
-            raise MalformedInputError("a root rotation statement is one line of ASCII JSON")
-    if len(bundle.root_chain) > MAX_CHAIN:
-        raise MalformedInputError(f"a bundle carries at most {MAX_CHAIN} root rotations")
     token = sign_compact(dumps_compact(manifest.to_json()), signer, kid=kid, typ=TYP_BUNDLE)
     chain = b"".join(s.encode("ascii") + b"\n" for s in bundle.root_chain)
     return MAGIC + chain + token.encode("ascii") + b"\n" + body

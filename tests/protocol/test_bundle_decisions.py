@@ -152,7 +152,7 @@ def test_rotation_line_of_exactly_16_kib_is_read_and_one_more_is_refused() -> No
         snapshot(root_chain=(too_long,)).sign(ROOT, ROOT.public.kid)
 
 
-@pytest.mark.parametrize("line", ["[]", "{\n}", ""])
+@pytest.mark.parametrize("line", ["[]", "{\n}", "{é}", ""])
 def test_the_root_writes_only_rotation_lines_a_device_reads(line: str) -> None:
     with pytest.raises(MalformedInputError, match="one line of ASCII JSON"):
         snapshot(root_chain=("{}", line)).sign(ROOT, ROOT.public.kid)
