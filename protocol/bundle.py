@@ -191,11 +191,11 @@ class Manifest:
     body_bytes: int
     body_sha256: str
     raw_bytes: int
-    base: BaseRef | None = None
+    base: BaseRef | None
     #: The root version whose key signs this manifest, and :func:`chain_digest` of the
-    #: ``root_version - 1`` rotation lines before it.
-    root_version: int = 1
-    root_chain: str = hashlib.sha256(b"").hexdigest()
+    #: ``root_version - 1`` rotation lines before it (no defaults: always stated).
+    root_version: int
+    root_chain: str
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
