@@ -352,3 +352,176 @@ def test_the_file_bound_is_inclusive(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(bundle_module, "MAX_BUNDLE_BYTES", len(data) - 1)
     with pytest.raises(TrustDataError, match="larger than any bundle"):
         _read_bundle(str(path))
+
+
+# -- what a delta sends ------------------------------------------------------------------------
+
+
+def records(raw: bytes) -> list[tuple[str, str, bytes]]:
+    """(kind, role, base digest or part text) of each record of an inflated delta body,
+    read as docs/formats.md, "Records" lays them out."""
+    reader, out = bundle_module._Reader(raw), []
+    while not reader.done():
+        kind = chr(reader.byte())
+        if kind in "DX":
+            role, digest = chr(reader.byte()), reader.take(32)
+            if kind == "D":
+                reader.field(), reader.field()
+                for _ in range(reader.varint()):
+                    if reader.byte() == 0:
+                        reader.varint(), reader.varint()
+                    else:
+                        reader.field()
+            out.append((kind, role, digest))
+        else:
+            out.append((kind, kind.upper(), bundle_module._read_full(reader, ord(kind))[1].encode()))
+    return out
+
+
+def status(issuer: str, url: str, when: str, entries: int = 30) -> str:
+    return token(
+        {
+            "id": url,
+            "issuer": issuer,
+            "validFrom": when,
+            "events": [{"slot": i, "status": "revoked", "note": "y" * 20} for i in range(entries)],
+        }
+    )
+
+
+def delta_of(old: Bundle, new: Bundle) -> bytes:
+    manifest, body = manifest_of(make_delta(old, new, ROOT, ROOT.public.kid, encoding="zlib"))
+    raw = open_body(manifest, body)
+    rebuilt = apply_delta(manifest, raw, old)
+    assert sorted(rebuilt.parts()) == sorted(new.parts())
+    return raw
+
+
+def digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def test_each_changed_part_is_patched_against_its_own_old_version() -> None:
+    """docs/formats.md, "Deltas": a trust list pairs with the one of the same registry, a
+    status list with the one of the same issuer and URL, the federation list with itself."""
+    a_old, b_old = trust("https://a.example", 40), trust("https://b.example", 40)
+    a_new, b_new = trust("https://a.example", 40, changed=3), trust("https://b.example", 40, changed=30)
+    s1_old = status("https://lab1.example", "https://x.example/status", "2026-11-01T00:00:00Z")
+    s2_old = status("https://lab2.example", "https://x.example/status", "2026-11-01T00:00:00Z")
+    s1_new = status("https://lab1.example", "https://x.example/status", "2026-11-02T00:00:00Z")
+    s2_new = status("https://lab2.example", "https://x.example/status", "2026-11-03T00:00:00Z")
+    members = [{"id": f"https://r{i}.example", "pad": "z" * 30} for i in range(20)]
+    fed_old = token({"type": "FederationList", "registries": members}, "yilu-federation-list+jwt")
+    members[7] = {"id": "https://r7.example", "pad": "changed"}
+    fed_new = token({"type": "FederationList", "registries": members}, "yilu-federation-list+jwt")
+    old = snapshot(federation_list=fed_old, trust_lists=(b_old, a_old), status_lists=(s2_old, s1_old))
+    new = snapshot(8, federation_list=fed_new, trust_lists=(a_new, b_new), status_lists=(s1_new, s2_new))
+    got = records(delta_of(old, new))
+    expected = {
+        fed_new: ("D", "F", digest(fed_old)),
+        a_new: ("D", "T", digest(a_old)),
+        b_new: ("D", "T", digest(b_old)),
+        s1_new: ("D", "S", digest(s1_old)),
+        s2_new: ("D", "S", digest(s2_old)),
+    }
+    # New parts in the order of their role and text (docs/formats.md, "Deltas", "Order").
+    ordered = sorted(new.parts())
+    assert got == [expected[text] for _, text in ordered]
+
+
+def test_an_old_part_replaces_at_most_one_new_one_and_the_rest_is_named_removed() -> None:
+    s_old = status("https://lab1.example", "https://x.example/status", "2026-11-01T00:00:00Z")
+    gone = status("https://lab9.example", "https://y.example/status", "2026-11-01T00:00:00Z")
+    v2 = status("https://lab1.example", "https://x.example/status", "2026-11-02T00:00:00Z")
+    v3 = status("https://lab1.example", "https://x.example/status", "2026-11-03T00:00:00Z")
+    old = snapshot(status_lists=(s_old, gone, gone))
+    new = snapshot(8, status_lists=(v3, v2))
+    got = records(delta_of(old, new))
+    first, second = sorted((v2, v3))
+    assert got == [
+        ("D", "S", digest(s_old)),
+        ("S", "S", second.encode()),
+        ("X", "S", digest(gone)),
+        ("X", "S", digest(gone)),
+    ]
+    assert first < second
+
+
+def test_parts_without_an_identity_are_sent_whole() -> None:
+    """Not a compact JWS, a payload that is not JSON, a JSON array: never paired."""
+    not_json = sign_compact(b"not json", LAB, kid=LAB.public.kid, typ="vc+jwt")
+    not_json2 = sign_compact(b"not json either", LAB, kid=LAB.public.kid, typ="vc+jwt")
+    array = sign_compact(b'[1,2,3,"' + b"q" * 40 + b'"]', LAB, kid=LAB.public.kid, typ="vc+jwt")
+    array2 = sign_compact(b'[1,2,4,"' + b"q" * 40 + b'"]', LAB, kid=LAB.public.kid, typ="vc+jwt")
+    old = snapshot(status_lists=("odd text", not_json, array))
+    new = snapshot(8, status_lists=("odd text!", not_json2, array2))
+    got = records(delta_of(old, new))
+    assert [kind for kind, _, _ in got] == ["S", "S", "s", "X", "X", "X"]
+    removed = sorted(d for kind, _, d in got if kind == "X")
+    assert removed == sorted(digest(t) for t in ("odd text", not_json, array))
+
+
+def test_a_patch_is_sent_only_when_smaller_than_the_whole_part() -> None:
+    """A status list rewritten entirely shares no chunk with its old version: sent whole."""
+    s_old = status("https://lab1.example", "https://x.example/status", "2026-11-01T00:00:00Z", 3)
+    s_new = token({"id": "https://x.example/status", "issuer": "https://lab1.example", "other": "w" * 300})
+    got = records(delta_of(snapshot(status_lists=(s_old,)), snapshot(8, status_lists=(s_new,))))
+    assert got == [("S", "S", s_new.encode()), ("X", "S", digest(s_old))]
+
+
+def test_copies_merge_inserts_merge_and_copy_the_first_occurrence() -> None:
+    a, b, c = (bytes([ch]) * 20 + b"}," for ch in b"abc")
+    old = a + b + c + a + b"tail"
+    new = a + b + b"x}," + b"y}," + c + b"]"
+    assert diff_payload(old, new) == [(0, 0, 44), (1, b"x},y},", None), (0, 44, 22), (1, b"]", None)]
+    ends = old + b"[1],"
+    assert diff_payload(ends, a + b"[1],") == [(0, 0, 22), (1, b"[1],", None)]
+    assert diff_payload(b"", a) == [(1, a, None)]
+    assert diff_payload(a, b"") == []
+
+
+@pytest.mark.parametrize(
+    ("varint", "text"),
+    [
+        (b"\x82" + b"\x80" * 8 + b"\x00", "ok"),  # 10 bytes: the longest allowed
+        (b"\x02", "ok"),
+    ],
+)
+def test_a_varint_of_up_to_10_bytes_is_read(varint: bytes, text: str) -> None:
+    reader = bundle_module._Reader(b"t" + varint + text.encode())
+    assert bundle_module._read_full(reader, reader.byte()) == ("T", text)
+    assert reader.done()
+
+
+def test_a_varint_of_11_bytes_is_refused() -> None:
+    reader = bundle_module._Reader(b"t" + b"\x82" + b"\x80" * 9 + b"\x00" + b"ok")
+    with pytest.raises(MalformedInputError, match="a length in the bundle's body is too long"):
+        bundle_module._read_full(reader, reader.byte())
+
+
+@pytest.mark.parametrize("n", [0, 1, 127, 128, 300, 16383, 16384, 2**63])
+def test_varints_are_leb128(n: int) -> None:
+    encoded = _varint(n)
+    expected = bytearray()
+    value = n
+    while True:
+        expected.append((value & 0x7F) | (0x80 if value >> 7 else 0))
+        value >>= 7
+        if not value:
+            break
+    assert encoded == bytes(expected)
+    assert bundle_module._Reader(encoded).varint() == n
+
+
+def test_the_body_is_xz_preset_6_or_zlib_level_9() -> None:
+    """docs/formats.md, "Manifest": the root writes xz (preset 6) or zlib (level 9)."""
+    import lzma
+
+    bundle = snapshot()
+    raw = bundle_module.encode_records(bundle)
+    for encoding, expected in (
+        ("xz", lzma.compress(raw, format=lzma.FORMAT_XZ, preset=6)),
+        ("zlib", zlib.compress(raw, 9)),
+    ):
+        _, body = manifest_of(bundle.sign(ROOT, ROOT.public.kid, encoding=encoding))  # type: ignore[arg-type]
+        assert body == expected
