@@ -525,3 +525,26 @@ def test_the_body_is_xz_preset_6_or_zlib_level_9() -> None:
     ):
         _, body = manifest_of(bundle.sign(ROOT, ROOT.public.kid, encoding=encoding))  # type: ignore[arg-type]
         assert body == expected
+
+
+@pytest.mark.parametrize(("pad", "kind"), [(1, "S"), (2, "D")])
+def test_a_patch_as_large_as_the_whole_part_is_not_sent(pad: int, kind: str) -> None:
+    """The D record of a status list is exactly as long as its whole record when the copied
+    chunk is 38 bytes (``pad`` 1): the whole part goes; one byte more copied, the patch."""
+
+    def part(payload: bytes) -> str:
+        return sign_compact(payload, LAB, kid=LAB.public.kid, typ="vc+jwt")
+
+    head = b'{"id":"u","issuer":"i","e":[{"k":"' + b"a" * pad + b'"},'
+    old, new = part(head + b'{"k":"b"}]}'), part(head + b'{"k":"c"}]}')
+    got = records(delta_of(snapshot(status_lists=(old,)), snapshot(8, status_lists=(new,))))
+    whole = bundle_module._full_record("S", new)
+    parsed_old, parsed_new = parse_compact(old), parse_compact(new)
+    patch = b"DS" + digest(old) + bundle_module._field(parsed_new.header_bytes)
+    patch += bundle_module._field(parsed_new.signature)
+    patch += bundle_module._encode_ops(diff_payload(parsed_old.payload_bytes, parsed_new.payload_bytes))
+    assert len(patch) - len(whole) == 1 - pad
+    if kind == "S":
+        assert got == [("S", "S", new.encode()), ("X", "S", digest(old))]
+    else:
+        assert got == [("D", "S", digest(old))]
