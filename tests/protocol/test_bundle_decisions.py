@@ -548,3 +548,47 @@ def test_a_patch_as_large_as_the_whole_part_is_not_sent(pad: int, kind: str) -> 
         assert got == [("S", "S", new.encode()), ("X", "S", digest(old))]
     else:
         assert got == [("D", "S", digest(old))]
+
+
+def test_a_delta_consumes_each_base_part_once() -> None:
+    """docs/formats.md, "Deltas", "Applying": one base part can be consumed once; a part the
+    base holds twice can be removed twice."""
+    twice = trust("https://b.example", 3)
+    old = snapshot(status_lists=(twice, twice))
+    one_gone = snapshot(8, status_lists=(twice,))
+    both_gone = snapshot(8, status_lists=())
+    one = {"sequence": 8, "state": one_gone.state(), "parts": 3}
+    one["base"] = {"sequence": 7, "state": old.state()}
+    none = {**one, "state": both_gone.state(), "parts": 2}
+    x = b"XS" + digest(twice)
+    manifest, body = manifest_for(x, **one)
+    assert apply_delta(manifest, open_body(manifest, body), old).status_lists == (twice,)
+    manifest, body = manifest_for(x + x, **none)
+    assert apply_delta(manifest, open_body(manifest, body), old).status_lists == ()
+    manifest, body = manifest_for(x * 3, **none)
+    with pytest.raises(MalformedInputError, match="names a part the base snapshot does not hold"):
+        apply_delta(manifest, open_body(manifest, body), old)
+    # The role is part of the name: the same digest as a trust list is not held.
+    manifest, body = manifest_for(b"XT" + digest(twice), **one)
+    with pytest.raises(MalformedInputError, match="names a part the base snapshot does not hold"):
+        apply_delta(manifest, open_body(manifest, body), old)
+
+
+def test_a_delta_cannot_patch_a_part_that_is_not_a_compact_jws() -> None:
+    old = snapshot(status_lists=("odd text",))
+    raw = b"DS" + digest("odd text") + _varint(2) + b"{}" + _varint(0) + _varint(0)
+    same = {"sequence": 8, "state": old.state(), "parts": 2, "base": {"sequence": 7, "state": old.state()}}
+    manifest, body = manifest_for(raw, **same)
+    with pytest.raises(MalformedInputError, match="patches a part that is not a compact JWS"):
+        apply_delta(manifest, open_body(manifest, body), old)
+
+
+@pytest.mark.parametrize("op", [b"\x02", b"\xff"])
+def test_an_unknown_delta_operation_is_refused(op: bytes) -> None:
+    old = snapshot()
+    base = old.trust_lists[0]
+    raw = b"DT" + digest(base) + _varint(2) + b"{}" + _varint(0) + _varint(1) + op
+    same = {"sequence": 8, "state": old.state(), "parts": 2, "base": {"sequence": 7, "state": old.state()}}
+    manifest, body = manifest_for(raw, **same)
+    with pytest.raises(MalformedInputError, match=f"unknown delta operation {op[0]}"):
+        apply_delta(manifest, open_body(manifest, body), old)
