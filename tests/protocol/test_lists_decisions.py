@@ -18,6 +18,7 @@ from protocol.lists import (
     Agreement,
     FederationList,
     KeyRecord,
+    Lab,
     Scope,
     StatusEvent,
     is_version,
@@ -251,3 +252,11 @@ def test_for_cause_only_on_a_withdrawal_and_only_true() -> None:
             StatusEvent.from_json({"status": status, "since": since, "forCause": cause}, "e", allowed)
     with pytest.raises(MalformedInputError, match=r"e\.status 'gone' is not one of"):
         StatusEvent.from_json({"status": "gone", "since": since}, "e", allowed)
+
+
+def test_a_lab_name_falls_back_to_english_then_to_the_first_name() -> None:
+    lab = Lab("https://l.example", {"zh": "实验室", "en": "Lab", "ru": "Лаборатория"}, "CN", "1", (), (), ())
+    assert [lab.name(lang) for lang in ("ru", "zh", "kk")] == ["Лаборатория", "实验室", "Lab"]
+    assert lab.name() == "Lab"
+    no_english = Lab("https://l.example", {"zh": "实验室", "ru": "Лаборатория"}, "CN", "1", (), (), ())
+    assert no_english.name("kk") == "实验室" and no_english.name() == "实验室"
