@@ -592,3 +592,13 @@ def test_an_unknown_delta_operation_is_refused(op: bytes) -> None:
     manifest, body = manifest_for(raw, **same)
     with pytest.raises(MalformedInputError, match=f"unknown delta operation {op[0]}"):
         apply_delta(manifest, open_body(manifest, body), old)
+
+
+@pytest.mark.parametrize("text", ["YQ.Yg.Yw.ZA", "YQ.Yg", "YQ", "YQ.Yg.Yw.", "eyJ9.e30.AAAA."])
+def test_text_of_other_than_three_base64url_pieces_is_kept_as_text(text: str) -> None:
+    """Each piece decodes, but the text is not three of them: it is stored as text (``s``),
+    never as a JWS of its first three pieces (docs/formats.md, "Records")."""
+    bundle = snapshot(status_lists=(text,))
+    raw = bundle_module.encode_records(bundle)
+    assert raw.endswith(b"s" + _varint(len(text)) + text.encode())
+    assert bundle_module.decode_records(bundle, raw) == bundle
