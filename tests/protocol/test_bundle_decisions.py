@@ -602,3 +602,13 @@ def test_text_of_other_than_three_base64url_pieces_is_kept_as_text(text: str) ->
     raw = bundle_module.encode_records(bundle)
     assert raw.endswith(b"s" + _varint(len(text)) + text.encode())
     assert bundle_module.decode_records(bundle, raw) == bundle
+
+
+@pytest.mark.parametrize("raw", [b"t" + _varint(4) + b"abc", b"T\x00\x00" + _varint(65) + b"s" * 64])
+def test_a_last_field_running_past_the_end_is_refused(raw: bytes) -> None:
+    """docs/formats.md, "Records": a field running past the end makes the body malformed,
+    even when nothing follows it; a field ending exactly at the end is read."""
+    with pytest.raises(MalformedInputError, match="ends inside a record"):
+        bundle_module._read_records(raw)
+    exact = raw + raw[-1:]
+    assert len(bundle_module._read_records(exact)) == 1
