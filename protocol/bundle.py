@@ -191,11 +191,11 @@ class Manifest:
     body_bytes: int
     body_sha256: str
     raw_bytes: int
-    base: BaseRef | None = None
+    base: BaseRef | None
     #: The root version whose key signs this manifest, and :func:`chain_digest` of the
-    #: ``root_version - 1`` rotation lines before it.
-    root_version: int = 1
-    root_chain: str = hashlib.sha256(b"").hexdigest()
+    #: ``root_version - 1`` rotation lines before it (no defaults: always stated).
+    root_version: int
+    root_chain: str
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -295,6 +295,11 @@ def _container(
     base: BaseRef | None,
     parts: int,
 ) -> bytes:
+    for statement in bundle.root_chain:
+        if not _is_rotation_line(statement):
+            raise MalformedInputError("a root rotation statement is one line of ASCII JSON")
+    if len(bundle.root_chain) > MAX_CHAIN:
+        raise MalformedInputError(f"a bundle carries at most {MAX_CHAIN} root rotations")
     body = _compress(raw, encoding)
     manifest = Manifest(
         bundle.federation,
@@ -311,11 +316,6 @@ def _container(
         bundle.root_version,
         chain_digest(bundle.root_chain),
     )
-    for statement in bundle.root_chain:
-        if not _is_rotation_line(statement):
-            raise MalformedInputError("a root rotation statement is one line of ASCII JSON")
-    if len(bundle.root_chain) > MAX_CHAIN:
-        raise MalformedInputError(f"a bundle carries at most {MAX_CHAIN} root rotations")
     token = sign_compact(dumps_compact(manifest.to_json()), signer, kid=kid, typ=TYP_BUNDLE)
     chain = b"".join(s.encode("ascii") + b"\n" for s in bundle.root_chain)
     return MAGIC + chain + token.encode("ascii") + b"\n" + body
