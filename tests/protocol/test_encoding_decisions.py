@@ -1,0 +1,68 @@
+"""Exact decisions of protocol/encoding.py: the documented time range at its very ends, and
+the bounded parse cache (issue 8, mutation testing; docs/testing.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from protocol import encoding as enc
+from protocol.encoding import parse_time
+from protocol.errors import MalformedInputError
+
+# -- the time range: 0001-01-02T00:00:00Z to 9999-12-30T23:59:59Z (docs/formats.md, "Conventions")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0001-01-02T00:00:00Z", datetime(1, 1, 2, tzinfo=UTC)),
+        ("0001-01-02", datetime(1, 1, 2, tzinfo=UTC)),
+        ("0001-01-02T01:00:00+01:00", datetime(1, 1, 2, tzinfo=UTC)),
+        ("9999-12-30T23:59:59Z", datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC)),
+        ("9999-12-30T23:59:59.000000000Z", datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC)),
+        ("9999-12-31T00:59:59+01:00", datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_the_first_and_last_supported_instants_are_read(text: str, expected: datetime) -> None:
+    enc._PARSED_TIMES.clear()
+    assert parse_time(text, "t") == expected
+    assert parse_time(text, "t") == expected  # answered from the cache: the same
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01T23:59:59Z",
+        "0001-01-01",
+        "0001-01-02T00:00:00+00:01",
+        "9999-12-31T00:00:00Z",
+        "9999-12-31",
+        "9999-12-30T23:59:59-00:01",
+        "9999-12-30T23:59:59.000001Z",  # the range ends at a whole second
+    ],
+)
+def test_one_second_outside_the_supported_range_is_malformed(text: str) -> None:
+    enc._PARSED_TIMES.clear()
+    for _ in range(2):  # errors are never cached
+        with pytest.raises(MalformedInputError, match="outside the supported range"):
+            parse_time(text, "t")
+
+
+def test_the_range_constants_are_the_documented_ones() -> None:
+    assert datetime(1, 1, 2, tzinfo=UTC) == enc.MIN_TIME
+    assert datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC) == enc.MAX_TIME
+
+
+# -- the parse cache stays bounded (docs/formats.md, "Conventions", parse caches) ----------------
+
+
+def test_the_time_cache_never_holds_more_than_1024_texts() -> None:
+    enc._PARSED_TIMES.clear()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(1100):
+        text = enc.format_time(start + timedelta(seconds=i))
+        assert parse_time(text, "t") == start + timedelta(seconds=i)
+        assert len(enc._PARSED_TIMES) <= 1024
+    assert enc._PARSED_TIMES_SIZE == 1024
