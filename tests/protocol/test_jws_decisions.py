@@ -3,21 +3,26 @@ codes, and the bounded header caches (issue 8, mutation testing; docs/testing.md
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from protocol import jws as jws_module
 from protocol.encoding import b64url_encode, dumps_compact
-from protocol.errors import InputTooLargeError, MalformedInputError, SignatureError
+from protocol.errors import InputTooLargeError, MalformedInputError, SignatureError, UnsupportedFormatError
 from protocol.jws import (
     encode_header,
     from_parts,
     parse_compact,
     parse_general,
     sign_general,
+    verify_raw,
 )
 from protocol.keys import SigningKey
+from protocol.reasons import ReasonCode
 
-ROTATION_TYP = "yilu-root-rotation+json"
+ROTATION_TYP = ROT = "yilu-root-rotation+json"
+ROT_B = ROT.encode()
 MIB = 1024 * 1024
 
 
@@ -107,3 +112,135 @@ def test_a_cached_header_is_still_refused_when_not_yilus() -> None:
     for _ in range(2):
         with pytest.raises(SignatureError, match="not exactly"):
             jws_module.check_yilu_header(parsed)
+
+
+# -- the general JWS JSON Serialization, member by member (docs/formats.md, "Root rotation") -----
+
+GOOD_KEY = SigningKey.generate()
+
+
+def _general(**changes: object) -> str:
+    """A general JWS signed by ``GOOD_KEY``, with top-level members replaced or removed (None)."""
+    obj = json.loads(sign_general(b'{"v":2}', [(GOOD_KEY, GOOD_KEY.public.kid)], typ=ROTATION_TYP))
+    for name, value in changes.items():
+        if value is None:
+            del obj[name]
+        else:
+            obj[name] = value
+    return json.dumps(obj)
+
+
+def _entry(
+    protected: bytes | None = None, signature: bytes | None = None, **extra: object
+) -> dict[str, object]:
+    """One signature entry over the payload of :func:`_general`, with chosen parts."""
+    payload = b64url_encode(b'{"v":2}')
+    header = protected if protected is not None else encode_header(
+        alg="EdDSA", kid=GOOD_KEY.public.kid, typ=ROTATION_TYP
+    )
+    encoded = b64url_encode(header)
+    if signature is None:
+        signature = GOOD_KEY.sign(f"{encoded}.{payload}".encode())
+    return {"protected": encoded, "signature": b64url_encode(signature), **extra}
+
+
+def test_a_general_jws_is_split_into_compact_equivalents_that_verify() -> None:
+    text = _general()
+    parsed = parse_general(text, expected_typ=ROTATION_TYP)
+    assert parsed.payload_bytes == b'{"v":2}' and parsed.payload_json() == {"v": 2}
+    (sig,) = parsed.signatures
+    entry = json.loads(text)["signatures"][0]
+    assert sig.compact == f"{entry['protected']}.{json.loads(text)['payload']}.{entry['signature']}"
+    assert sig.header == {"alg": "EdDSA", "kid": GOOD_KEY.public.kid, "typ": ROTATION_TYP}
+    assert sig.payload_bytes == b'{"v":2}'
+    assert verify_raw(sig, GOOD_KEY.public)
+    assert not verify_raw(sig, SigningKey.generate().public)
+
+
+def test_sign_general_writes_compact_json_with_yilus_headers() -> None:
+    text = sign_general(b"{}", [(GOOD_KEY, "kid-1")], typ=ROTATION_TYP)
+    protected = b64url_encode(encode_header(alg="EdDSA", kid="kid-1", typ=ROTATION_TYP))
+    signature = b64url_encode(GOOD_KEY.sign(f"{protected}.e30".encode()))
+    entry = f'{{"protected":"{protected}","signature":"{signature}"}}'
+    assert text == f'{{"payload":"e30","signatures":[{entry}]}}'
+
+
+def test_sign_general_refuses_no_signer_and_a_disallowed_algorithm() -> None:
+    with pytest.raises(MalformedInputError, match="1 to 16 signatures"):
+        sign_general(b"{}", [], typ=ROTATION_TYP)
+
+    class HS256:
+        alg = "HS256"
+
+        def sign(self, signing_input: bytes) -> bytes:
+            return bytes(64)
+
+    with pytest.raises(UnsupportedFormatError, match="refusing to sign"):
+        sign_general(b"{}", [(GOOD_KEY, "a"), (HS256(), "b")], typ=ROTATION_TYP)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"payload":"e30","signatures":[]}', "1 to 16 signatures"),
+        ("[]", "not a JSON object"),
+        ('{"payload":"e30"}', "exactly the members payload and signatures"),
+        ('{"payload":"e30","signatures":[],"header":{}}', "exactly the members payload and signatures"),
+        ('{"payload":1,"signatures":[]}', "payload is a string"),
+        ('{"payload":"e30","signatures":{}}', "payload is a string"),
+        ('{"payload":"e30=","signatures":[{}]}', "base64url"),
+        ('{"payload":"e30","signatures":["x"]}', "exactly the members protected and signature"),
+        ('{"payload":"e30","signatures":[{"protected":"e30"}]}', "exactly the members protected"),
+        ('{"payload":"e30","signatures":[{"protected":1,"signature":"AA"}]}', "are strings"),
+        ('{"payload":"e30","signatures":[{"protected":"e30","signature":1}]}', "are strings"),
+        ('{"payload":"e30","signatures":[{"protected":"W10","signature":"AA"}]}', "not a JSON object"),
+    ],
+)
+def test_a_malformed_general_jws_is_refused(text: str, message: str) -> None:
+    with pytest.raises(MalformedInputError, match=message):
+        parse_general(text, expected_typ=ROTATION_TYP)
+
+
+def test_a_non_ascii_general_jws_is_refused() -> None:
+    with pytest.raises(MalformedInputError, match="ASCII"):
+        parse_general(_general()[:-1] + ' , "é":1}', expected_typ=ROTATION_TYP)
+
+
+def test_an_unprotected_header_in_a_signature_is_refused() -> None:
+    with pytest.raises(MalformedInputError, match="exactly the members protected and signature"):
+        parse_general(_general(signatures=[_entry(header={"kid": "x"})]), expected_typ=ROTATION_TYP)
+
+
+@pytest.mark.parametrize(
+    ("protected", "error", "code"),
+    [
+        (encode_header(alg="HS256", kid="k", typ=ROT), UnsupportedFormatError, ReasonCode.UNSUPPORTED_ALG),
+        (encode_header(alg="EdDSA", kid="k", typ="x"), UnsupportedFormatError, ReasonCode.UNSUPPORTED_FORMAT),
+        (b'{"alg":"EdDSA","typ":"%s"}' % ROT_B, MalformedInputError, None),
+        (b'{"alg":"EdDSA","kid":1,"typ":"%s"}' % ROT_B, MalformedInputError, ReasonCode.MALFORMED),
+        (b'{"alg":"EdDSA","typ":"%s","kid":"k"}' % ROT_B, MalformedInputError, None),
+        (b'{"alg":"EdDSA","kid":"k","typ":"%s","x5c":[]}' % ROT_B, MalformedInputError, None),
+        (b'{"alg":"EdDSA", "kid":"k","typ":"%s"}' % ROT_B, MalformedInputError, None),
+    ],
+)
+def test_a_protected_header_other_than_yilus_is_refused(
+    protected: bytes, error: type[Exception], code: ReasonCode | None
+) -> None:
+    with pytest.raises(error) as info:
+        parse_general(_general(signatures=[_entry(protected)]), expected_typ=ROTATION_TYP)
+    assert type(info.value) is error
+    assert getattr(info.value, "code", None) is code
+
+
+@pytest.mark.parametrize("length", [0, 63, 65])
+def test_a_signature_of_other_than_64_bytes_is_refused(length: int) -> None:
+    with pytest.raises(MalformedInputError, match="a signature is 64 bytes"):
+        parse_general(_general(signatures=[_entry(signature=bytes(length))]), expected_typ=ROTATION_TYP)
+
+
+def test_every_signature_is_checked_not_only_the_first() -> None:
+    good = _entry()
+    with pytest.raises(MalformedInputError, match="a signature is 64 bytes"):
+        parse_general(_general(signatures=[good, _entry(signature=bytes(63))]), expected_typ=ROTATION_TYP)
+    parsed = parse_general(_general(signatures=[good, good]), expected_typ=ROTATION_TYP)
+    assert len(parsed.signatures) == 2
