@@ -8,13 +8,14 @@ import json
 import pytest
 
 from protocol import jws as jws_module
-from protocol.encoding import b64url_encode, dumps_compact
+from protocol.encoding import b64url_decode, b64url_encode, dumps_compact
 from protocol.errors import InputTooLargeError, MalformedInputError, SignatureError, UnsupportedFormatError
 from protocol.jws import (
     encode_header,
     from_parts,
     parse_compact,
     parse_general,
+    sign_compact,
     sign_general,
     verify_raw,
 )
@@ -244,3 +245,81 @@ def test_every_signature_is_checked_not_only_the_first() -> None:
         parse_general(_general(signatures=[good, _entry(signature=bytes(63))]), expected_typ=ROTATION_TYP)
     parsed = parse_general(_general(signatures=[good, good]), expected_typ=ROTATION_TYP)
     assert len(parsed.signatures) == 2
+
+
+# -- compact JWS: shape, lazy payload, rebuilt parts, candidate keys ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("eyJh.eyJi.c2ln", True),
+        ("a-_.b.c", True),
+        ("..", True),
+        ("eyJh.eyJi", False),
+        ("eyJh.eyJi.c2ln.x", False),
+        ("eyJh.eyJi.c2ln=", False),
+        ("eyJh.eyJi.c2 l", False),
+        ("YL1:ABC", False),
+    ],
+)
+def test_looks_like_compact(text: str, expected: bool) -> None:
+    assert jws_module.looks_like_compact(text) is expected
+
+
+def test_a_payload_left_encoded_is_decoded_on_first_use() -> None:
+    token = sign_compact(b'{"a":1}', GOOD_KEY, kid="k", typ="vc+jwt")
+    parsed = parse_compact(token, decode_payload=False)
+    assert parsed.payload_bytes == b'{"a":1}' and parsed.payload_json() == {"a": 1}
+    assert parsed.signing_input == token[: token.rindex(".")].encode()
+    head, _, sig = token.split(".")
+    bad = parse_compact(f"{head}.e31.{sig}", decode_payload=False)  # non-zero unused bits
+    with pytest.raises(MalformedInputError, match="JWS payload") as info:
+        _ = bad.payload_bytes
+    assert info.value.code is ReasonCode.MALFORMED
+
+
+def test_a_jws_from_parts_is_the_compact_jws_byte_for_byte() -> None:
+    token = sign_compact(b'{"a":1}', GOOD_KEY, kid="k", typ="vc+jwt")
+    head, payload, sig = (b64url_decode(p) for p in token.split("."))
+    rebuilt = from_parts(head, payload, sig)
+    assert rebuilt.compact == token
+    assert rebuilt.signing_input == token[: token.rindex(".")].encode()
+    assert rebuilt.header == {"alg": "EdDSA", "kid": "k", "typ": "vc+jwt"}
+    assert (rebuilt.kid, rebuilt.alg) == ("k", "EdDSA")
+    jws_module.verify_signature(rebuilt, GOOD_KEY.public)
+    again = from_parts(head, payload, sig)  # from the header cache: the same
+    assert again.compact == token and again.header == rebuilt.header
+
+
+def test_from_parts_refuses_what_parse_compact_refuses() -> None:
+    with pytest.raises(MalformedInputError) as info:
+        from_parts(b"[1]", b"{}", bytes(64))
+    assert info.value.code is ReasonCode.MALFORMED
+    with pytest.raises(UnsupportedFormatError) as unsupported:
+        from_parts(b'{"alg":"none"}', b"{}", b"")
+    assert unsupported.value.code is ReasonCode.UNSUPPORTED_ALG
+
+
+def test_verify_with_any_raises_the_last_candidates_reason() -> None:
+    token = sign_compact(b"{}", GOOD_KEY, kid="k", typ="vc+jwt")
+    parsed = parse_compact(token)
+    other_ed, es = SigningKey.generate().public, SigningKey.generate("ES256").public
+    with pytest.raises(SignatureError) as last_bad_signature:
+        jws_module.verify_with_any(parsed, [es, other_ed])
+    assert last_bad_signature.value.codes == (ReasonCode.SIGNATURE_INVALID,)
+    with pytest.raises(SignatureError) as last_wrong_alg:
+        jws_module.verify_with_any(parsed, [other_ed, es])
+    assert last_wrong_alg.value.codes == (ReasonCode.UNSUPPORTED_ALG,)
+    with pytest.raises(SignatureError) as none:
+        jws_module.verify_with_any(parsed, [])
+    assert none.value.codes == (ReasonCode.UNKNOWN_KEY,)
+    assert jws_module.verify_with_any(parsed, [es, other_ed, GOOD_KEY.public, es]) is not None
+    assert jws_module.verify_with_any(parsed, [es, GOOD_KEY.public]).kid == GOOD_KEY.public.kid
+
+
+def test_verify_raw_needs_the_keys_own_algorithm_and_a_valid_signature() -> None:
+    parsed = parse_compact(sign_compact(b"{}", GOOD_KEY, kid="k", typ="vc+jwt"))
+    assert verify_raw(parsed, GOOD_KEY.public)
+    assert not verify_raw(parsed, SigningKey.generate("ES256").public)
+    assert not verify_raw(parsed, SigningKey.generate().public)
