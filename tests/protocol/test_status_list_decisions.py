@@ -9,7 +9,7 @@ import pytest
 
 from protocol import status_list as sl
 from protocol.encoding import b64url_encode
-from protocol.errors import InputTooLargeError
+from protocol.errors import InputTooLargeError, MalformedInputError
 from protocol.status_list import Bitstring
 
 # -- decoding inflates at most 2^24 bits, 2 MiB (docs/formats.md, "Status lists") ----------------
@@ -34,3 +34,35 @@ def test_a_list_one_byte_over_2_pow_24_bits_is_too_large() -> None:
 def test_the_nonzero_table_marks_exactly_the_nonzero_bytes() -> None:
     """``set_bits`` jumps from one marked byte to the next: a zero byte is never visited."""
     assert bytes([0]) + bytes([1]) * 255 == sl._MARK_NONZERO
+
+
+# -- a verifier's read-only copy (SparseBits) answers as the full bitstring does ------------------
+
+
+def test_sparse_bits_answer_as_the_full_bitstring() -> None:
+    full = Bitstring(64)
+    for index in (0, 9, 62, 63):
+        full.set(index, True)
+    sparse = sl.SparseBits(64, [63, 9, 0, 62, 9])
+    assert len(sparse) == 64
+    assert sparse.set_indices() == full.set_indices() == (0, 9, 62, 63)
+    assert sparse.encode() == full.encode()
+    assert [sparse.get(i) for i in range(64)] == [full.get(i) for i in range(64)]
+    for bad in (-1, 64):
+        with pytest.raises(IndexError):
+            sparse.get(bad)
+    with pytest.raises(TypeError, match="read-only"):
+        sparse.set(1, True)
+
+
+def test_set_bits_finds_every_set_bit_in_order() -> None:
+    assert sl.set_bits(b"") == ()
+    assert sl.set_bits(bytes(5)) == ()
+    assert sl.set_bits(b"\x00\xff\x00\x01\x80") == (*range(8, 16), 31, 32)
+
+
+def test_an_empty_gzip_member_is_a_truncated_list() -> None:
+    with pytest.raises(MalformedInputError, match="truncated"):
+        Bitstring.decode(_encoded(b""))
+    with pytest.raises(MalformedInputError, match="truncated"):
+        Bitstring.decode(_encoded(bytes(16))[:-4])
