@@ -66,3 +66,38 @@ def test_the_time_cache_never_holds_more_than_1024_texts() -> None:
         assert parse_time(text, "t") == start + timedelta(seconds=i)
         assert len(enc._PARSED_TIMES) <= 1024
     assert enc._PARSED_TIMES_SIZE == 1024
+
+
+# -- the fast path answers exactly the form Yilu writes, and nothing else --------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-27T09:00:00Z", datetime(2026, 11, 27, 9, tzinfo=UTC)),
+        ("0001-01-02T00:00:00Z", datetime(1, 1, 2, tzinfo=UTC)),
+        ("9999-12-30T23:59:59Z", datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC)),
+        ("2024-02-29T23:59:59Z", datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_the_z_form_takes_the_fast_path(text: str, expected: datetime) -> None:
+    fast = enc._parse_utc_z(text)
+    assert fast == expected and fast is not None and fast.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-27t09:00:00Z",
+        "2026-11-27T09:00:00z",
+        "2026-11-27T09:00:00+00:00",
+        "2026-11-27T09:00:00.0Z",
+        "2026-11-27",
+        "2026-11-27T09:00:00Z\n",
+        "2023-02-29T00:00:00Z",
+        "0001-01-01T23:59:59Z",
+        "9999-12-31T00:00:00Z",
+    ],
+)
+def test_every_other_text_is_left_to_the_general_path(text: str) -> None:
+    assert enc._parse_utc_z(text) is None
