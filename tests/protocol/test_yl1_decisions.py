@@ -3,12 +3,15 @@ reason codes of damaged envelopes (issue 8, mutation testing; docs/testing.md)."
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 
-from protocol.errors import InputTooLargeError, UnsupportedFormatError, YiluError
+from protocol.encoding import b45_decode, b45_encode
+from protocol.errors import InputTooLargeError, MalformedInputError, UnsupportedFormatError, YiluError
 from protocol.jws import assemble_compact
 from protocol.reasons import ReasonCode
-from protocol.yl1 import decode_parts, encode
+from protocol.yl1 import decode_parts, dictionary, encode
 
 # -- at most 4,296 characters, prefix included (docs/formats.md, "YL1 envelope", step 1) ---------
 
@@ -54,3 +57,42 @@ def test_yl1_data_inflating_to_65537_bytes_is_too_large_and_malformed() -> None:
     with pytest.raises(InputTooLargeError) as info:
         decode_parts(text)
     assert info.value.code is ReasonCode.MALFORMED
+
+
+# -- the header length: LEB128, at most 3 bytes, 0 < length < inflated (docs/formats.md, "YL1") --
+
+
+def _craft(body: bytes, length_bytes: bytes, signature: bytes = bytes(range(1, 65))) -> str:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=dictionary(1))
+    deflated = compressor.compress(body) + compressor.flush()
+    return "YL1:" + b45_encode(b"\x01" + length_bytes + deflated + signature)
+
+
+@pytest.mark.parametrize(
+    ("length", "wire"),
+    [(1, b"\x01"), (50, b"\x32"), (127, b"\x7f"), (128, b"\x80\x01"), (300, b"\xac\x02"),
+     (16383, b"\xff\x7f"), (16384, b"\x80\x80\x01"), (65533, b"\xfd\xff\x03")],
+)  # fmt: skip
+def test_the_header_length_is_unsigned_leb128(length: int, wire: bytes) -> None:
+    header = b"h" * length
+    text = encode(assemble_compact(header, b"{}", bytes(64)))
+    assert b45_decode(text[4:])[1 : 1 + len(wire)] == wire
+    assert decode_parts(text) == (header, b"{}", bytes(64))
+    assert decode_parts(_craft(header + b"{}", wire)) == (header, b"{}", bytes(range(1, 65)))
+
+
+def test_a_header_length_in_three_bytes_is_read_and_in_four_refused() -> None:
+    body = b'{"alg":"EdDSA"}{}'
+    padded3 = b"\x8f\x80\x00"  # 15 with two padding groups: still 3 bytes
+    assert decode_parts(_craft(body, padded3))[:2] == (b'{"alg":"EdDSA"}', b"{}")
+    with pytest.raises(MalformedInputError, match="header length is truncated or too long") as info:
+        decode_parts(_craft(body, b"\x8f\x80\x80\x00"))  # 15 in four bytes
+    assert info.value.code is ReasonCode.MALFORMED
+
+
+def test_a_one_byte_header_is_the_smallest_accepted() -> None:
+    assert decode_parts(_craft(b"ab", b"\x01")) == (b"a", b"b", bytes(range(1, 65)))
+    with pytest.raises(MalformedInputError, match="out of range"):
+        decode_parts(_craft(b"ab", b"\x00"))
+    with pytest.raises(MalformedInputError, match="out of range"):
+        decode_parts(_craft(b"ab", b"\x02"))
