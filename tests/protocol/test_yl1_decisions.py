@@ -96,3 +96,24 @@ def test_a_one_byte_header_is_the_smallest_accepted() -> None:
         decode_parts(_craft(b"ab", b"\x00"))
     with pytest.raises(MalformedInputError, match="out of range"):
         decode_parts(_craft(b"ab", b"\x02"))
+
+
+# -- steps 3 and 6: too short, and truncated DEFLATE data (docs/formats.md, "YL1 envelope") ------
+
+
+def test_three_bytes_are_enough_to_reach_the_dictionary_version() -> None:
+    with pytest.raises(UnsupportedFormatError) as unknown:
+        decode_parts("YL1:" + b45_encode(b"\x09\x00\x00"))  # 3 bytes: version 9 is read, unknown
+    assert unknown.value.code is ReasonCode.UNSUPPORTED_FORMAT
+    with pytest.raises(MalformedInputError, match="too short") as short:
+        decode_parts("YL1:" + b45_encode(b"\x09\x00"))  # 2 bytes: refused before
+    assert short.value.code is ReasonCode.MALFORMED
+
+
+def test_a_code_cut_inside_its_deflate_data_is_reported_as_truncated() -> None:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=dictionary(1))
+    deflated = compressor.compress(b'{"alg":"EdDSA"}{"a":"' + b"x" * 200 + b'"}') + compressor.flush()
+    for cut in (1, 2, len(deflated) // 2):
+        with pytest.raises(MalformedInputError, match="YL1 data is truncated") as info:
+            decode_parts("YL1:" + b45_encode(b"\x01\x0f" + deflated[:-cut]))
+        assert info.value.code is ReasonCode.MALFORMED
