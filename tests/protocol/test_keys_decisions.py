@@ -54,3 +54,11 @@ def test_a_signature_is_exactly_64_bytes(alg: str) -> None:
         assert not key.public.verify(longer, b"input")
     assert not key.public.verify(signature[:63], b"input")
     assert not key.public.verify(signature, b"inpuT")
+
+
+@pytest.mark.parametrize("size", [0, 31, 33, 64])
+def test_an_ed25519_key_of_another_length_is_refused_as_such(size: int) -> None:
+    """The refusal says what is wrong (a dropped key's reason is shown, docs/verifying.md)."""
+    with pytest.raises(MalformedInputError) as info:
+        VerifyKey.from_jwk({"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(bytes(size))})
+    assert str(info.value) == "an Ed25519 key is 32 bytes"

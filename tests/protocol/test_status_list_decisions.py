@@ -8,9 +8,9 @@ import gzip
 import pytest
 
 from protocol import status_list as sl
-from protocol.encoding import b64url_encode
+from protocol.encoding import b64url_decode, b64url_encode
 from protocol.errors import InputTooLargeError, MalformedInputError
-from protocol.status_list import Bitstring
+from protocol.status_list import Bitstring, StatusList
 
 # -- decoding inflates at most 2^24 bits, 2 MiB (docs/formats.md, "Status lists") ----------------
 
@@ -66,3 +66,25 @@ def test_an_empty_gzip_member_is_a_truncated_list() -> None:
         Bitstring.decode(_encoded(b""))
     with pytest.raises(MalformedInputError, match="truncated"):
         Bitstring.decode(_encoded(bytes(16))[:-4])
+
+
+def test_encoded_list_is_gzip_level_9_with_mtime_0() -> None:
+    """docs/formats.md, "Status lists", encodedList: reproducible, an empty list 69 characters."""
+    encoded = Bitstring().encode()
+    assert len(encoded) == 69
+    packed = b64url_decode(encoded[1:])
+    assert packed[4:8] == bytes(4)  # MTIME
+    assert packed[8] == 2  # XFL: maximum compression
+    assert packed == gzip.compress(bytes(16 * 1024), compresslevel=9, mtime=0)
+
+
+def test_an_unknown_purpose_is_named_in_at_most_40_characters() -> None:
+    subject = {"type": "BitstringStatusList", "statusPurpose": ["revocation", "p" * 100], "encodedList": "u"}
+    cred = {"type": [sl.STATUS_LIST_TYPE], "credentialSubject": subject}
+    with pytest.raises(MalformedInputError) as info:
+        StatusList.from_credential(cred)
+    assert str(info.value) == f"unsupported statusPurpose {'p' * 40!r}"
+    subject["statusPurpose"] = 7
+    with pytest.raises(MalformedInputError) as not_text:
+        StatusList.from_credential(cred)
+    assert str(not_text.value) == "unsupported statusPurpose 'int'"
