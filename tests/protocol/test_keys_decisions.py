@@ -48,12 +48,12 @@ def test_a_signature_is_exactly_64_bytes(alg: str) -> None:
     """ES256 is r || s, 32 bytes each (RFC 7518 §3.4): a zero byte more is another signature."""
     key = SigningKey.generate(alg)  # type: ignore[arg-type]
     signature = key.sign(b"input")
-    assert len(signature) == 64 and key.public.verify(signature, b"input")
+    assert len(signature) == 64 and key.public.verify(signature, b"input") is True
     r, s = signature[:32], signature[32:]
     for longer in (b"\x00" + signature, r + b"\x00" + s, signature + b"\x00"):
-        assert not key.public.verify(longer, b"input")
-    assert not key.public.verify(signature[:63], b"input")
-    assert not key.public.verify(signature, b"inpuT")
+        assert key.public.verify(longer, b"input") is False
+    assert key.public.verify(signature[:63], b"input") is False
+    assert key.public.verify(signature, b"inpuT") is False
 
 
 @pytest.mark.parametrize("size", [0, 31, 33, 64])
