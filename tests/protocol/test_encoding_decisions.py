@@ -101,3 +101,29 @@ def test_the_z_form_takes_the_fast_path(text: str, expected: datetime) -> None:
 )
 def test_every_other_text_is_left_to_the_general_path(text: str) -> None:
     assert enc._parse_utc_z(text) is None
+
+
+# -- base64url refusals say what is wrong (the detail of a MALFORMED reason) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("e30!", "not canonical unpadded base64url"),  # a foreign character, length 4
+        ("e3+0", "not canonical unpadded base64url"),  # the standard alphabet's '+'
+        ("e3/0", "not canonical unpadded base64url"),
+        ("e30=", "not canonical unpadded base64url"),  # padding
+        ("e 30", "not canonical unpadded base64url"),
+        ("é30", "not canonical unpadded base64url"),
+        ("AAAAA", "not canonical unpadded base64url"),  # impossible length
+        ("e31", "not canonical base64url (non-zero padding bits)"),
+        ("AB", "not canonical base64url (non-zero padding bits)"),
+    ],
+)
+def test_b64url_refusals_name_their_cause(text: str, message: str) -> None:
+    with pytest.raises(MalformedInputError) as info:
+        enc.b64url_decode(text)
+    assert str(info.value) == message
+    with pytest.raises(MalformedInputError) as as_bytes:
+        enc.b64url_decode(text.encode("utf-8"))
+    assert str(as_bytes.value) == message
