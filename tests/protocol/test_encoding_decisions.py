@@ -127,3 +127,13 @@ def test_b64url_refusals_name_their_cause(text: str, message: str) -> None:
     with pytest.raises(MalformedInputError) as as_bytes:
         enc.b64url_decode(text.encode("utf-8"))
     assert str(as_bytes.value) == message
+
+
+@pytest.mark.parametrize("text", ["2026-11-27T09:00:00Z", "2026-11-27T10:00:00+01:00", "2026-11-27"])
+def test_a_time_text_parsed_once_is_answered_from_the_cache(text: str) -> None:
+    """docs/formats.md, "Conventions", parse caches: the same text gives the very same object."""
+    enc._PARSED_TIMES.clear()
+    first = parse_time(text, "t")
+    assert {text: first} == enc._PARSED_TIMES
+    assert parse_time(text, "t") is first
+    assert first == datetime(2026, 11, 27, 9 if "T" in text else 0, tzinfo=UTC)
