@@ -3,6 +3,7 @@ the bounded parse cache (issue 8, mutation testing; docs/testing.md)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -137,3 +138,29 @@ def test_a_time_text_parsed_once_is_answered_from_the_cache(text: str) -> None:
     assert {text: first} == enc._PARSED_TIMES
     assert parse_time(text, "t") is first
     assert first == datetime(2026, 11, 27, 9 if "T" in text else 0, tzinfo=UTC)
+
+
+def test_a_bare_date_is_midnight_utc_whatever_the_machines_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Almaty")
+    time.tzset()
+    try:
+        enc._PARSED_TIMES.clear()
+        assert parse_time("2027-05-20", "t") == datetime(2027, 5, 20, tzinfo=UTC)
+        assert enc._parse_time_general("2027-05-20", "t") == datetime(2027, 5, 20, tzinfo=UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+# -- shift saturates at the ends of the calendar (docs/formats.md, "Conventions", time range) ------
+
+
+def test_shift_adds_and_saturates_at_the_ends_of_the_calendar() -> None:
+    t = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    assert enc.shift(t, timedelta(hours=1)) == datetime(2026, 11, 27, 10, tzinfo=UTC)
+    assert enc.shift(t, timedelta(hours=-1)) == datetime(2026, 11, 27, 8, tzinfo=UTC)
+    late, early = datetime(9999, 12, 31, 23, 30, tzinfo=UTC), datetime(1, 1, 1, 0, 30, tzinfo=UTC)
+    assert enc.shift(late, timedelta(hours=1)) == datetime.max.replace(tzinfo=UTC)
+    assert enc.shift(late, timedelta(days=3650)) == datetime.max.replace(tzinfo=UTC)
+    assert enc.shift(early, timedelta(hours=-1)) == datetime.min.replace(tzinfo=UTC)
+    assert enc.shift(late, timedelta(0)) == late

@@ -323,3 +323,19 @@ def test_verify_raw_needs_the_keys_own_algorithm_and_a_valid_signature() -> None
     assert verify_raw(parsed, GOOD_KEY.public) is True
     assert verify_raw(parsed, SigningKey.generate("ES256").public) is False
     assert verify_raw(parsed, SigningKey.generate().public) is False
+
+
+def test_parse_compact_decodes_the_payload_by_default() -> None:
+    head, _, sig = sign_compact(b"{}", GOOD_KEY, kid="k", typ="vc+jwt").split(".")
+    with pytest.raises(MalformedInputError, match="not canonical base64url") as info:
+        parse_compact(f"{head}.e31.{sig}")  # non-zero unused bits in the payload
+    assert info.value.code is ReasonCode.MALFORMED
+
+
+@pytest.mark.parametrize("decode_payload", [True, False])
+def test_a_non_ascii_token_is_malformed_before_anything_is_decoded(decode_payload: bool) -> None:
+    head, _, sig = sign_compact(b"{}", GOOD_KEY, kid="k", typ="vc+jwt").split(".")
+    with pytest.raises(MalformedInputError) as info:
+        parse_compact(f"{head}.e30é.{sig}", decode_payload=decode_payload)
+    assert str(info.value) == "a compact JWS is ASCII text"
+    assert info.value.code is ReasonCode.MALFORMED
