@@ -339,3 +339,16 @@ def test_a_non_ascii_token_is_malformed_before_anything_is_decoded(decode_payloa
         parse_compact(f"{head}.e30é.{sig}", decode_payload=decode_payload)
     assert str(info.value) == "a compact JWS is ASCII text"
     assert info.value.code is ReasonCode.MALFORMED
+
+
+def test_header_bytes_that_passed_once_pass_again_on_their_bytes_alone() -> None:
+    """check_yilu_header depends on the header bytes only (docs/formats.md, "Conventions",
+    parse caches): bytes that passed are not read again, whatever header object rides along."""
+    header = encode_header(alg="EdDSA", kid="remembered", typ="vc+jwt")
+    jws_module.check_yilu_header(from_parts(header, b"{}", bytes(64)))
+    assert header in jws_module._YILU_HEADERS
+    odd = jws_module.ParsedJWS(None, header, b"{}", bytes(64), {"alg": "EdDSA"})
+    jws_module.check_yilu_header(odd)  # the same bytes: remembered
+    other = jws_module.ParsedJWS(None, header + b" ", b"{}", bytes(64), {"alg": "EdDSA"})
+    with pytest.raises(SignatureError):
+        jws_module.check_yilu_header(other)
