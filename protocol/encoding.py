@@ -224,10 +224,8 @@ def _parse_time_general(value: object, what: str) -> datetime:
     text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         parsed = datetime.fromisoformat(text)
-        if parsed.tzinfo is None:
-            if len(value) != 10:
-                raise MalformedInputError(f"{what} has no time zone: {value!r}")
-            parsed = parsed.replace(tzinfo=UTC)  # a bare date such as "2027-05-20"
+        if parsed.tzinfo is None:  # a bare date such as "2027-05-20": _RFC3339 gives a time a zone
+            parsed = parsed.replace(tzinfo=UTC)
         utc = parsed.astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise MalformedInputError(f"{what} is not an RFC 3339 date-time: {value!r}") from exc
