@@ -88,12 +88,15 @@ def test_safe_text_escapes_the_invisible_characters_even_if_unicode_files_them_e
     # The zero-width characters are escaped by name, whatever category a Unicode version
     # gives them: here they are presented as ordinary letters.
     real = unicodedata.category
-    monkeypatch.setattr(reasons.unicodedata, "category", lambda ch: "Lo" if ch in "\u200b\ufeff" else real(ch))
+    monkeypatch.setattr(
+        reasons.unicodedata, "category", lambda ch: "Lo" if ch in "\u200b\ufeff" else real(ch)
+    )
     assert safe_text("x\u200by\ufeff") == "x\\u200by\\ufeff"
 
 
 def test_message_fills_details_made_safe_and_keeps_missing_placeholders() -> None:
-    assert message(R.UNREADABLE, "en", {"detail": "bad\nphoto"}) == "No certificate could be read: bad\\u000aphoto"
+    filled = message(R.UNREADABLE, "en", {"detail": "bad\nphoto"})
+    assert filled == "No certificate could be read: bad\\u000aphoto"
     assert message(R.UNREADABLE, "en") == "No certificate could be read: {detail}"
     assert message(R.UNREADABLE, "en", {"other": "x"}) == "No certificate could be read: {detail}"
 

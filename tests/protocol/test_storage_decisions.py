@@ -70,7 +70,9 @@ def test_weak_passphrases_refused(text: str) -> None:
         check_passphrase(text)
 
 
-def test_passphrase_comes_from_the_environment_then_the_demo_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_passphrase_comes_from_the_environment_then_the_demo_fallback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("YILU_KEY_PASSPHRASE", "from the environment")
     assert passphrase() == "from the environment"
     assert passphrase(demo=True) == "from the environment"
