@@ -328,3 +328,205 @@ def test_components_join_cells_through_every_one_of_the_8_neighbours() -> None:
         found = photo._components(cells, map_w, 9)
         assert len(found) == 1, name
         assert found == _reference_components(grid, 9), name
+
+
+# -- regions (docs/verifying.md, "Reading a photo") ----------------------------------------------
+
+
+def scene(size: tuple[int, int], patches: list[tuple[int, int, int, int, int, int]]) -> Image.Image:
+    """A flat grey image with patches of uniform noise (x, y, width, height, low, high)."""
+    rng = random.Random(1)
+    image = Image.new("L", size, 128)
+    for x, y, w, h, low, high in patches:
+        noise = bytes(rng.randrange(low, high) for _ in range(w * h))
+        image.paste(Image.frombytes("L", (w, h), noise), (x, y))
+    return image
+
+
+LOUD, SOFT = (0, 256), (88, 168)  # busy at 50 % of the busiest block; only at 25 %
+VGA = (640, 480)  # blocks of 8 px (the minimum; 640 / 160 is 4)
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "patches", "boxes"),
+    [
+        # one block of margin around the busy blocks (10..29 x 20..39), in pixels
+        ("one code", VGA, [(80, 160, 160, 160, *LOUD)], [(72, 152, 248, 328)]),
+        ("two, heaviest first", VGA, [(400, 40, 120, 120, *LOUD), (80, 160, 160, 160, *LOUD)],
+         [(72, 152, 248, 328), (392, 32, 528, 168)]),
+        # 4 busy blocks + margin = 48 px: kept; 3 blocks (40 px): too small for a code
+        ("48 px", VGA, [(80, 160, 32, 32, *LOUD)], [(72, 152, 120, 200)]),
+        ("40 px", VGA, [(80, 160, 24, 24, *LOUD)], []),
+        # 64 x 128 px is exactly half as wide as long: kept; 64 x 136 is not
+        ("half as wide", VGA, [(80, 80, 48, 112, *LOUD)], [(72, 72, 136, 200)]),
+        ("narrower", VGA, [(80, 80, 48, 120, *LOUD)], []),
+        # a heavy line of text is skipped, the lighter code after it still found
+        ("text line", VGA, [(16, 16, 600, 24, *LOUD), (200, 200, 64, 64, *LOUD)], [(192, 192, 272, 272)]),
+        # a soft code is found by the looser threshold, after the loud one found again
+        ("soft code", VGA, [(16, 16, 160, 160, *LOUD), (400, 200, 64, 64, *SOFT)],
+         [(8, 8, 184, 184), (392, 192, 472, 272)]),
+        # the looser threshold's box overlaps the stricter one's by exactly 70 %: both kept
+        ("70 % overlap", VGA, [(80, 160, 64, 40, *LOUD), (80, 200, 64, 24, *SOFT)],
+         [(72, 152, 152, 208), (72, 152, 152, 232)]),
+        ("at most 4", VGA,
+         [(16, 16, 120, 120, *LOUD), (300, 16, 112, 112, *LOUD), (16, 300, 104, 104, *LOUD),
+          (300, 300, 96, 96, *LOUD), (500, 200, 88, 88, *LOUD)],
+         [(8, 8, 144, 144), (288, 8, 416, 136), (8, 288, 128, 408), (288, 288, 400, 408)]),
+        # 31 x 41 = 1271 busy blocks of 82 x 62 (with the border): exactly a quarter, still
+        # localised; one block more and the whole image is the region
+        ("a quarter busy", VGA, [(80, 80, 248, 328, *LOUD)], [(72, 72, 336, 416)]),
+        ("over a quarter", VGA, [(80, 80, 248, 328, *LOUD), (600, 16, 8, 8, *LOUD)], [(0, 0, 640, 480)]),
+        ("all noise, small", (40, 40), [(0, 0, 40, 40, *LOUD)], [(0, 0, 40, 40)]),
+        # 1930 px across: blocks of 13 px (1930 / 160 is 12.06)
+        ("wide photo", (1930, 600), [(130, 130, 260, 260, *LOUD)], [(117, 117, 403, 403)]),
+        # under two blocks across: the whole image; two blocks: a map (empty when flat)
+        ("15 px wide", (15, 100), [], [(0, 0, 15, 100)]),
+        ("15 px high", (100, 15), [], [(0, 0, 100, 15)]),
+        ("16 px", (16, 16), [], []),
+        ("flat", VGA, [], []),
+    ],
+)
+def test_candidate_regions(
+    name: str,
+    size: tuple[int, int],
+    patches: list[tuple[int, int, int, int, int, int]],
+    boxes: list[tuple[int, int, int, int]],
+) -> None:
+    assert photo._candidate_regions(scene(size, patches)) == boxes, name
+
+
+@pytest.mark.parametrize(
+    ("size", "box", "crop", "module_px"),
+    [
+        # 200 px + 16 (8 %) each side = 232 px, 2.32 px a module: x 5.5 / 2.32 -> 550 px
+        ((1000, 1000), (100, 100, 300, 300), (550, 550), 5.5),
+        # at the image's edge the margin stops there: 65 px, not 70, upscaled x 3
+        ((1000, 1000), (0, 0, 60, 60), (195, 195), 1.95),
+        ((1000, 1000), (940, 940, 1000, 1000), (195, 195), 1.95),
+        # 70 px (5 px margin): 0.7 px a module, upscaled x 3 at most
+        ((1000, 1000), (400, 400, 460, 460), (210, 210), 2.1),
+        # 2320 px: downscaled x 0.5 at most (the pixel budget would allow x 0.528)
+        ((2400, 2400), (200, 200, 2200, 2200), (1160, 1160), 11.6),
+        # 514 px wants x 1.07: rescaled; 535 px wants x 1.03: left as it is
+        ((1000, 1000), (0, 0, 476, 476), (550, 550), 5.5),
+        ((1000, 1000), (0, 0, 495, 495), (535, 535), 5.35),
+    ],
+)
+def test_rescaled_crops(
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    box: tuple[int, int, int, int],
+    crop: tuple[int, int],
+    module_px: float,
+) -> None:
+    monkeypatch.setattr(photo, "_candidate_regions", lambda gray: [box])
+    [(image, module)] = list(photo._rescaled_crops(Image.new("L", size, 200)))
+    assert image.size == crop
+    assert module == pytest.approx(module_px, abs=0.01)
+
+
+def test_a_crop_takes_the_pixels_of_its_region_and_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    gray = Image.new("L", (1000, 1000), 255)
+    gray.paste(0, (484, 484, 516, 516))  # a black square inside a crop left at its size
+    monkeypatch.setattr(photo, "_candidate_regions", lambda image: [(270, 250, 729, 709)])
+    [(image, module)] = list(photo._rescaled_crops(gray))
+    # 459 px + 37 px (8 %) each side: 533 px, 5.33 px a module, x 1.03: not rescaled
+    assert (image.size, module) == ((533, 533), 5.33)
+    inverted = image.point(lambda v: 255 - v)
+    assert inverted.getbbox() == (484 - 233, 484 - 213, 516 - 233, 516 - 213)
+
+
+def test_a_crop_is_at_most_1_5_mpx_but_never_below_a_quarter(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 300 x 3000 px (a region as the caller may give): x 1.83 wanted, x 1.29 fits 1.5 Mpx
+    monkeypatch.setattr(photo, "_candidate_regions", lambda gray: [(0, 0, 300, 3000)])
+    [(image, module)] = list(photo._rescaled_crops(Image.new("L", (300, 3000), 200)))
+    assert image.size == (387, 3873)
+    assert image.width * image.height <= 1_500_000
+    assert module == pytest.approx(3 * (1_500_000 / 900_000) ** 0.5)
+    # 5000 px square: the budget would allow x 0.245, the floor is x 0.25
+    monkeypatch.setattr(photo, "_candidate_regions", lambda gray: [(0, 0, 5000, 5000)])
+    [(image, module)] = list(photo._rescaled_crops(Image.new("L", (5000, 5000), 200)))
+    assert (image.size, module) == ((1250, 1250), 12.5)
+
+
+def test_a_one_pixel_wide_crop_stays_one_pixel_wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(photo, "_candidate_regions", lambda gray: [(0, 0, 1, 700_000)])
+    [(image, _)] = list(photo._rescaled_crops(Image.new("L", (1, 700_000), 200)))
+    assert image.size == (1, round(700_000 * (1_500_000 / 700_000) ** 0.5))
+
+
+# -- the passes of a read ------------------------------------------------------------------------
+
+
+def test_the_passes_plain_then_each_crop_sharpened_twice_then_inverted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gray = Image.new("L", (1000, 1000), 200)
+    gray.paste(0, (0, 0, 10, 10))
+    boxes = [(100, 100, 300, 300), (0, 0, 495, 495)]  # module 5.5 px after x 2.37, then 5.35 px as is
+    monkeypatch.setattr(photo, "_candidate_regions", lambda image: boxes)
+    reads: list[tuple[tuple[int, int], bool, int]] = []
+    masks: list[tuple[float, int, int]] = []
+    real_mask = photo.ImageFilter.UnsharpMask
+
+    def read(image: Image.Image, *, downscale: bool) -> None:
+        reads.append((image.size, downscale, image.getpixel((0, 0))))  # type: ignore[arg-type]
+
+    def mask(radius: float, percent: int, threshold: int) -> object:
+        masks.append((round(radius, 6), percent, threshold))
+        return real_mask(radius, percent, threshold)
+
+    monkeypatch.setattr(photo, "_read", read)
+    monkeypatch.setattr(photo.ImageFilter, "UnsharpMask", mask)
+    with pytest.raises(MalformedInputError, match="no QR code found"):
+        read_qr_text(encode(gray))
+    assert reads == [
+        ((1000, 1000), True, 0),
+        ((550, 550), False, 200),
+        ((550, 550), False, 200),
+        ((535, 535), False, 0),
+        ((535, 535), False, 0),
+        ((1000, 1000), True, 255),  # inverted
+    ]
+    assert masks == [(1.65, 800, 0), (2.475, 2000, 0), (1.605, 800, 0), (2.4075, 2000, 0)]
+
+
+def test_a_read_stops_at_the_first_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(photo, "_candidate_regions", lambda image: [(0, 0, 100, 100), (0, 0, 90, 90)])
+    answers = iter([None, None, "YL1:SECOND-MASK", "never"])
+    calls: list[bool] = []
+
+    def read(image: Image.Image, *, downscale: bool) -> str | None:
+        calls.append(downscale)
+        return next(answers)
+
+    monkeypatch.setattr(photo, "_read", read)
+    assert read_qr_text(encode(Image.new("L", (200, 200), 200))) == "YL1:SECOND-MASK"
+    assert calls == [True, False, False]
+
+
+def test_zxing_is_asked_for_qr_codes_without_rotation_or_inversion(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[dict[str, object]] = []
+    real = photo.zxingcpp.read_barcodes
+
+    def read_barcodes(image: Image.Image, **options: object) -> object:
+        seen.append(options)
+        return real(image, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(photo.zxingcpp, "read_barcodes", read_barcodes)
+    assert photo._read(qr("YL1:OPTIONS", 4), downscale=False) == "YL1:OPTIONS"
+    assert photo._read(qr("YL1:OPTIONS", 4), downscale=True) == "YL1:OPTIONS"
+    qr_only = photo.zxingcpp.BarcodeFormats(photo.zxingcpp.BarcodeFormat.QRCode)
+    assert seen == [
+        {"formats": qr_only, "try_rotate": False, "try_downscale": False, "try_invert": False},
+        {"formats": qr_only, "try_rotate": False, "try_downscale": True, "try_invert": False},
+    ]
+
+
+def test_a_colour_jpeg_is_decoded_straight_to_grayscale(monkeypatch: pytest.MonkeyPatch) -> None:
+    modes: list[str] = []
+    real = photo._to_gray
+    monkeypatch.setattr(photo, "_to_gray", lambda image: modes.append(image.mode) or real(image))
+    image = qr("YL1:DRAFT", 4)
+    assert read_qr_text(encode(Image.merge("RGB", (image, image, image)), "JPEG", quality=95)) == "YL1:DRAFT"
+    assert modes == ["L"]
