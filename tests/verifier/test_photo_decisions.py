@@ -395,6 +395,16 @@ def test_candidate_regions(
     assert photo._candidate_regions(scene(size, patches)) == boxes, name
 
 
+@pytest.mark.parametrize(("contrast", "boxes"), [(6, [(72, 152, 152, 232)]), (5, [])])
+def test_a_faint_texture_counts_from_a_mean_gradient_of_6(contrast: int, boxes: list[object]) -> None:
+    """Stripes one pixel wide differing by ``contrast``: every block's score is that."""
+    image = Image.new("L", VGA, 128)
+    for x in range(80, 144, 2):
+        image.paste(128 + contrast, (x, 160, x + 1, 224))
+    assert max(photo._edge_map(image, 8).tobytes()) == contrast
+    assert photo._candidate_regions(image) == boxes
+
+
 @pytest.mark.parametrize(
     ("size", "box", "crop", "module_px"),
     [
@@ -442,7 +452,7 @@ def test_a_crop_is_at_most_1_5_mpx_but_never_below_a_quarter(monkeypatch: pytest
     [(image, module)] = list(photo._rescaled_crops(Image.new("L", (300, 3000), 200)))
     assert image.size == (387, 3873)
     assert image.width * image.height <= 1_500_000
-    assert module == pytest.approx(3 * (1_500_000 / 900_000) ** 0.5)
+    assert module == 3.0 * (1_500_000 / 900_000) ** 0.5
     # 5000 px square: the budget would allow x 0.245, the floor is x 0.25
     monkeypatch.setattr(photo, "_candidate_regions", lambda gray: [(0, 0, 5000, 5000)])
     [(image, module)] = list(photo._rescaled_crops(Image.new("L", (5000, 5000), 200)))
