@@ -63,12 +63,16 @@ def test_check_country_returns_the_upper_case_code_and_refuses_unknown_codes() -
         check_country("XX")
 
 
-@pytest.mark.parametrize("tag", ["en", "zh", "kk", "zh-Hans", "zh-CN", "kk-Cyrl-KZ", "es-419", "sl-rozaj"])
+@pytest.mark.parametrize(
+    "tag", ["en", "zh", "kk", "zh-Hans", "zh-CN", "kk-Cyrl-KZ", "es-419", "sl-rozaj", "de-CH-1996"]
+)
 def test_language_tags_accepted(tag: str) -> None:
     assert check_language_tag(tag) == tag
 
 
-@pytest.mark.parametrize("tag", ["", "e", "EN", "english", "zh_CN", "zh-", "zh-hans-", 5, None])
+@pytest.mark.parametrize(
+    "tag", ["", "e", "EN", "english", "zh_CN", "zh-", "zh-hans-", "de-CH-abcd", "de-CH-199", 5, None]
+)
 def test_language_tags_refused(tag: object) -> None:
     with pytest.raises(MalformedInputError, match="is not a BCP 47 language tag"):
         check_language_tag(tag)  # type: ignore[arg-type]
