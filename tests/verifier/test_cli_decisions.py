@@ -511,3 +511,37 @@ def test_verify_with_other_root_keys_than_the_installed_pin(
     result = run_json(capsys, 2, ["verify", setup.world.issue(), "--country", "KZ", "--root", str(stranger),
                                   "--data-dir", str(setup.data), "--at", AT, "--json"])  # fmt: skip
     assert result["verdict"] == "unverifiable"
+
+
+def test_the_table_bounds_what_the_trust_data_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An accreditation body is cut to 80 characters and a country to 8 (docs/security.md,
+    "Display injection"), control characters escaped: the trust data is signed, not trusted."""
+    drawn: list[tuple[str, tuple[str, ...], list[tuple[str, ...]]]] = []
+    monkeypatch.setattr(cli, "on_terminal", lambda stream: True)
+    monkeypatch.setattr(
+        cli, "table", lambda title, columns, rows: drawn.append((title, tuple(columns), list(rows)))
+    )
+    body = "B" * 79 + "CD"
+    summary = {
+        "federation": "https://federation.example",
+        "rootKeys": ["k1"],
+        "sequence": 1,
+        "createdAt": "c",
+        "installedAt": None,
+        "expiresAt": "e",
+        "federationList": {"sequence": 1, "expiresAt": "f", "expired": False, "registries": 1},
+        "trustLists": [
+            {"accreditationBody": body, "country": "KZ\nFAKE-LINE", "sequence": 3, "labs": 5}
+            | {"expiresAt": "2026-12-27T09:00:00Z", "expired": True},
+        ],
+        "statusLists": {"count": 0, "expiresAt": None, "expired": [], "expiringSoon": []},
+        "skipped": [],
+    }
+    cli._print_summary(summary)
+    assert drawn == [
+        (
+            "trust lists",
+            ("accreditation body", "country", "sequence", "labs", "expires"),
+            [("B" * 79 + "…", "KZ\\u000…", "3", "5", "2026-12-27T09:00:00Z EXPIRED")],
+        )
+    ]
