@@ -85,14 +85,17 @@ def _load_gray(data: bytes) -> Image.Image:
 
 
 def _to_gray(image: Image.Image) -> Image.Image:
-    """Flatten transparency onto white (a QR exported on a transparent background) and go L."""
-    if image.mode == "L":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    """Flatten transparency onto white (a QR exported on a transparent background) and go L.
+
+    Transparency is an alpha channel or, in a PNG, a transparent colour (``tRNS``) of a
+    palette, gray or RGB image: Pillow gives the latter as ``info["transparency"]``."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
-        flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        flat = Image.new("RGBA", rgba.size, "white")
         flat.alpha_composite(rgba)
         return flat.convert("L")
+    if image.mode == "L":
+        return image
     return image.convert("L")
 
 

@@ -158,6 +158,18 @@ def test_a_palette_image_with_a_transparent_colour_is_flattened_onto_white() -> 
     assert read_qr_text(data) == "YL1:PALETTE"
 
 
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_a_transparent_colour_of_a_gray_or_rgb_png_is_flattened_onto_white(mode: str) -> None:
+    # Light modules of near-black 10, marked transparent: only white makes them light.
+    code = qr("YL1:COLOUR-KEY", 4).point(lambda v: 10 if v else 0)
+    image = code if mode == "L" else code.convert("RGB")
+    data = encode(image, transparency=10 if mode == "L" else (10, 10, 10))
+    reopened = Image.open(io.BytesIO(data))
+    assert (reopened.mode, "transparency" in reopened.info) == (mode, True)
+    assert photo._to_gray(reopened).getpixel((0, 0)) == 255
+    assert read_qr_text(data) == "YL1:COLOUR-KEY"
+
+
 def test_a_palette_image_without_transparency_keeps_its_colours() -> None:
     pal = Image.new("P", (4, 4), 0)
     pal.putpalette([10, 20, 30] + [0, 0, 0] * 255)
