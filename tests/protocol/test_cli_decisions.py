@@ -244,3 +244,11 @@ def test_progress_shows_a_spinner_on_stderr_only_on_a_terminal(monkeypatch: pyte
     with kit.progress("working"):
         ran.append(2)
     assert (ran, shown) == ([1, 2], [("working", True)])
+
+
+def test_an_epilog_comes_before_the_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    command = kit.Command("c", epilog="Exit status: 0 on success.", example="yilu c")
+    grp = kit.Group("g", epilog="See also yilu c.", example="yilu g c")
+    assert _help(command, monkeypatch).endswith("\n\n  Exit status: 0 on success.\n\nExample:\n  yilu c")
+    ctx = grp.make_context("g", [], resilient_parsing=True)
+    assert grp.get_help(ctx).endswith("\n\n  See also yilu c.\n\nExample:\n  yilu g c")
