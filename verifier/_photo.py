@@ -119,9 +119,10 @@ def _read(image: Image.Image, *, downscale: bool) -> str | None:
 def _edge_map(gray: Image.Image, block: int) -> Image.Image:
     """Mean absolute horizontal + vertical gradient of each ``block`` x ``block`` square."""
     width, height = gray.size
-    core = gray.crop((0, 0, width - 1, height - 1))
-    dx = ImageChops.difference(core, gray.crop((1, 0, width, height - 1)))
-    dy = ImageChops.difference(core, gray.crop((0, 1, width - 1, height)))
+    # ImageChops works on the overlap of its images, aligned top left: dx is (width - 1) x
+    # height, dy width x (height - 1), their sum the pixels with a right and a lower neighbour.
+    dx = ImageChops.difference(gray, gray.crop((1, 0, width, height)))
+    dy = ImageChops.difference(gray, gray.crop((0, 1, width, height)))
     return ImageChops.add(dx, dy).reduce(block)
 
 
