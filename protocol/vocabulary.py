@@ -100,9 +100,10 @@ def check_country(value: str, what: str = "country") -> str:
 
 
 #: A BCP 47 language tag as names are keyed by: a 2-3 letter language, then optional
-#: script / region / variant subtags (``en``, ``zh-Hans``, ``zh-CN``, ``kk-Cyrl-KZ``).
+#: script / region / variant subtags (``en``, ``zh-Hans``, ``zh-CN``, ``kk-Cyrl-KZ``); a variant
+#: is 5-8 letters or digits, or 4 starting with a digit (RFC 5646: ``de-CH-1996``).
 _LANGUAGE_TAG: Final = re.compile(
-    r"[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|[0-9]{3}))?(?:-[A-Za-z0-9]{5,8})*"
+    r"[a-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
 )
 MAX_NAME_CHARS: Final = 300
 

@@ -321,7 +321,8 @@ def _trust_summary(store: Any, snapshot: Any, now: datetime) -> dict[str, Any]:
     from protocol.encoding import format_time, shift
 
     soon = shift(now, timedelta(days=_SOON_DAYS))
-    status = sorted(snapshot.status_validity(), key=lambda s: s[1] or now)
+    # A list without an expiry never expires: it sorts after every list that does.
+    status = sorted(snapshot.status_validity(), key=lambda s: (s[1] is None, s[1] or now))
     installed = store.installed_at()
     labs = snapshot.lab_counts()
     return {

@@ -73,8 +73,8 @@ def _load_gray(data: bytes) -> Image.Image:
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise _too_large(f"image has more than {MAX_PIXELS} pixels")
-    if width < 1 or height < 1:
-        raise _error("image is empty")
+    # An image without pixels never gets here: Pillow refuses a PNG or JPEG of width or
+    # height 0 when opening it (tests/verifier/test_photo_decisions.py).
     try:
         # A colour JPEG can be decoded straight to grayscale: about twice as fast.
         image.draft("L", None)
@@ -85,14 +85,17 @@ def _load_gray(data: bytes) -> Image.Image:
 
 
 def _to_gray(image: Image.Image) -> Image.Image:
-    """Flatten transparency onto white (a QR exported on a transparent background) and go L."""
-    if image.mode == "L":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    """Flatten transparency onto white (a QR exported on a transparent background) and go L.
+
+    Transparency is an alpha channel or, in a PNG, a transparent colour (``tRNS``) of a
+    palette, gray or RGB image: Pillow gives the latter as ``info["transparency"]``."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
-        flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        flat = Image.new("RGBA", rgba.size, "white")
         flat.alpha_composite(rgba)
         return flat.convert("L")
+    if image.mode == "L":
+        return image
     return image.convert("L")
 
 
@@ -116,9 +119,10 @@ def _read(image: Image.Image, *, downscale: bool) -> str | None:
 def _edge_map(gray: Image.Image, block: int) -> Image.Image:
     """Mean absolute horizontal + vertical gradient of each ``block`` x ``block`` square."""
     width, height = gray.size
-    core = gray.crop((0, 0, width - 1, height - 1))
-    dx = ImageChops.difference(core, gray.crop((1, 0, width, height - 1)))
-    dy = ImageChops.difference(core, gray.crop((0, 1, width - 1, height)))
+    # ImageChops works on the overlap of its images, aligned top left: dx is (width - 1) x
+    # height, dy width x (height - 1), their sum the pixels with a right and a lower neighbour.
+    dx = ImageChops.difference(gray, gray.crop((1, 0, width, height)))
+    dy = ImageChops.difference(gray, gray.crop((0, 1, width, height)))
     return ImageChops.add(dx, dy).reduce(block)
 
 
@@ -178,17 +182,19 @@ def _candidate_regions(gray: Image.Image) -> list[tuple[int, int, int, int]]:
     for fraction in _EDGE_FRACTIONS:
         threshold = max(_MIN_EDGE_SCORE, int(peak * fraction))
         if sum(cells.count(v) for v in range(threshold, 256)) > _MAX_BUSY_FRACTION * len(cells):
-            regions = [(0, 0, 0, (width - 1) // block + 1, (height - 1) // block + 1)]
+            found = [whole]
         else:
-            regions = _components(cells, map_w, threshold)
-        for _, x0, y0, x1, y1 in regions:
-            # One block of margin: the quiet zone, and modules of partly busy blocks.
-            box = (
-                max(0, (x0 - 1) * block),
-                max(0, (y0 - 1) * block),
-                min(width, (x1 + 1) * block),
-                min(height, (y1 + 1) * block),
-            )
+            found = [
+                # One block of margin: the quiet zone, and modules of partly busy blocks.
+                (
+                    max(0, (x0 - 1) * block),
+                    max(0, (y0 - 1) * block),
+                    min(width, (x1 + 1) * block),
+                    min(height, (y1 + 1) * block),
+                )
+                for _, x0, y0, x1, y1 in _components(cells, map_w, threshold)
+            ]
+        for box in found:
             side_w, side_h = box[2] - box[0], box[3] - box[1]
             if box != whole and (
                 min(side_w, side_h) < _MIN_REGION_PX or min(side_w, side_h) < 0.5 * max(side_w, side_h)
