@@ -109,7 +109,11 @@ def test_an_image_is_not_bound_by_the_text_limit(world: World) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * (256 * 1024)
     result = check(world, png)
     assert result.codes == (R.UNREADABLE,)
-    assert result.reasons[0].details["detail"] != "input is too large to be a certificate"
+    # Read as an image (no QR code found), not refused as too large nor as text.
+    assert result.reasons[0].details["detail"] not in (
+        "input is too large to be a certificate",
+        "input is neither text nor a PNG/JPEG image",
+    )
 
 
 def test_bytes_that_are_no_text_and_a_bundle_are_named(world: World) -> None:
@@ -226,6 +230,7 @@ def test_a_signature_failure_names_the_alg(world: World) -> None:
     [
         ({"type": ["VerifiableCredential"]}, "not a TestCertificateCredential"),
         ({"type": "TestCertificateCredential"}, "not a TestCertificateCredential"),
+        ({"type": None}, "not a TestCertificateCredential"),
         ({"credentialSubject": "food"}, "credentialSubject has no scope"),
         ({"credentialSubject": {"reportNumber": "R"}}, "credentialSubject has no scope"),
         ({"credentialSubject": {"scope": ["food"]}}, "credentialSubject has no scope"),
@@ -445,8 +450,14 @@ def test_trust_expiry_is_the_earliest_of_the_lists_used(world: World, which: str
     assert accepted(result) and result.trust is not None
     assert result.trust["expiresAt"] == format_time(soon)
     assert result.trust["ageSeconds"] == 5400
-    assert result.trust["sequence"] == 1 and result.trust["trustLists"] == {
-        world.reg_id(cc): 1 for cc in ("CN", "RU", "KZ")
+    assert result.trust == {
+        "sequence": 1,
+        "createdAt": format_time(NOW - timedelta(minutes=30)),
+        "federation": "https://federation.example",
+        "federationSequence": 1,
+        "trustLists": {world.reg_id(cc): 1 for cc in ("CN", "RU", "KZ")},
+        "ageSeconds": 5400,
+        "expiresAt": format_time(soon),
     }
 
 
@@ -855,3 +866,115 @@ def test_reasons_are_added_once() -> None:
         Reason(R.STATUS_UNAVAILABLE, {"detail": "a"}),
         Reason(R.STATUS_UNAVAILABLE, {"detail": "b"}),
     ]
+
+
+# -- pairs the fast path must hand to the general one -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "found"),
+    [
+        (["x", entry("revocation", "8484")], ["unsupported status entry (purpose None)"]),
+        (
+            [entry("suspension", "8484"), entry("suspension", "8485")],
+            ["the certificate has no revocation entry"],
+        ),
+        (
+            [entry("revocation", "8484", 42), entry("suspension", "8485", 42)],  # type: ignore[arg-type]
+            [
+                "the revocation list is not one of the lab's own lists",
+                "the suspension list is not one of the lab's own lists",
+            ],
+        ),
+        (
+            [entry("revocation", 8484), entry("suspension", "8485")],
+            [
+                "the revocation index 8484 is not a status list index "
+                "(a decimal string of at most 10 digits, no leading zeros)"
+            ],
+        ),
+        (
+            [entry("revocation", "8484"), entry("suspension", 8485)],
+            [
+                "the suspension index 8485 is not a status list index "
+                "(a decimal string of at most 10 digits, no leading zeros)"
+            ],
+        ),
+        (
+            [entry("revocation", "8484"), entry("suspension", "08485")],
+            [
+                "the suspension index '08485' is not a status list index "
+                "(a decimal string of at most 10 digits, no leading zeros)"
+            ],
+        ),
+        (
+            [entry("revocation", "1"), entry("suspension", "2")],
+            [
+                "the revocation index 1 is odd: revocation bits are the even indices "
+                "(index 2k; suspension is 2k + 1)"
+            ],
+        ),
+        (
+            [entry("revocation", "3"), entry("suspension", "4")],
+            [
+                "the revocation index 3 is odd: revocation bits are the even indices "
+                "(index 2k; suspension is 2k + 1)"
+            ],
+        ),
+        (
+            [entry("revocation", "8484"), entry("suspension", "8486")],
+            ["the suspension index 8486 is not the revocation index + 1 (8485)"],
+        ),
+    ],
+)
+def test_two_entries_off_the_rules_are_judged_entry_by_entry(
+    world: World, status: list[Any], found: list[str]
+) -> None:
+    result = check(world, with_status(world, status))
+    assert details(result) == [(INVALID, {"detail": d}) for d in found]
+
+
+def test_a_pair_pointing_at_a_suspension_only_list(world: World) -> None:
+    world.federation_expires = world.trust_expires = NOW + timedelta(days=20)
+    snap = snapshot_of(world)
+    put_list(snap, purposes=("suspension",), bits=(8485,), valid_until=NOW + timedelta(days=2))
+    result = check(world, world.issue(), snapshot=snap)
+    assert details(result) == [
+        (INVALID, {"detail": "the revocation entry points at a list of the lab for suspension only"}),
+        (R.SUSPENDED, {}),
+    ]
+    assert result.trust is not None and result.trust["expiresAt"] == format_time(NOW + timedelta(days=2))
+
+
+def test_the_next_slots_bits_are_not_this_ones(world: World) -> None:
+    world.labs["cn-food"].revoked.add(1)  # bit 2: the revocation of slot 1
+    assert accepted(check(world, world.issue(slot=0)))
+    assert check(world, world.issue(slot=1)).codes == (R.REVOKED,)
+
+
+def test_a_missing_revocation_list_and_a_suspension_entry_elsewhere(world: World) -> None:
+    elsewhere = f"{LAB}/status/elsewhere"
+    result = check(
+        world, with_status(world, [entry("revocation", "8484", elsewhere), entry("suspension", "8485")])
+    )
+    assert details(result) == [
+        (R.STATUS_UNAVAILABLE, {"detail": f"the trust data holds no status list {elsewhere} of {LAB_NAME}"}),
+        (
+            INVALID,
+            {
+                "detail": "the suspension entry names another list than the revocation entry: "
+                "both are in one list"
+            },
+        ),
+    ]
+
+
+def test_a_revocation_seen_before_still_counts_the_lists_expiry(world: World) -> None:
+    world.federation_expires = world.trust_expires = NOW + timedelta(days=20)
+    world.labs["cn-food"].status_valid_until = NOW + timedelta(days=2)
+    snap = snapshot_of(world)
+    snap.revoked_before[(LAB, URL)] = frozenset({8484})
+    for token in (world.issue(), with_status(world, entry("revocation", "8484"))):
+        result = check(world, token, snapshot=snap)
+        assert result.codes == (R.REVOKED,)
+        assert result.trust is not None and result.trust["expiresAt"] == format_time(NOW + timedelta(days=2))
