@@ -978,3 +978,19 @@ def test_a_revocation_seen_before_still_counts_the_lists_expiry(world: World) ->
         result = check(world, token, snapshot=snap)
         assert result.codes == (R.REVOKED,)
         assert result.trust is not None and result.trust["expiresAt"] == format_time(NOW + timedelta(days=2))
+
+
+def test_two_revocation_entries_alone_are_one_too_many(world: World) -> None:
+    pair = [entry("revocation", "8484"), entry("revocation", "8485")]
+    assert details(check(world, with_status(world, pair))) == [
+        (INVALID, {"detail": "more than one revocation entry"})
+    ]
+
+
+def test_an_unsupported_entry_first_does_not_hide_the_revocation(world: World) -> None:
+    world.labs["cn-food"].revoked.add(4242)
+    result = check(world, with_status(world, ["x", entry("revocation", "8484")]))
+    assert details(result) == [
+        (INVALID, {"detail": "unsupported status entry (purpose None)"}),
+        (R.REVOKED, {}),
+    ]
