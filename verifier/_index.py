@@ -99,7 +99,6 @@ def write_index(
                 # they name this federation (the pin wins), not another one.
                 "retiredKeys": [dict(k.jwk) for k in retired],
             },
-            "state": snap.versions.bundle_digest,
             "federationList": snap.federation.to_json(),
             "trustLists": [replace(tl, labs=()).to_json() for tl in snap.trust_lists.values()],
             "skipped": [[s.part, s.reason, s.kind] for s in snap.skipped[:MAX_SKIPPED_KEPT]],
