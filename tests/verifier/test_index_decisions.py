@@ -14,13 +14,22 @@ from pathlib import Path
 import pytest
 
 from protocol.errors import TrustDataError
-from protocol.jws import parse_compact
-from protocol.keys import SigningKey
+from protocol.jws import ParsedJWS, parse_compact
+from protocol.keys import SigningKey, VerifyKey
 from protocol.lists import KeyRecord, Member
 from protocol.status_list import StatusList
 from testkit import NOW, YEAR_AGO, LabSpec, World
-from verifier import _index
-from verifier._index import MAX_SKIPPED_KEPT, SCHEMA_VERSION, open_index, read_pin, read_record, write_index
+from verifier import _index, _snapshot
+from verifier._index import (
+    MAX_SKIPPED_KEPT,
+    SCHEMA_VERSION,
+    damaged,
+    open_index,
+    read_pin,
+    read_record,
+    read_verified,
+    write_index,
+)
 from verifier._snapshot import Snapshot, load_bundle
 from verifier.store import SnapshotStore
 
@@ -273,3 +282,41 @@ def test_a_key_row_past_its_labs_keys_is_ignored(world: World, tmp_path: Path) -
     change(store.path, "UPDATE keys SET idx = -1 WHERE kid = ?", kid)
     current = store.current()
     assert current is not None and kid not in current.keys_by_kid
+
+
+def test_damaged_says_which_index_and_what_to_do() -> None:
+    tail = (
+        ": delete it and install a full bundle (this device then forgets which versions and "
+        "revocations it had seen)"
+    )
+    assert (
+        damaged(Path("/data/trust/index.db")) == "the installed index /data/trust/index.db is damaged" + tail
+    )
+    assert damaged(None) == "the installed index is damaged" + tail
+    assert damaged(None, "is gone") == "the installed index is gone" + tail
+
+
+def test_signature_checks_are_kept_for_the_next_install(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index remembers what install verified, so that installing again checks only the
+    bundle and its federation list (docs/verifying.md, "What is installed": ``verified``)."""
+    calls: list[str] = []
+    real = _snapshot.verify_raw
+
+    def counted(parsed: ParsedJWS, key: VerifyKey) -> bool:
+        calls.append(parsed.header.get("typ", ""))
+        return real(parsed, key)
+
+    monkeypatch.setattr(_snapshot, "verify_raw", counted)
+    data = world.bundle()
+    store = SnapshotStore(tmp_path / "trust", pinned_roots=[world.root.public])
+    installed = store.install(data, now=NOW)
+    assert read_verified(store.path) == installed.snapshot.verified
+    assert len(installed.snapshot.verified) == 6  # three trust lists, three status lists
+    first = len(calls)
+    calls.clear()
+    again = store.install(data, now=NOW)
+    assert not again.changed
+    assert len(calls) == first - 3  # the trust lists' checks are remembered
+    assert read_verified(tmp_path / "nowhere.db") == set()
