@@ -293,9 +293,8 @@ def _head(meta: Mapping[str, Any]) -> Bundle:
 
 
 def read_verified(path: Path) -> set[str]:
-    """The signature checks an index remembers (empty if there is none or it is unreadable)."""
-    if not path.exists():
-        return set()
+    """The signature checks an index remembers (empty if there is none or it is unreadable:
+    opened read-only, a missing file is an error like a damaged one)."""
     try:
         db = _connect(path)
         try:
