@@ -1,0 +1,195 @@
+"""The store's decisions (verifier/store.py) at their edges: the freeze boundary, the pin file,
+what an install tells the operator, and which versions the record keeps (docs/verifying.md,
+"Rollback and freeze", "Root rotation")."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
+from protocol.keys import SigningKey
+from protocol.reasons import ReasonCode
+from protocol.status_list import Bitstring, StatusList
+from protocol.vocabulary import STATUS_PURPOSES
+from testkit import NOW, World
+from verifier._index import read_record
+from verifier.store import SnapshotStore, read_root_keys
+
+QDTC = "https://qdtc.example.cn"
+LISTED = NOW - timedelta(hours=1)
+
+
+def store_for(world: World, path: Path) -> SnapshotStore:
+    return SnapshotStore(path / "trust", pinned_roots=[world.root.public])
+
+
+def cn_food_list(world: World, bits: tuple[int, ...], *, valid_from: timedelta) -> str:
+    spec = world.labs["cn-food"]
+    bitstring = Bitstring()
+    for i in bits:
+        bitstring.set(i, True)
+    sl = StatusList(spec.url, spec.id, STATUS_PURPOSES, bitstring, NOW - valid_from, NOW + timedelta(days=30))
+    return sl.sign(spec.key, spec.key.public.kid)
+
+
+def others(world: World) -> list[str]:
+    return [t for name in ("cn-metals", "ru-food") for t in world.status_lists(world.labs[name])]
+
+
+@pytest.mark.parametrize("content", ["[]", "{}", '"key"'])
+def test_root_keys_file_without_keys_is_missing_trust_data(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "root-keys.json"
+    path.write_text(content)
+    with pytest.raises(
+        TrustDataError, match="must hold a JSON list of the federation root's public keys"
+    ) as e:
+        read_root_keys(path)
+    assert e.value.code == ReasonCode.TRUST_DATA_MISSING
+
+
+def test_root_keys_file_is_read_back(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "root-keys.json"
+    other = SigningKey.generate().public
+    path.write_text(json.dumps([dict(world.root.public.jwk), dict(other.jwk)]))
+    assert read_root_keys(path) == (world.root.public, other)
+
+
+@pytest.mark.parametrize(("expires", "installs"), [(NOW, True), (NOW - timedelta(seconds=1), False)])
+def test_freeze_boundary_is_the_federation_lists_expiry(
+    world: World, tmp_path: Path, expires: datetime, installs: bool
+) -> None:
+    """A federation list expiring at the very instant of the install is still current."""
+    world.federation_expires = expires
+    store = store_for(world, tmp_path)
+    if installs:
+        assert store.install(world.bundle(), now=NOW).changed
+        return
+    with pytest.raises(
+        StaleTrustDataError, match=r"^the bundle's federation list expired 2026-11-27T08:59:59Z"
+    ) as e:
+        store.install(world.bundle(), now=NOW)
+    assert e.value.code == ReasonCode.TRUST_DATA_STALE
+    assert not store.path.exists() and not store.root_path.exists()
+
+
+def test_a_newer_federation_list_alone_moves_nothing_but_is_kept(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    first = world.bundle()
+    store.install(first, now=NOW)
+    same = store.install(first, now=NOW)
+    assert not same.changed
+    world.sequence = 2
+    moved = store.install(world.bundle(), now=NOW)
+    assert moved.changed and read_record(store.path)["federationList"]["sequence"] == 2  # type: ignore[index]
+
+
+def test_an_older_federation_list_in_a_newer_bundle_is_a_rollback(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    world.sequence = 3
+    store.install(world.bundle(), now=NOW)
+    world.sequence = 2
+    with pytest.raises(
+        RollbackError, match=r"its federation list \(sequence 2\) is older than the installed one"
+    ):
+        store.install(world.bundle(sequence=4), now=NOW)
+
+
+def test_an_older_status_list_is_a_rollback_naming_its_url(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    store.install(
+        world.bundle(status_lists=[*others(world), cn_food_list(world, (), valid_from=timedelta(hours=1))]),
+        now=NOW,
+    )
+    older = cn_food_list(world, (), valid_from=timedelta(hours=2))
+    with pytest.raises(
+        RollbackError,
+        match=rf"^refusing a rollback: its status list {QDTC}/status \(issued 2026-11-27T07:00:00Z\) is "
+        "older",
+    ):
+        store.install(world.bundle(sequence=2, status_lists=[*others(world), older]), now=NOW)
+
+
+def test_cleared_revocations_show_the_first_ten(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    many = tuple(range(0, 24, 2))  # twelve revocations
+    store.install(
+        world.bundle(status_lists=[*others(world), cn_food_list(world, many, valid_from=timedelta(hours=2))]),
+        now=NOW,
+    )
+    installed = store.install(
+        world.bundle(
+            sequence=2, status_lists=[*others(world), cn_food_list(world, (), valid_from=timedelta(hours=1))]
+        ),
+        now=NOW,
+    )
+    assert installed.warnings == (
+        f"{QDTC}/status of {QDTC} clears revocations this device had seen "
+        "(index 0, 2, 4, 6, 8, 10, 12, 14, 16, 18 ...): they stay revoked",
+    )
+    record = read_record(store.path)
+    assert record is not None and record["statusLists"][f"{QDTC} {QDTC}/status"]["revoked"] == list(many)
+
+
+def test_ten_cleared_revocations_are_all_shown(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    ten = tuple(range(0, 20, 2))
+    store.install(
+        world.bundle(status_lists=[*others(world), cn_food_list(world, ten, valid_from=timedelta(hours=2))]),
+        now=NOW,
+    )
+    installed = store.install(
+        world.bundle(
+            sequence=2,
+            status_lists=[*others(world), cn_food_list(world, (4,), valid_from=timedelta(hours=1))],
+        ),
+        now=NOW,
+    )
+    assert installed.warnings == (
+        f"{QDTC}/status of {QDTC} clears revocations this device had seen "
+        "(index 0, 2, 6, 8, 10, 12, 14, 16, 18): they stay revoked",
+    )
+
+
+def test_install_says_which_registry_lacks_a_trust_list_and_how_many_parts_were_dropped(
+    world: World, tmp_path: Path
+) -> None:
+    store = store_for(world, tmp_path)
+    trust = [world.trust_list("CN"), world.trust_list("RU"), "junk"]
+    installed = store.install(world.bundle(trust_lists=trust), now=NOW)
+    assert installed.warnings == (
+        "the bundle holds no usable trust list of AB-KZ (https://registry.example.kz): "
+        "certificates of its labs cannot be verified",
+        "1 parts of the bundle were dropped: yilu trust show lists them",
+    )
+
+
+def test_a_rotation_is_told_and_pins_the_new_keys(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    store.install(world.bundle(), now=NOW)
+    old = world.rotate_root()
+    world.sequence = 2
+    rotated = world.bundle()
+    installed = store.install(rotated, now=NOW)
+    assert installed.changed
+    assert installed.warnings == (
+        "the federation root rotated its keys: this device now trusts root version 2 "
+        f"(key {world.root.public.kid}) instead of version 1, whose keys are retired",
+    )
+    assert read_root_keys(store.root_path) == (world.root.public,)
+    assert store.pin() == ((world.root.public,), 2)
+    # The retired key, given again, still names this federation: the pin is used.
+    assert SnapshotStore(store.directory, pinned_roots=[old.public]).roots() == (world.root.public,)
+    # The same bundle again changes nothing and tells nothing.
+    again = store.install(rotated, now=NOW)
+    assert not again.changed and again.warnings == ()
+
+
+def test_a_store_without_an_install_has_no_pin_version_and_no_parts(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    assert store.pin() == ((world.root.public,), None)
+    assert store.installed_bundle() is None and store.current() is None and store.stored_versions() is None
+    assert store.stored_roots() is None
