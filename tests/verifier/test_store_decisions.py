@@ -16,8 +16,9 @@ from protocol.reasons import ReasonCode
 from protocol.status_list import Bitstring, StatusList
 from protocol.vocabulary import STATUS_PURPOSES
 from testkit import NOW, World
+from verifier import load_bundle
 from verifier._index import read_record
-from verifier.store import SnapshotStore, read_root_keys
+from verifier.store import SnapshotStore, _jwks, read_root_keys
 
 QDTC = "https://qdtc.example.cn"
 LISTED = NOW - timedelta(hours=1)
@@ -193,3 +194,23 @@ def test_a_store_without_an_install_has_no_pin_version_and_no_parts(world: World
     assert store.pin() == ((world.root.public,), None)
     assert store.installed_bundle() is None and store.current() is None and store.stored_versions() is None
     assert store.stored_roots() is None
+
+
+def test_check_says_whether_a_snapshot_changes_anything(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    data = world.bundle()
+    assert (
+        store.check(load_bundle(data, pinned_roots=[world.root.public]), now=NOW) is True
+    )  # nothing installed
+    store.install(data, now=NOW)
+    assert store.check(load_bundle(data, pinned_roots=[world.root.public]), now=NOW) is False
+    world.sequence = 2
+    assert store.check(load_bundle(world.bundle(), pinned_roots=[world.root.public]), now=NOW) is True
+
+
+def test_pinned_keys_are_written_in_the_order_of_their_canonical_json() -> None:
+    """root-keys.json lists the keys sorted by their JSON with sorted members, whatever the
+    order given: an Ed25519 key ("crv":"Ed25519") before a P-256 one ("crv":"P-256")."""
+    okp, ec = SigningKey.generate().public, SigningKey.generate("ES256").public
+    expected = [dict(okp.jwk), dict(ec.jwk)]
+    assert _jwks([ec, okp]) == expected and _jwks([okp, ec]) == expected
