@@ -4,13 +4,14 @@ docs give (docs/verifying.md, "Trust data" and "Lists dated after their bundle")
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
 from protocol.bundle import Bundle
-from protocol.encoding import dumps_compact
+from protocol.encoding import b64url_encode, dumps_compact
 from protocol.errors import TrustDataError
 from protocol.jws import parse_compact, sign_compact
 from protocol.keys import SigningKey
@@ -741,3 +742,36 @@ def test_bundle_under_the_root_kid_but_another_key_is_damaged() -> None:
         TrustDataError, match=r"^the bundle's signature does not verify: the file was damaged or altered$"
     ):
         load_bundle(forged, pinned_roots=[world.root.public])
+
+
+def test_part_digests_are_the_documented_hash_of_what_is_signed() -> None:
+    """docs/verifying.md, "Rollback and freeze": the first 32 hex digits of the SHA-256 of the
+    signing input (a record written by one version must match the next)."""
+    world = World()
+    fed, cn = world.federation(), world.trust_list("CN")
+    status = status_list(world, "cn-food")
+    snap = load(
+        world,
+        federation=fed,
+        trust_lists=trust_lists(world, CN=cn),
+        status_lists=[*others(world, "cn-food"), status],
+    )
+
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.rsplit(".", 1)[0].encode()).hexdigest()[:32]
+
+    assert snap.versions.federation_digest == digest(fed)
+    assert snap.versions.trust_lists[CN].digest == digest(cn)
+    assert snap.versions.status_lists[status_key(QDTC, QDTC + "/status")].digest == digest(status)
+
+
+def test_an_unverified_trust_list_is_not_decoded_before_its_signature() -> None:
+    """docs/verifying.md, "Trust data": the signature is checked before the payload is parsed,
+    so a list no member signed is reported as such, whatever its payload holds."""
+    world = World()
+    rogue = SigningKey.generate()
+    header = parse_compact(trust_list(world, "CN", signer=rogue)).signing_input.split(b".")[0]
+    junk = header + b".%%%not-base64%%%"
+    token = f"{junk.decode()}.{b64url_encode(rogue.sign(junk))}"
+    snap = load(world, trust_lists=[*trust_lists(world), token])
+    assert skips(snap) == [("trust list #4", "not signed by a key of any member registry", "invalid")]

@@ -5,13 +5,16 @@ what an install tells the operator, and which versions the record keeps (docs/ve
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
+from protocol.jws import parse_compact
 from protocol.keys import SigningKey
+from protocol.lists import TrustList
 from protocol.reasons import ReasonCode
 from protocol.status_list import Bitstring, StatusList
 from protocol.vocabulary import STATUS_PURPOSES
@@ -214,3 +217,64 @@ def test_pinned_keys_are_written_in_the_order_of_their_canonical_json() -> None:
     okp, ec = SigningKey.generate().public, SigningKey.generate("ES256").public
     expected = [dict(okp.jwk), dict(ec.jwk)]
     assert _jwks([ec, okp]) == expected and _jwks([okp, ec]) == expected
+
+
+# -- which installed status lists the record keeps when a bundle lacks them ------------------------
+
+CN_FOOD_KEY = f"{QDTC} {QDTC}/status"
+
+
+def record_keys(store: SnapshotStore) -> set[str]:
+    record = read_record(store.path)
+    assert record is not None
+    return set(record["statusLists"])
+
+
+@pytest.mark.parametrize("revoked", [False, True])
+def test_a_delisted_labs_status_list_is_forgotten_unless_it_revoked(
+    world: World, tmp_path: Path, revoked: bool
+) -> None:
+    """Its registry's valid trust list no longer names the lab: its list's version goes, but
+    not if it holds a revocation (the lab may be listed again, docs/verifying.md "Rollback")."""
+    store = store_for(world, tmp_path)
+    first = cn_food_list(world, (8,) if revoked else (), valid_from=timedelta(hours=1))
+    store.install(world.bundle(status_lists=[*others(world), first]), now=NOW)
+    assert CN_FOOD_KEY in record_keys(store)
+    world.labs.pop("cn-food")
+    world.sequence = 2
+    store.install(world.bundle(status_lists=others(world)), now=NOW)
+    assert (CN_FOOD_KEY in record_keys(store)) is revoked
+
+
+def test_a_listed_labs_missing_status_list_keeps_its_version(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    store.install(world.bundle(), now=NOW)
+    world.sequence = 2
+    store.install(world.bundle(status_lists=others(world)), now=NOW)
+    assert CN_FOOD_KEY in record_keys(store)
+
+
+def test_a_status_list_whose_registry_sent_no_usable_trust_list_keeps_its_version(
+    world: World, tmp_path: Path
+) -> None:
+    store = store_for(world, tmp_path)
+    store.install(world.bundle(), now=NOW)
+    world.labs.pop("cn-food")
+    world.sequence = 2
+    trust = [world.trust_list("RU"), world.trust_list("KZ")]  # none of CN
+    store.install(world.bundle(trust_lists=trust, status_lists=others(world)), now=NOW)
+    assert CN_FOOD_KEY in record_keys(store)
+
+
+def test_a_status_list_whose_lab_listing_was_dropped_keeps_its_version(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    store.install(world.bundle(), now=NOW)
+    world.sequence = 2
+    # The CN list names the lab twice: that listing is dropped, the CN list itself is used.
+    tl = TrustList.from_json(parse_compact(world.trust_list("CN")).payload_json())
+    key = world.reg_keys["CN"]
+    twice = replace(tl, labs=(*tl.labs, tl.labs[0])).sign(key, key.public.kid)
+    trust = [twice, world.trust_list("RU"), world.trust_list("KZ")]
+    installed = store.install(world.bundle(trust_lists=trust, status_lists=others(world)), now=NOW)
+    assert QDTC in installed.snapshot.dropped_labs and World.reg_id("CN") in installed.snapshot.trust_lists
+    assert CN_FOOD_KEY in record_keys(store)
