@@ -296,10 +296,12 @@ def test_trust_list_signed_by_a_key_no_member_has() -> None:
     }
 
 
-def test_trust_list_under_a_member_kid_but_another_key() -> None:
-    """The signer is found by kid and then verified: the kid alone proves nothing."""
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
+def test_trust_list_under_a_member_kid_but_another_key(alg: str) -> None:
+    """The signer is found by kid and then verified: the kid alone proves nothing, nor does a
+    header naming another algorithm than the member key's."""
     world = World()
-    forged = trust_list(world, "CN", signer=SigningKey.generate(), kid=world.reg_keys["CN"].public.kid)
+    forged = trust_list(world, "CN", signer=SigningKey.generate(alg), kid=world.reg_keys["CN"].public.kid)
     snap = load(world, trust_lists=trust_lists(world, CN=forged))
     assert skips(snap)[0] == (
         f"trust list of {CN}",
