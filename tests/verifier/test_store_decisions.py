@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from protocol.bundle import Bundle
 from protocol.errors import RollbackError, StaleTrustDataError, TrustDataError
 from protocol.jws import parse_compact
 from protocol.keys import SigningKey
-from protocol.lists import TrustList
+from protocol.lists import FederationList, TrustList
 from protocol.reasons import ReasonCode
 from protocol.status_list import Bitstring, StatusList
 from protocol.vocabulary import STATUS_PURPOSES
@@ -278,3 +279,64 @@ def test_a_status_list_whose_lab_listing_was_dropped_keeps_its_version(world: Wo
     installed = store.install(world.bundle(trust_lists=trust, status_lists=others(world)), now=NOW)
     assert QDTC in installed.snapshot.dropped_labs and World.reg_id("CN") in installed.snapshot.trust_lists
     assert CN_FOOD_KEY in record_keys(store)
+
+
+def test_a_status_list_of_a_registry_that_left_is_forgotten_even_with_revocations(
+    world: World, tmp_path: Path
+) -> None:
+    store = store_for(world, tmp_path)
+    store.install(
+        world.bundle(status_lists=[*others(world), cn_food_list(world, (8,), valid_from=timedelta(hours=1))]),
+        now=NOW,
+    )
+    world.reg_keys.pop("CN")
+    world.agreements = []
+    world.sequence = 2
+    store.install(world.bundle(status_lists=world.status_lists(world.labs["ru-food"])), now=NOW)
+    assert record_keys(store) == {"https://nftc.example.ru https://nftc.example.ru/status"}
+
+
+def test_eleven_cleared_revocations_show_ten(world: World, tmp_path: Path) -> None:
+    store = store_for(world, tmp_path)
+    eleven = tuple(range(0, 22, 2))
+    store.install(
+        world.bundle(
+            status_lists=[*others(world), cn_food_list(world, eleven, valid_from=timedelta(hours=2))]
+        ),
+        now=NOW,
+    )
+    installed = store.install(
+        world.bundle(
+            sequence=2, status_lists=[*others(world), cn_food_list(world, (), valid_from=timedelta(hours=1))]
+        ),
+        now=NOW,
+    )
+    assert installed.warnings == (
+        f"{QDTC}/status of {QDTC} clears revocations this device had seen "
+        "(index 0, 2, 4, 6, 8, 10, 12, 14, 16, 18 ...): they stay revoked",
+    )
+
+
+def test_a_bundle_of_another_federation_is_refused(world: World, tmp_path: Path) -> None:
+    """Same root key, another federation id: the installed data is not replaced by it."""
+    store = store_for(world, tmp_path)
+    store.install(world.bundle(), now=NOW)
+    other = "https://other.example"
+    fed = FederationList.from_json(parse_compact(world.federation()).payload_json())
+    fed_token = replace(fed, federation=other, sequence=2).sign(world.root, world.root.public.kid)
+    bundle = Bundle(
+        other,
+        2,
+        NOW - timedelta(minutes=30),
+        (dict(world.root.public.jwk),),
+        fed_token,
+        tuple(world.trust_list(cc) for cc in world.reg_keys),
+        tuple(world.all_status_lists()),
+    )
+    before = store.path.read_bytes()
+    with pytest.raises(
+        TrustDataError,
+        match=f"^this bundle belongs to federation {other}, the installed data to https://federation.example$",
+    ):
+        store.install(bundle.sign(world.root, world.root.public.kid), now=NOW)
+    assert store.path.read_bytes() == before
