@@ -777,3 +777,49 @@ def test_an_unverified_trust_list_is_not_decoded_before_its_signature() -> None:
     token = f"{junk.decode()}.{b64url_encode(rogue.sign(junk))}"
     snap = load(world, trust_lists=[*trust_lists(world), token])
     assert skips(snap) == [("trust list #4", "not signed by a key of any member registry", "invalid")]
+
+
+# -- many status lists: checked in worker processes ---------------------------------------------
+
+
+def test_status_lists_checked_in_worker_processes_give_the_in_process_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From PARALLEL_FROM status lists on, they are checked in forked workers, in batches;
+    every list must come back matched to its own token (here 450 lists: three batches)."""
+    world = World()
+    spec = world.labs["ru-food"]
+    many = [
+        status_list(world, "ru-food", url=f"{spec.id}/s/{i}", revoked=(2 * i,), valid_from=LISTED)
+        for i in range(450)
+    ]
+    data = world.bundle(status_lists=[*others(world, "ru-food"), *many, "junk"])
+    in_process = load_bundle(data, pinned_roots=[world.root.public])
+    monkeypatch.setattr(_snapshot._Checker, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(_snapshot.os, "cpu_count", lambda: 2)
+    batches: list[int] = []
+    real_results = _snapshot._StatusRun.results
+
+    def results(run: _snapshot._StatusRun) -> list[_snapshot._StatusResult]:
+        batches.append(len(run.futures))
+        return real_results(run)
+
+    monkeypatch.setattr(_snapshot._StatusRun, "results", results)
+    forked = load_bundle(data, pinned_roots=[world.root.public])
+    assert batches == [3]  # 452 lists verified: 200, 200 and 52
+    assert skips(forked) == skips(in_process) and [p for p, _, _ in skips(forked)] == ["status list #453"]
+    assert forked.versions == in_process.versions
+    for i in (0, 199, 200, 449):
+        assert forked.status_lists[(NFTC, f"{NFTC}/s/{i}")].revoked_indices() == (2 * i,)
+    assert len(forked.status_lists) == 452
+
+
+def test_workers_leave_ctrl_c_to_the_installing_process() -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        _snapshot._worker_ignores_ctrl_c()
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
