@@ -823,3 +823,26 @@ def test_workers_leave_ctrl_c_to_the_installing_process() -> None:
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.parametrize(
+    "jwk_change", [{"x": 5}, {"crv": "Ed|25519"}, {"kty": ["OKP"]}], ids=["number", "bar", "list"]
+)
+def test_a_signed_trust_list_with_a_bad_lab_key_is_dropped_not_fatal(jwk_change: dict[str, object]) -> None:
+    """Its keys are read (before the list is checked) to match status lists to candidate
+    keys: a key that is no text, or not a key, must leave only that list dropped."""
+    world = World()
+    payload = _payload(world.trust_list("CN"))
+    labs = payload["labs"]
+    assert isinstance(labs, list)
+    labs[0]["keys"][0]["jwk"].update(jwk_change)
+    key = world.reg_keys["CN"]
+    token = sign_compact(dumps_compact(payload), key, kid=key.public.kid, typ=TYP_TRUST_LIST)
+    snap = load(world, trust_lists=trust_lists(world, CN=token))
+    assert [(p, k) for p, _, k in skips(snap)] == [
+        (f"trust list of AB-CN ({CN})", "invalid"),
+        ("status list #1", "invalid"),
+        ("status list #2", "invalid"),
+    ]
+    assert skips(snap)[0][1].startswith("malformed: ")
+    assert sorted(snap.trust_lists) == [KZ, RU] and list(snap.labs) == [NFTC]
