@@ -846,3 +846,57 @@ def test_a_signed_trust_list_with_a_bad_lab_key_is_dropped_not_fatal(jwk_change:
     ]
     assert skips(snap)[0][1].startswith("malformed: ")
     assert sorted(snap.trust_lists) == [KZ, RU] and list(snap.labs) == [NFTC]
+
+
+def test_a_status_list_is_checked_with_every_key_listed_under_its_kid() -> None:
+    """A newer CN list that is malformed (its key under the lab's kid is not a key) comes
+    first; the usable older list's key under that kid still verifies the lab's status list."""
+    world = World()
+    payload = _payload(world.trust_list("CN"))
+    payload["sequence"] = 2
+    labs = payload["labs"]
+    assert isinstance(labs, list)
+    labs[0]["keys"][0]["jwk"]["crv"] = "Ed|25519"
+    key = world.reg_keys["CN"]
+    bad = sign_compact(dumps_compact(payload), key, kid=key.public.kid, typ=TYP_TRUST_LIST)
+    snap = load(world, trust_lists=[bad, *trust_lists(world)])
+    assert [(p, k) for p, _, k in skips(snap)] == [(f"trust list of AB-CN ({CN})", "invalid")]
+    assert (QDTC, QDTC + "/status") in snap.status_lists
+
+
+def test_worker_processes_end_with_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    world = World()
+    monkeypatch.setattr(_snapshot._Checker, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(_snapshot.os, "cpu_count", lambda: 2)
+    snap = load(world)
+    assert len(snap.status_lists) == 3
+    assert multiprocessing.active_children() == []
+
+
+def test_closing_a_status_run_cancels_the_batches_not_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Ctrl-C during a large install does: the pool stops without running the rest."""
+    monkeypatch.setattr(_snapshot.os, "cpu_count", lambda: 2)
+    jobs: list[_snapshot._StatusJob] = [("EdDSA", b"", b"e30.e30", [])] * 40000  # 20 batches of 2000
+    run = _snapshot._StatusRun(jobs, 1)
+    futures = list(run.futures)
+    assert len(futures) == 20
+    run.close()
+    assert any(f.cancelled() for f in futures) and run.pool is None and run.futures == []
+
+
+def test_no_worker_processes_means_checking_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sandbox that forbids processes: the same result, checked in-process."""
+    import concurrent.futures
+
+    class NoProcesses:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise OSError("no processes here")
+
+    world = World()
+    monkeypatch.setattr(_snapshot._Checker, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(_snapshot.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoProcesses)
+    snap = load(world)
+    assert skips(snap) == [] and len(snap.status_lists) == 3
