@@ -320,3 +320,25 @@ def test_signature_checks_are_kept_for_the_next_install(
     assert not again.changed
     assert len(calls) == first - 3  # the trust lists' checks are remembered
     assert read_verified(tmp_path / "nowhere.db") == set()
+
+
+def test_the_bundle_head_and_parts_are_read_back(world: World, tmp_path: Path) -> None:
+    """What the next delta applies to: the installed bundle's head and parts, as installed."""
+    store, current = install(world, tmp_path)
+    assert (current.sequence, current.created_at, current.bundle.federation) == (
+        1,
+        NOW - timedelta(minutes=30),
+        "https://federation.example",
+    )
+    parts = store.installed_bundle()
+    assert parts is not None
+    assert (parts.sequence, parts.created_at, parts.root_keys) == (
+        1,
+        current.created_at,
+        (dict(world.root.public.jwk),),
+    )
+    assert parts.trust_lists == tuple(world.trust_list(cc) for cc in world.reg_keys)
+    assert parts.federation_list == world.federation()
+    change(store.path, "DELETE FROM parts")
+    with pytest.raises(TrustDataError, match="is damaged"):
+        store.installed_bundle()
