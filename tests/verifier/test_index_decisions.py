@@ -25,6 +25,7 @@ from verifier._index import (
     SCHEMA_VERSION,
     damaged,
     open_index,
+    read_installed_at,
     read_pin,
     read_record,
     read_verified,
@@ -342,3 +343,13 @@ def test_the_bundle_head_and_parts_are_read_back(world: World, tmp_path: Path) -
     change(store.path, "DELETE FROM parts")
     with pytest.raises(TrustDataError, match="is damaged"):
         store.installed_bundle()
+
+
+def test_installed_at_that_is_no_text_or_missing_reads_as_none(world: World, tmp_path: Path) -> None:
+    store, _ = install(world, tmp_path)
+    assert read_installed_at(store.path) == "2026-11-27T09:00:00Z"
+    change(store.path, "UPDATE meta SET value = ? WHERE name = 'versions'", json.dumps({"installedAt": 7}))
+    assert read_installed_at(store.path) is None
+    change(store.path, "DELETE FROM meta WHERE name = 'versions'")
+    assert read_installed_at(store.path) is None
+    assert read_installed_at(tmp_path / "nowhere.db") is None
