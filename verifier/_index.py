@@ -99,7 +99,6 @@ def write_index(
                 # they name this federation (the pin wins), not another one.
                 "retiredKeys": [dict(k.jwk) for k in retired],
             },
-            "state": snap.versions.bundle_digest,
             "federationList": snap.federation.to_json(),
             "trustLists": [replace(tl, labs=()).to_json() for tl in snap.trust_lists.values()],
             "skipped": [[s.part, s.reason, s.kind] for s in snap.skipped[:MAX_SKIPPED_KEPT]],
@@ -294,9 +293,8 @@ def _head(meta: Mapping[str, Any]) -> Bundle:
 
 
 def read_verified(path: Path) -> set[str]:
-    """The signature checks an index remembers (empty if there is none or it is unreadable)."""
-    if not path.exists():
-        return set()
+    """The signature checks an index remembers (empty if there is none or it is unreadable:
+    opened read-only, a missing file is an error like a damaged one)."""
     try:
         db = _connect(path)
         try:

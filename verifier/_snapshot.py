@@ -431,9 +431,7 @@ def _status_job(job: _StatusJob) -> _StatusResult:
     """Verify one status list against its candidates; decode it only if one verifies."""
     alg, signature, signing_input, candidates = job
     verified: list[str] = []
-    for jwk, known in candidates:
-        if jwk in verified:
-            continue
+    for jwk, known in candidates:  # each text once: _listed_keys keeps one of each per kid
         key = _WORKER_KEYS.get(jwk)
         if key is None:
             try:

@@ -1,0 +1,902 @@
+"""Each decision of bundle loading (verifier/_snapshot.py), pinned by what a caller sees: the
+exact parts dropped (part, reason, kind, in order), the versions recorded, the boundaries the
+docs give (docs/verifying.md, "Trust data" and "Lists dated after their bundle")."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from protocol.bundle import Bundle
+from protocol.encoding import b64url_encode, dumps_compact
+from protocol.errors import TrustDataError
+from protocol.jws import parse_compact, sign_compact
+from protocol.keys import SigningKey
+from protocol.lists import (
+    TYP_FEDERATION_LIST,
+    TYP_TRUST_LIST,
+    FederationList,
+    KeyRecord,
+    Member,
+    StatusEvent,
+    TrustList,
+)
+from protocol.status_list import Bitstring, StatusList
+from protocol.vocabulary import STATUS_PURPOSES
+from testkit import FEDERATION, NOW, YEAR_AGO, World
+from verifier import _snapshot
+from verifier._snapshot import (
+    FUTURE_TOLERANCE,
+    PartVersion,
+    Skipped,
+    Snapshot,
+    Versions,
+    load_bundle,
+    status_key,
+)
+
+CN, RU, KZ = World.reg_id("CN"), World.reg_id("RU"), World.reg_id("KZ")
+QDTC, SDMT, NFTC = "https://qdtc.example.cn", "https://sdmt.example.cn", "https://nftc.example.ru"
+#: When the World's trust and status lists are dated (testkit), and its bundles built.
+LISTED = NOW - timedelta(hours=1)
+BUILT = NOW - timedelta(minutes=30)
+
+
+class KeyedWorld(World):
+    """A World whose member registries' key records can be set (validity, revocation)."""
+
+    records: dict[str, tuple[KeyRecord, ...]]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.records = {}
+
+    def member(self, cc: str) -> Member:
+        member = super().member(cc)
+        return replace(member, keys=self.records[cc]) if cc in self.records else member
+
+
+def load(world: World, **kw: object) -> Snapshot:
+    return load_bundle(world.bundle(**kw), pinned_roots=[world.root.public])  # type: ignore[arg-type]
+
+
+def skips(snap: Snapshot) -> list[tuple[str, str, str]]:
+    return [(s.part, s.reason, s.kind) for s in snap.skipped]
+
+
+def trust_list(world: World, cc: str, **changes: object) -> str:
+    """The world's trust list of ``cc`` with fields changed, signed by ``signer`` (default its key)."""
+    signer = changes.pop("signer", world.reg_keys[cc])
+    assert isinstance(signer, SigningKey)
+    kid = changes.pop("kid", signer.public.kid)
+    assert isinstance(kid, str)
+    tl = TrustList.from_json(_payload(world.trust_list(cc)))
+    return replace(tl, **changes).sign(signer, kid)  # type: ignore[arg-type]
+
+
+def _payload(token: str) -> dict[str, object]:
+    return parse_compact(token).payload_json()
+
+
+def sign_fed(fed: FederationList, key: SigningKey, kid: str | None = None) -> str:
+    """A federation list signed by any key (FederationList.sign insists on its own rootKeys)."""
+    return sign_compact(dumps_compact(fed.to_json()), key, kid=kid or key.public.kid, typ=TYP_FEDERATION_LIST)
+
+
+def status_list(
+    world: World,
+    lab: str,
+    *,
+    url: str | None = None,
+    issuer: str | None = None,
+    valid_from: datetime = LISTED,
+    valid_until: datetime | None = NOW + timedelta(days=30),
+    revoked: tuple[int, ...] = (),
+    signer: SigningKey | None = None,
+) -> str:
+    spec = world.labs[lab]
+    bits = Bitstring()
+    for i in revoked:
+        bits.set(i, True)
+    sl = StatusList(url or spec.url, issuer or spec.id, STATUS_PURPOSES, bits, valid_from, valid_until)
+    key = signer or spec.key
+    return sl.sign(key, key.public.kid)
+
+
+def unbound(world: World, position: int, lab: str) -> tuple[str, str, str]:
+    """How a status list of a lab whose listing was dropped is reported (by position: no
+    bound lab vouches for what it says)."""
+    kid = world.labs[lab].key.public.kid
+    return (
+        f"status list #{position}",
+        f"not signed by a key of any listed lab (kid {kid[:20]!r})",
+        "invalid",
+    )
+
+
+def others(world: World, *but: str) -> list[str]:
+    return [t for name, spec in world.labs.items() if name not in but for t in world.status_lists(spec)]
+
+
+def trust_lists(world: World, **replaced: str) -> list[str]:
+    return [replaced.get(cc, world.trust_list(cc)) for cc in world.reg_keys]
+
+
+# -- the federation list (fatal) --------------------------------------------------------------
+
+
+def test_the_world_loads_whole() -> None:
+    world = World()
+    snap = load(world)
+    assert skips(snap) == []
+    assert sorted(snap.trust_lists) == [CN, KZ, RU]
+    assert list(snap.labs) == [QDTC, SDMT, NFTC]
+    assert sorted(snap.status_lists) == [
+        (NFTC, NFTC + "/status"),
+        (QDTC, QDTC + "/status"),
+        (SDMT, SDMT + "/status"),
+    ]
+    assert snap.dropped_kids == {} and snap.dropped_status == {} and snap.dropped_labs == set()
+    assert snap.members_without_trust_list() == []
+
+
+@pytest.mark.parametrize("signer", ["registry", "root-kid-other-key", "root-key-other-kid"])
+def test_federation_list_not_signed_by_the_root_fails_the_load(signer: str) -> None:
+    world = World()
+    fed = FederationList.from_json(_payload(world.federation()))
+    if signer == "registry":
+        token = sign_fed(fed, world.reg_keys["CN"])
+    elif signer == "root-kid-other-key":
+        token = sign_fed(fed, SigningKey.generate(), world.root.public.kid)
+    else:
+        token = sign_fed(fed, world.root, "another-kid")
+    with pytest.raises(
+        TrustDataError, match=r"^the federation list is not signed by a key of root version 1,"
+    ):
+        load(world, federation=token)
+
+
+@pytest.mark.parametrize("change", ["version", "keys"])
+def test_federation_list_naming_another_root_fails_the_load(change: str) -> None:
+    world = World()
+    fed = FederationList.from_json(_payload(world.federation()))
+    if change == "version":
+        fed = replace(fed, root_version=2)
+    else:
+        fed = replace(fed, root_keys=(world.root.public, SigningKey.generate().public))
+    with pytest.raises(TrustDataError, match=r"^the federation list names root version"):
+        load(world, federation=sign_fed(fed, world.root))
+
+
+def test_federation_list_of_another_federation_fails_the_load() -> None:
+    world = World()
+    fed = FederationList.from_json(_payload(world.federation()))
+    token = sign_fed(replace(fed, federation="https://other.example"), world.root)
+    with pytest.raises(TrustDataError, match=r"but holds the list of 'https://other\.example'"):
+        load(world, federation=token)
+
+
+def test_federation_list_naming_a_member_twice_fails_the_load() -> None:
+    world = World()
+    fed = FederationList.from_json(_payload(world.federation()))
+    token = sign_fed(replace(fed, registries=(*fed.registries, fed.registries[0])), world.root)
+    with pytest.raises(TrustDataError, match="names a member registry twice"):
+        load(world, federation=token)
+
+
+# -- trust lists ------------------------------------------------------------------------------
+
+
+def test_trust_list_signed_by_a_compromised_registry_key_is_dropped_with_its_labs() -> None:
+    world = KeyedWorld()
+    # Revoked for keyCompromise after the list was issued: never valid (docs/formats.md, "Keys").
+    world.records["CN"] = (KeyRecord(world.reg_keys["CN"].public, YEAR_AGO, None, NOW, "keyCompromise"),)
+    snap = load(world)
+    kid = world.reg_keys["CN"].public.kid
+    assert skips(snap) == [
+        (
+            f"trust list of AB-CN ({CN})",
+            f"signed with key {kid}, which was revoked (keyCompromise)",
+            "invalid",
+        ),
+        unbound(world, 1, "cn-food"),
+        unbound(world, 2, "cn-metals"),
+    ]
+    assert sorted(snap.trust_lists) == [KZ, RU]
+    assert list(snap.labs) == [NFTC]
+    assert snap.dropped_labs == {QDTC, SDMT}
+    assert sorted(snap.dropped_kids) == sorted(world.labs[n].key.public.kid for n in ("cn-food", "cn-metals"))
+    assert [m.id for m in snap.members_without_trust_list()] == [CN]
+    assert snap.dropped_status == {} and snap.status_lists.keys() == {(NFTC, NFTC + "/status")}
+    assert CN not in snap.versions.trust_lists
+
+
+def test_trust_list_signed_by_a_key_revoked_for_another_reason_after_it_was_issued_is_kept() -> None:
+    world = KeyedWorld()
+    world.records["CN"] = (KeyRecord(world.reg_keys["CN"].public, YEAR_AGO, None, NOW, "superseded"),)
+    snap = load(world)
+    assert skips(snap) == [] and CN in snap.trust_lists
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "valid_until", "usable"),
+    [
+        (LISTED, None, True),  # valid from the very instant the list was issued
+        (LISTED + timedelta(seconds=1), None, False),
+        (YEAR_AGO, LISTED, True),  # valid until the very instant
+        (YEAR_AGO, LISTED - timedelta(seconds=1), False),
+    ],
+)
+def test_trust_list_signing_key_must_be_valid_when_the_list_was_issued(
+    valid_from: datetime, valid_until: datetime | None, usable: bool
+) -> None:
+    world = KeyedWorld()
+    world.records["RU"] = (KeyRecord(world.reg_keys["RU"].public, valid_from, valid_until),)
+    snap = load(world)
+    if usable:
+        assert skips(snap) == [] and RU in snap.trust_lists
+        return
+    kid = world.reg_keys["RU"].public.kid
+    assert skips(snap) == [
+        (f"trust list of AB-RU ({RU})", f"signed with key {kid} outside its validity", "invalid"),
+        unbound(world, 3, "ru-food"),
+    ]
+    assert RU not in snap.trust_lists and NFTC not in snap.labs
+    assert snap.dropped_labs == {NFTC}
+
+
+def test_trust_list_claiming_another_country_is_dropped() -> None:
+    world = World()
+    snap = load(world, trust_lists=trust_lists(world, KZ=trust_list(world, "KZ", country="UZ")))
+    assert skips(snap) == [
+        (f"trust list of AB-KZ ({KZ})", "claims country UZ, the federation list says KZ", "invalid")
+    ]
+    assert KZ not in snap.trust_lists and KZ not in snap.versions.trust_lists
+
+
+def test_a_bad_key_is_reported_before_a_wrong_country() -> None:
+    world = KeyedWorld()
+    world.records["CN"] = (KeyRecord(world.reg_keys["CN"].public, NOW),)
+    snap = load(world, trust_lists=trust_lists(world, CN=trust_list(world, "CN", country="RU")))
+    kid = world.reg_keys["CN"].public.kid
+    assert skips(snap)[0] == (
+        f"trust list of AB-CN ({CN})",
+        f"signed with key {kid} outside its validity",
+        "invalid",
+    )
+    assert snap.dropped_labs == {QDTC, SDMT}
+
+
+def test_trust_list_claiming_another_registry_is_a_conflict() -> None:
+    world = World()
+    snap = load(world, trust_lists=trust_lists(world, KZ=trust_list(world, "KZ", registry=RU)))
+    assert skips(snap) == [
+        (f"trust list of AB-KZ ({KZ})", f"signed by {KZ} but claims to be the list of {RU}", "conflict")
+    ]
+    assert KZ not in snap.trust_lists and RU in snap.trust_lists
+
+
+def test_trust_list_signed_by_a_key_no_member_has() -> None:
+    world = World()
+    rogue = SigningKey.generate()
+    forged = trust_list(world, "CN", signer=rogue)
+    snap = load(world, trust_lists=trust_lists(world, CN=forged))
+    assert skips(snap)[0] == (
+        f"trust list of {CN}",
+        "its signature does not verify with the member's keys",
+        "invalid",
+    )
+    assert snap.dropped_labs == {QDTC, SDMT} and CN not in snap.trust_lists
+    assert set(snap.dropped_kids) == {
+        world.labs["cn-food"].key.public.kid,
+        world.labs["cn-metals"].key.public.kid,
+    }
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
+def test_trust_list_under_a_member_kid_but_another_key(alg: str) -> None:
+    """The signer is found by kid and then verified: the kid alone proves nothing, nor does a
+    header naming another algorithm than the member key's."""
+    world = World()
+    forged = trust_list(world, "CN", signer=SigningKey.generate(alg), kid=world.reg_keys["CN"].public.kid)
+    snap = load(world, trust_lists=trust_lists(world, CN=forged))
+    assert skips(snap)[0] == (
+        f"trust list of {CN}",
+        "its signature does not verify with the member's keys",
+        "invalid",
+    )
+
+
+def test_trust_list_signed_by_its_key_under_another_kid_is_not_used() -> None:
+    world = World()
+    snap = load(world, trust_lists=trust_lists(world, RU=trust_list(world, "RU", kid="not-its-kid")))
+    assert skips(snap)[0] == (
+        f"trust list of {RU}",
+        "its signature does not verify with the member's keys",
+        "invalid",
+    )
+
+
+def test_trust_list_of_a_registry_outside_the_federation_is_a_conflict() -> None:
+    world = World()
+    outsider = trust_list(world, "KZ", registry="https://registry.example.uz", signer=SigningKey.generate())
+    snap = load(world, trust_lists=[*trust_lists(world), outsider])
+    assert skips(snap) == [
+        ("trust list #4", "registry https://registry.example.uz is not a federation member", "conflict")
+    ]
+    assert sorted(snap.trust_lists) == [CN, KZ, RU]
+
+
+def test_unverified_trust_list_that_is_no_trust_list() -> None:
+    world = World()
+    junk = sign_compact(dumps_compact({"registry": 7}), SigningKey.generate(), kid="x", typ=TYP_TRUST_LIST)
+    snap = load(world, trust_lists=[*trust_lists(world), junk])
+    assert skips(snap) == [("trust list #4", "not signed by a key of any member registry", "invalid")]
+
+
+def test_malformed_trust_list_token_is_reported_by_position() -> None:
+    world = World()
+    snap = load(
+        world,
+        trust_lists=[world.trust_list("CN"), "not a jws", world.trust_list("RU"), world.trust_list("KZ")],
+    )
+    assert [(p, k) for p, _, k in skips(snap)] == [("trust list #2", "invalid")]
+    assert skips(snap)[0][1].startswith("trust list #2 is malformed: ")
+    assert sorted(snap.trust_lists) == [CN, KZ, RU]
+
+
+def test_signed_trust_list_with_a_malformed_payload() -> None:
+    world = World()
+    key = world.reg_keys["KZ"]
+    bad = sign_compact(dumps_compact({"registry": KZ}), key, kid=key.public.kid, typ=TYP_TRUST_LIST)
+    snap = load(world, trust_lists=trust_lists(world, KZ=bad))
+    assert len(skips(snap)) == 1
+    part, reason, kind = skips(snap)[0]
+    assert (part, kind) == (f"trust list of AB-KZ ({KZ})", "invalid") and reason.startswith("malformed: ")
+    assert KZ not in snap.trust_lists
+
+
+@pytest.mark.parametrize(
+    ("after", "kept"), [(FUTURE_TOLERANCE, True), (FUTURE_TOLERANCE + timedelta(seconds=1), False)]
+)
+def test_trust_list_dated_after_its_bundle(after: timedelta, kept: bool) -> None:
+    """Up to an hour after the bundle's createdAt is kept, later is dropped (docs/verifying.md)."""
+    world = World()
+    snap = load(world, created_at=LISTED - after)
+    if kept:
+        assert skips(snap) == []
+        return
+    assert [s for s in skips(snap) if s[0].startswith("trust list")] == [
+        (
+            f"trust list of AB-{cc} ({World.reg_id(cc)})",
+            "issued 2026-11-27T08:00:00Z, after the bundle that carries it was built",
+            "invalid",
+        )
+        for cc in ("CN", "RU", "KZ")
+    ]
+    assert snap.trust_lists == {}
+
+
+def test_future_tolerance_is_the_documented_hour() -> None:
+    assert timedelta(hours=1) == FUTURE_TOLERANCE
+
+
+@pytest.mark.parametrize("older_first", [True, False])
+def test_only_the_newest_trust_list_of_a_registry_is_kept(older_first: bool) -> None:
+    world = World()
+    old = world.trust_list("RU")
+    new = trust_list(world, "RU", sequence=2)
+    pair = [old, new] if older_first else [new, old]
+    snap = load(world, trust_lists=[world.trust_list("CN"), *pair, world.trust_list("KZ")])
+    assert skips(snap) == []
+    assert snap.trust_lists[RU].sequence == 2
+    assert snap.versions.trust_lists[RU].version == "2"
+
+
+def test_two_lists_at_one_sequence_disable_the_registry() -> None:
+    world = World()
+    other = trust_list(world, "RU", accreditation_body="AB-RU2")
+    snap = load(world, trust_lists=[*trust_lists(world), other])
+    assert skips(snap)[0] == (
+        f"trust list of AB-RU ({RU})",
+        "two different lists with sequence 1: the registry must publish one",
+        "invalid",
+    )
+    assert RU not in snap.trust_lists and NFTC in snap.dropped_labs and RU not in snap.versions.trust_lists
+
+
+def test_the_same_list_twice_is_one_list() -> None:
+    world = World()
+    snap = load(world, trust_lists=[*trust_lists(world), world.trust_list("RU")])
+    assert skips(snap) == [] and RU in snap.trust_lists
+
+
+# -- binding ----------------------------------------------------------------------------------
+
+
+def test_a_lab_listed_twice_is_dropped() -> None:
+    world = World()
+    tl = TrustList.from_json(_payload(world.trust_list("RU")))
+    token = replace(tl, labs=(*tl.labs, tl.labs[0])).sign(
+        world.reg_keys["RU"], world.reg_keys["RU"].public.kid
+    )
+    snap = load(world, trust_lists=trust_lists(world, RU=token))
+    assert (
+        skips(snap)[:2]
+        == [(f"listing of lab {NFTC} by AB-RU", "the trust list names this lab more than once", "invalid")]
+        * 2
+    )
+    assert NFTC not in snap.labs and NFTC in snap.dropped_labs
+
+
+def test_a_lab_outside_the_registrys_names_is_a_conflict_and_its_kid_stays_usable_elsewhere() -> None:
+    world = World()
+    cn = TrustList.from_json(_payload(world.trust_list("CN")))
+    ru = TrustList.from_json(_payload(world.trust_list("RU")))
+    # The RU registry lists the CN lab (same keys): it may not.
+    token = replace(ru, labs=(*ru.labs, cn.labs[0])).sign(
+        world.reg_keys["RU"], world.reg_keys["RU"].public.kid
+    )
+    snap = load(world, trust_lists=trust_lists(world, RU=token))
+    assert skips(snap) == [
+        (
+            f"listing of lab {QDTC} by AB-RU",
+            "AB-RU may not list this lab: it is outside the lab ids the federation list permits that "
+            "registry",
+            "conflict",
+        )
+    ]
+    assert snap.labs[QDTC].member.id == CN
+    # Its kid is bound by the CN listing: not reported as dropped.
+    assert world.labs["cn-food"].key.public.kid not in snap.dropped_kids
+    assert [e.owner.member.id for e in snap.keys_by_kid[world.labs["cn-food"].key.public.kid]] == [CN]
+
+
+# -- status lists -----------------------------------------------------------------------------
+
+
+def test_status_list_versions_record_owner_registry_and_revocations() -> None:
+    world = World()
+    token = status_list(world, "ru-food", revoked=(4, 5, 8))
+    snap = load(world, status_lists=[*others(world, "ru-food"), token])
+    version = snap.versions.status_lists[status_key(NFTC, NFTC + "/status")]
+    assert version == PartVersion("2026-11-27T08:00:00Z", version.digest, NFTC, RU, (4, 8))
+    assert snap.status_list(NFTC, NFTC + "/status") is not None
+    assert snap.status_list(NFTC, NFTC + "/other") is None
+
+
+def test_status_list_naming_another_lab_as_issuer_is_a_conflict() -> None:
+    world = World()
+    token = status_list(world, "cn-food", issuer=SDMT, url=SDMT + "/status")
+    snap = load(world, status_lists=[*others(world), token])
+    assert skips(snap) == [
+        (f"status list {SDMT}/status", f"signed by a key of {QDTC} but names the issuer {SDMT}", "conflict")
+    ]
+
+
+def test_status_list_url_outside_its_lab_is_a_conflict() -> None:
+    world = World()
+    token = status_list(world, "cn-food", url="https://elsewhere.example.cn/status")
+    snap = load(world, status_lists=[*others(world), token])
+    assert skips(snap) == [
+        (
+            "status list https://elsewhere.example.cn/status",
+            f"its URL is not inside its lab's id {QDTC}",
+            "conflict",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("after", "kept"), [(FUTURE_TOLERANCE, True), (FUTURE_TOLERANCE + timedelta(seconds=1), False)]
+)
+def test_status_list_dated_after_its_bundle(after: timedelta, kept: bool) -> None:
+    world = World()
+    token = status_list(world, "cn-food", valid_from=BUILT + after)
+    snap = load(world, status_lists=[*others(world, "cn-food"), token])
+    key = (QDTC, QDTC + "/status")
+    if kept:
+        assert skips(snap) == [] and key in snap.status_lists
+        return
+    expected = Skipped(
+        f"status list {QDTC}/status",
+        f"issued {(BUILT + after).strftime('%Y-%m-%dT%H:%M:%SZ')}, after the bundle that carries it "
+        "was built",
+    )
+    assert snap.skipped == [expected] and snap.dropped_status == {key: expected}
+
+
+@pytest.mark.parametrize(
+    ("key_from", "key_until", "kept"),
+    [
+        (LISTED, None, True),
+        (LISTED + timedelta(seconds=1), None, False),
+        (YEAR_AGO, LISTED, True),
+        (YEAR_AGO, LISTED - timedelta(seconds=1), False),
+    ],
+)
+def test_status_list_key_must_be_valid_at_its_valid_from(
+    key_from: datetime, key_until: datetime | None, kept: bool
+) -> None:
+    world = World()
+    world.labs["ru-food"].key_from, world.labs["ru-food"].key_until = key_from, key_until
+    snap = load(world)
+    key = (NFTC, NFTC + "/status")
+    if kept:
+        assert skips(snap) == [] and key in snap.status_lists
+        return
+    kid = world.labs["ru-food"].key.public.kid
+    assert skips(snap) == [
+        (f"status list {NFTC}/status", f"signed with key {kid} outside its validity", "invalid")
+    ]
+    assert key not in snap.status_lists and key in snap.dropped_status
+
+
+def test_status_list_usable_if_one_of_the_labs_keys_under_its_kid_is() -> None:
+    """Two records of one key (an old window and a new one): the list is dated in the new."""
+    world = World()
+    spec = world.labs["ru-food"]
+    spec.key_until = LISTED - timedelta(days=1)
+    spec.extra_keys = [KeyRecord(spec.key.public, LISTED - timedelta(hours=1))]
+    snap = load(world)
+    assert skips(snap) == [] and (NFTC, NFTC + "/status") in snap.status_lists
+
+
+@pytest.mark.parametrize(("until", "kept"), [(LISTED, True), (LISTED - timedelta(seconds=1), False)])
+def test_status_list_valid_until_before_valid_from(until: datetime, kept: bool) -> None:
+    world = World()
+    token = status_list(world, "cn-food", valid_until=until)
+    snap = load(world, status_lists=[*others(world, "cn-food"), token])
+    if kept:
+        assert skips(snap) == []
+        return
+    assert skips(snap) == [
+        (f"status list {QDTC}/status", "its validUntil is before its validFrom", "invalid")
+    ]
+
+
+def test_status_list_without_valid_until_is_kept() -> None:
+    world = World()
+    token = status_list(world, "cn-food", valid_until=None)
+    snap = load(world, status_lists=[*others(world, "cn-food"), token])
+    assert skips(snap) == [] and snap.status_lists[(QDTC, QDTC + "/status")].valid_until is None
+
+
+@pytest.mark.parametrize("older_first", [True, False])
+def test_newest_status_list_wins_and_clears_an_older_ones_drop(older_first: bool) -> None:
+    world = World()
+    old = status_list(
+        world, "cn-food", valid_from=LISTED - timedelta(hours=1), valid_until=LISTED - timedelta(hours=2)
+    )
+    new = status_list(world, "cn-food", revoked=(2,))
+    pair = [old, new] if older_first else [new, old]
+    snap = load(world, status_lists=[*others(world, "cn-food"), *pair])
+    key = (QDTC, QDTC + "/status")
+    # The older list is bad (validUntil before validFrom): reported, but the newer is used.
+    assert skips(snap) == [
+        (f"status list {QDTC}/status", "its validUntil is before its validFrom", "invalid")
+    ]
+    assert snap.status_lists[key].revoked_indices() == (2,)
+    assert key not in snap.dropped_status
+
+
+def test_two_status_lists_at_one_valid_from_disable_the_url() -> None:
+    world = World()
+    a, b = status_list(world, "cn-food", revoked=(2,)), status_list(world, "cn-food", revoked=(4,))
+    snap = load(world, status_lists=[*others(world, "cn-food"), a, b])
+    key = (QDTC, QDTC + "/status")
+    expected = Skipped(
+        f"status list {QDTC}/status",
+        "two different lists issued at 2026-11-27T08:00:00Z: the lab must publish one",
+    )
+    assert snap.skipped == [expected] and snap.dropped_status == {key: expected}
+    assert key not in snap.status_lists and status_key(*key) not in snap.versions.status_lists
+
+
+def test_status_list_of_a_known_lab_signed_by_another_key() -> None:
+    world = World()
+    token = status_list(world, "cn-food", signer=SigningKey.generate())
+    snap = load(world, status_lists=[*others(world, "cn-food"), token])
+    key = (QDTC, QDTC + "/status")
+    expected = Skipped(f"status list {QDTC}/status", f"not signed by a key of {QDTC}")
+    assert snap.skipped == [expected] and snap.dropped_status == {key: expected}
+
+
+def test_unverified_status_list_outside_its_claimed_lab_is_only_reported() -> None:
+    world = World()
+    rogue = SigningKey.generate()
+    token = status_list(world, "cn-food", url="https://elsewhere.example.cn/s", signer=rogue)
+    snap = load(world, status_lists=[*others(world), token])
+    assert skips(snap) == [
+        (
+            "status list #4",
+            f"not signed by a key of any listed lab (kid {rogue.public.kid[:20]!r})",
+            "invalid",
+        )
+    ]
+    assert snap.dropped_status == {}
+
+
+def test_malformed_status_list_token_is_reported_by_position() -> None:
+    world = World()
+    snap = load(world, status_lists=["junk", *others(world)])
+    assert [(p, k) for p, _, k in skips(snap)] == [("status list #1", "invalid")]
+    assert skips(snap)[0][1].startswith("status list #1 is malformed: ")
+    assert len(snap.status_lists) == 3
+
+
+# -- the snapshot's answers -------------------------------------------------------------------
+
+
+def test_expires_at_is_the_earliest_list() -> None:
+    world = World()
+    world.trust_expires = NOW + timedelta(days=3)
+    snap = load(world)
+    assert snap.expires_at() == NOW + timedelta(days=3)
+    world.trust_expires, world.federation_expires = NOW + timedelta(days=60), NOW + timedelta(days=2)
+    assert load(world).expires_at() == NOW + timedelta(days=2)
+
+
+def test_lab_counts_and_status_validity() -> None:
+    world = World()
+    world.labs["cn-metals"].status_valid_until = None
+    snap = load(world)
+    assert snap.lab_counts() == {CN: 2, RU: 1}
+    assert sorted(snap.status_validity(), key=lambda p: p[0]) == [
+        (NFTC + "/status", NOW + timedelta(days=30)),
+        (QDTC + "/status", NOW + timedelta(days=30)),
+        (SDMT + "/status", None),
+    ]
+
+
+def test_skipped_total_counts_the_list_unless_an_index_kept_a_count() -> None:
+    world = World()
+    snap = load(world, status_lists=["junk"])
+    assert snap.skipped_total == 1
+    snap.skipped_count = 0
+    assert snap.skipped_total == 0
+    snap.skipped_count = 7
+    assert snap.skipped_total == 7
+
+
+def test_members_without_trust_list_are_only_the_active_ones() -> None:
+    world = World()
+    world.member_status["KZ"] = [
+        StatusEvent("active", YEAR_AGO),
+        StatusEvent("suspended", NOW - timedelta(days=1)),
+    ]
+    snap = load(world, trust_lists=[world.trust_list("CN")])
+    assert [m.id for m in snap.members_without_trust_list()] == [RU]
+
+
+def test_versions_round_trip_and_refuse_damage() -> None:
+    world = World()
+    versions = load(
+        world, status_lists=[*others(world, "ru-food"), status_list(world, "ru-food", revoked=(6,))]
+    ).versions
+    assert Versions.from_json(versions.to_json()) == versions
+    obj = versions.to_json()
+    assert obj["bundle"] == {"sequence": 1, "digest": versions.bundle_digest}
+    assert obj["federationList"]["sequence"] == 1
+    assert list(obj["trustLists"]) == sorted(obj["trustLists"])
+    assert obj["trustLists"][CN] == {"version": "1", "digest": versions.trust_lists[CN].digest}
+    assert obj["statusLists"][status_key(NFTC, NFTC + "/status")]["revoked"] == [6]
+    assert "revoked" not in obj["statusLists"][status_key(QDTC, QDTC + "/status")]
+    for broken in ({}, {**obj, "bundle": {"sequence": "x", "digest": ""}}, {**obj, "trustLists": []}):
+        with pytest.raises(TrustDataError, match="the stored version record is damaged"):
+            Versions.from_json(broken)
+    assert Versions.empty() == Versions("", -1, "", -1, "", {}, {})
+
+
+def test_part_version_json_names_owner_only_when_set() -> None:
+    assert PartVersion("1", "d").to_json() == {"version": "1", "digest": "d"}
+    assert PartVersion("1", "d", "o", "r", (2,)).to_json() == {
+        "version": "1",
+        "digest": "d",
+        "owner": "o",
+        "registry": "r",
+        "revoked": [2],
+    }
+
+
+def test_skipped_reads_as_part_and_reason() -> None:
+    assert str(Skipped("trust list #1", "bad")) == "trust list #1: bad"
+
+
+# -- the bundle file --------------------------------------------------------------------------
+
+
+def test_bundle_size_limit_is_inclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World()
+    data = world.bundle()
+    monkeypatch.setattr(_snapshot, "MAX_BUNDLE_BYTES", len(data))
+    assert load_bundle(data, pinned_roots=[world.root.public]).sequence == 1
+    monkeypatch.setattr(_snapshot, "MAX_BUNDLE_BYTES", len(data) - 1)
+    with pytest.raises(
+        TrustDataError, match=rf"^this file is larger than any bundle \({len(data) - 1} bytes at most\)$"
+    ):
+        load_bundle(data, pinned_roots=[world.root.public])
+
+
+def test_bundle_signed_by_another_root() -> None:
+    world = World()
+    other = SigningKey.generate()
+    with pytest.raises(TrustDataError, match="not by your pinned federation root"):
+        load_bundle(world.bundle(signer=other), pinned_roots=[world.root.public])
+
+
+def test_bundle_under_the_root_kid_but_another_key_is_damaged() -> None:
+    world = World()
+    b = Bundle(
+        FEDERATION,
+        1,
+        BUILT,
+        (dict(world.root.public.jwk),),
+        world.federation(),
+        tuple(world.trust_list(cc) for cc in world.reg_keys),
+        tuple(world.all_status_lists()),
+    )
+    forged = b.sign(SigningKey.generate(), world.root.public.kid)
+    with pytest.raises(
+        TrustDataError, match=r"^the bundle's signature does not verify: the file was damaged or altered$"
+    ):
+        load_bundle(forged, pinned_roots=[world.root.public])
+
+
+def test_part_digests_are_the_documented_hash_of_what_is_signed() -> None:
+    """docs/verifying.md, "Rollback and freeze": the first 32 hex digits of the SHA-256 of the
+    signing input (a record written by one version must match the next)."""
+    world = World()
+    fed, cn = world.federation(), world.trust_list("CN")
+    status = status_list(world, "cn-food")
+    snap = load(
+        world,
+        federation=fed,
+        trust_lists=trust_lists(world, CN=cn),
+        status_lists=[*others(world, "cn-food"), status],
+    )
+
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.rsplit(".", 1)[0].encode()).hexdigest()[:32]
+
+    assert snap.versions.federation_digest == digest(fed)
+    assert snap.versions.trust_lists[CN].digest == digest(cn)
+    assert snap.versions.status_lists[status_key(QDTC, QDTC + "/status")].digest == digest(status)
+
+
+def test_an_unverified_trust_list_is_not_decoded_before_its_signature() -> None:
+    """docs/verifying.md, "Trust data": the signature is checked before the payload is parsed,
+    so a list no member signed is reported as such, whatever its payload holds."""
+    world = World()
+    rogue = SigningKey.generate()
+    header = parse_compact(trust_list(world, "CN", signer=rogue)).signing_input.split(b".")[0]
+    junk = header + b".%%%not-base64%%%"
+    token = f"{junk.decode()}.{b64url_encode(rogue.sign(junk))}"
+    snap = load(world, trust_lists=[*trust_lists(world), token])
+    assert skips(snap) == [("trust list #4", "not signed by a key of any member registry", "invalid")]
+
+
+# -- many status lists: checked in worker processes ---------------------------------------------
+
+
+def test_status_lists_checked_in_worker_processes_give_the_in_process_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From PARALLEL_FROM status lists on, they are checked in forked workers, in batches;
+    every list must come back matched to its own token (here 450 lists: three batches)."""
+    world = World()
+    spec = world.labs["ru-food"]
+    many = [
+        status_list(world, "ru-food", url=f"{spec.id}/s/{i}", revoked=(2 * i,), valid_from=LISTED)
+        for i in range(450)
+    ]
+    data = world.bundle(status_lists=[*others(world, "ru-food"), *many, "junk"])
+    in_process = load_bundle(data, pinned_roots=[world.root.public])
+    monkeypatch.setattr(_snapshot._Checker, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(_snapshot.os, "cpu_count", lambda: 2)
+    batches: list[int] = []
+    real_results = _snapshot._StatusRun.results
+
+    def results(run: _snapshot._StatusRun) -> list[_snapshot._StatusResult]:
+        batches.append(len(run.futures))
+        return real_results(run)
+
+    monkeypatch.setattr(_snapshot._StatusRun, "results", results)
+    forked = load_bundle(data, pinned_roots=[world.root.public])
+    assert batches == [3]  # 452 lists verified: 200, 200 and 52
+    assert skips(forked) == skips(in_process) and [p for p, _, _ in skips(forked)] == ["status list #453"]
+    assert forked.versions == in_process.versions
+    for i in (0, 199, 200, 449):
+        assert forked.status_lists[(NFTC, f"{NFTC}/s/{i}")].revoked_indices() == (2 * i,)
+    assert len(forked.status_lists) == 452
+
+
+def test_workers_leave_ctrl_c_to_the_installing_process() -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        _snapshot._worker_ignores_ctrl_c()
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.parametrize(
+    "jwk_change", [{"x": 5}, {"crv": "Ed|25519"}, {"kty": ["OKP"]}], ids=["number", "bar", "list"]
+)
+def test_a_signed_trust_list_with_a_bad_lab_key_is_dropped_not_fatal(jwk_change: dict[str, object]) -> None:
+    """Its keys are read (before the list is checked) to match status lists to candidate
+    keys: a key that is no text, or not a key, must leave only that list dropped."""
+    world = World()
+    payload = _payload(world.trust_list("CN"))
+    labs = payload["labs"]
+    assert isinstance(labs, list)
+    labs[0]["keys"][0]["jwk"].update(jwk_change)
+    key = world.reg_keys["CN"]
+    token = sign_compact(dumps_compact(payload), key, kid=key.public.kid, typ=TYP_TRUST_LIST)
+    snap = load(world, trust_lists=trust_lists(world, CN=token))
+    assert [(p, k) for p, _, k in skips(snap)] == [
+        (f"trust list of AB-CN ({CN})", "invalid"),
+        ("status list #1", "invalid"),
+        ("status list #2", "invalid"),
+    ]
+    assert skips(snap)[0][1].startswith("malformed: ")
+    assert sorted(snap.trust_lists) == [KZ, RU] and list(snap.labs) == [NFTC]
+
+
+def test_a_status_list_is_checked_with_every_key_listed_under_its_kid() -> None:
+    """A newer CN list that is malformed (its key under the lab's kid is not a key) comes
+    first; the usable older list's key under that kid still verifies the lab's status list."""
+    world = World()
+    payload = _payload(world.trust_list("CN"))
+    payload["sequence"] = 2
+    labs = payload["labs"]
+    assert isinstance(labs, list)
+    labs[0]["keys"][0]["jwk"]["crv"] = "Ed|25519"
+    key = world.reg_keys["CN"]
+    bad = sign_compact(dumps_compact(payload), key, kid=key.public.kid, typ=TYP_TRUST_LIST)
+    snap = load(world, trust_lists=[bad, *trust_lists(world)])
+    assert [(p, k) for p, _, k in skips(snap)] == [(f"trust list of AB-CN ({CN})", "invalid")]
+    assert (QDTC, QDTC + "/status") in snap.status_lists
+
+
+def test_worker_processes_end_with_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    world = World()
+    monkeypatch.setattr(_snapshot._Checker, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(_snapshot.os, "cpu_count", lambda: 2)
+    snap = load(world)
+    assert len(snap.status_lists) == 3
+    assert multiprocessing.active_children() == []
+
+
+def test_closing_a_status_run_cancels_the_batches_not_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Ctrl-C during a large install does: the pool stops without running the rest."""
+    monkeypatch.setattr(_snapshot.os, "cpu_count", lambda: 2)
+    jobs: list[_snapshot._StatusJob] = [("EdDSA", b"", b"e30.e30", [])] * 40000  # 20 batches of 2000
+    run = _snapshot._StatusRun(jobs, 1)
+    futures = list(run.futures)
+    assert len(futures) == 20
+    run.close()
+    assert any(f.cancelled() for f in futures) and run.pool is None and run.futures == []
+
+
+def test_no_worker_processes_means_checking_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sandbox that forbids processes: the same result, checked in-process."""
+    import concurrent.futures
+
+    class NoProcesses:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise OSError("no processes here")
+
+    world = World()
+    monkeypatch.setattr(_snapshot._Checker, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(_snapshot.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoProcesses)
+    snap = load(world)
+    assert skips(snap) == [] and len(snap.status_lists) == 3
