@@ -315,6 +315,8 @@ def base_manifest(old: Bundle, raw: bytes, *, delta: bool) -> Manifest:
         "0" * 64,
         len(raw),
         BaseRef(old.sequence, old.state()) if delta else None,
+        root_version=1,
+        root_chain=hashlib.sha256(b"").hexdigest(),
     )
 
 
