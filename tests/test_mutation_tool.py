@@ -140,3 +140,14 @@ def test_report_flags_a_module_under_goal_and_lists_survivors() -> None:
     assert "**under 90 %**" in text
     assert f"`{mutants[0].key}` (line {mutants[0].line}, survived)" in text
     assert "no input tells them apart" in text
+
+
+def test_a_default_value_belongs_to_the_scope_that_evaluates_it() -> None:
+    """Defaults live on the function object, so swapping its code would not change them:
+    the mutant is made where the default is evaluated (here, the module)."""
+    source = "def cut(text: str, limit: int = 120) -> str:\n    return text[: limit - 1]\n"
+    (default,) = [m for m in tool._Collections("m.py", source).collect() if m.before == "120"]
+    assert (default.key, default.target) == ("m.py::<module>::constant: 120 -> 121", "")
+    namespace: dict[str, Any] = {}
+    exec(tool.mutated_code(default, source), namespace)  # noqa: S102 - running the mutant
+    assert len(namespace["cut"]("x" * 500)) == 120

@@ -195,9 +195,12 @@ class _Collector:
             if isinstance(node, ast.arg):
                 continue
             children = value if isinstance(value, list) else [value]
+            # A function's default values are evaluated where it is defined, and stored on
+            # the function object: they belong to the enclosing scope, not to its code.
+            scope = qual if name == "args" else inner
             for child in children:
                 if isinstance(child, ast.AST):
-                    self._visit(child, node, inner)
+                    self._visit(child, node, scope)
 
     def _sites(self, node: ast.AST, qual: Qual) -> None:
         src = ast.unparse(node) if isinstance(node, ast.expr) else ""
@@ -620,7 +623,7 @@ def _schedule(
         results[mutant.key] = {"status": status, "hash": h, "seconds": round(seconds, 2), "line": mutant.line}
         if status not in ("killed", "timeout"):
             print(f"  {status}: {mutant.key} (line {mutant.line})", file=sys.stderr)
-        if done % 100 == 0 or done == len(todo):
+        if done % 10 == 0 or done == len(todo):
             rate = done / max(time.monotonic() - began_all, 0.001)
             print(f"mutation: {done}/{len(todo)} ({rate:.1f}/s)", file=sys.stderr)
             _save(results)
