@@ -255,6 +255,9 @@ def test_lazy_maps_refuse_what_they_do_not_hold_and_any_change(world: World, tmp
         with pytest.raises(KeyError):
             mapping[key]
     assert current.labs.get("https://lab.example.cn/\ud800") is None  # a lone surrogate is no stored text
+    assert current.keys_by_kid.get("kid\ud800") is None
+    assert current.status_lists.get((QDTC, QDTC + "/\ud800")) is None
+    assert current.root_keys == (world.root.public,) and current.root_version == 1
     with pytest.raises(TypeError, match="read-only"):
         current.labs[QDTC] = current.labs[QDTC]
     with pytest.raises(TypeError, match="read-only"):
