@@ -23,14 +23,13 @@ from typing import Any
 
 import pytest
 
-from protocol.encoding import b64url_encode, dumps_compact, format_time
+from protocol.encoding import b64url_encode, dumps_compact
 from protocol.jws import TYP_VC, parse_compact
 from protocol.keys import SigningKey
 from protocol.status_list import StatusList
-from testkit import DATA, NOW, SRC, World, run_yilu, yilu_env
+from testkit import AT_NOW, DATA, NOW, SRC, World, run_yilu, yilu_env
 
 CN_FOOD = "https://qdtc.example.cn"
-AT_NOW = format_time(NOW)
 
 
 def yilu(
@@ -47,7 +46,8 @@ def yilu(
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("demo") / "fed"
-    proc = yilu("demo", "init", str(root), "--json", data_dir=tmp_path_factory.mktemp("data"))
+    data_dir = tmp_path_factory.mktemp("data")
+    proc = yilu("demo", "init", str(root), "--json", "--at", AT_NOW, data_dir=data_dir)
     assert proc.returncode == 0, proc.stderr
     info: dict[str, Any] = json.loads(proc.stdout)
     info["root"] = root
@@ -72,7 +72,8 @@ def unique_report(tmp_path: Path, name: str = "green-tea-3") -> Path:
 def issued(demo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One certificate of the demo's CN food lab."""
     tmp = tmp_path_factory.mktemp("issued")
-    proc = yilu("issue", str(unique_report(tmp)), "--lab", lab_dir(demo), "--json", data_dir=tmp / "data")
+    report = unique_report(tmp)
+    proc = yilu("issue", str(report), "--lab", lab_dir(demo), "--json", "--at", AT_NOW, data_dir=tmp / "data")
     assert proc.returncode == 0, proc.stderr
     out: dict[str, Any] = json.loads(proc.stdout)
     return out
@@ -81,9 +82,10 @@ def issued(demo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> di
 def verify(
     data: str, bundle: str | Path, *extra: str, data_dir: Path, country: str = "KZ", **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
-    return yilu(
-        "verify", data, "--bundle", str(bundle), "--country", country, *extra, data_dir=data_dir, **kwargs
-    )
+    """``yilu verify``, at the tests' clock unless ``extra`` has ``--at``."""
+    at = () if "--at" in extra else ("--at", AT_NOW)
+    args = ("verify", data, "--bundle", str(bundle), "--country", country, *at, *extra)
+    return yilu(*args, data_dir=data_dir, **kwargs)
 
 
 def write_world(world: World, directory: Path, name: str) -> tuple[Path, Path]:
@@ -276,7 +278,7 @@ def test_no_pinned_root_is_unverifiable(demo: dict[str, Any], issued: dict[str, 
 
 
 def issue_json(demo: dict[str, Any], report: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return yilu("issue", str(report), "--lab", lab_dir(demo), "--json", data_dir=data_dir)
+    return yilu("issue", str(report), "--lab", lab_dir(demo), "--json", "--at", AT_NOW, data_dir=data_dir)
 
 
 def test_failed_qr_png_write_loses_nothing(demo: dict[str, Any], tmp_path: Path) -> None:
@@ -290,6 +292,8 @@ def test_failed_qr_png_write_loses_nothing(demo: dict[str, Any], tmp_path: Path)
         lab_dir(demo),
         "--qr-png",
         str(blocker / "x.png"),
+        "--at",
+        AT_NOW,
         data_dir=tmp_path / "d",
     )
     assert failed.returncode == 2, failed.stdout + failed.stderr
@@ -332,10 +336,11 @@ def test_interrupted_issue_loses_nothing(demo: dict[str, Any], tmp_path: Path) -
     traceback ever runs through yilu's own code.
     """
     report = unique_report(tmp_path)
+    args = ("issue", str(report), "--lab", lab_dir(demo), "--json", "--at", AT_NOW)
     rng = random.Random(5)
     for _ in range(12):
         child = subprocess.Popen(
-            [sys.executable, "-m", "yilu.cli", "issue", str(report), "--lab", lab_dir(demo), "--json"],
+            [sys.executable, "-m", "yilu.cli", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=yilu_env(tmp_path / "d"),
@@ -365,7 +370,7 @@ def test_lab_republish_resigns_status_lists_later(demo: dict[str, Any], tmp_path
     validFrom and validUntil) once fewer than 10 of their 30 days remain."""
     before = _status_list(demo)
     assert before.valid_until is not None
-    proc = yilu("lab", "republish", "--lab", lab_dir(demo), data_dir=tmp_path / "d")
+    proc = yilu("lab", "republish", "--lab", lab_dir(demo), "--at", AT_NOW, data_dir=tmp_path / "d")
     assert proc.returncode == 0 and "nothing to do" in proc.stderr, proc.stderr
     assert _status_list(demo).valid_from == before.valid_from
     day_21 = (before.valid_from + timedelta(days=21)).strftime("%Y-%m-%dT%H:%M:%SZ")
