@@ -86,17 +86,19 @@ def issue(report: str, lab: str, qr_png: str | None, at: str | None, as_json: bo
 @click.option("--lab", required=True, metavar="LABDIR", help=LAB_DIR_HELP)
 @click.option("--suspend", is_flag=True, help="suspend it instead (reversible with --unsuspend)")
 @click.option("--unsuspend", is_flag=True, help="lift a suspension")
-def revoke(certificate_id: str, lab: str, suspend: bool, unsuspend: bool) -> int:
+@at_option()
+def revoke(certificate_id: str, lab: str, suspend: bool, unsuspend: bool, at: str | None) -> int:
     from issuer import LabIssuer
 
     if suspend and unsuspend:
         raise UsageError("--suspend and --unsuspend cannot be given together")
+    when = now(at)
     issuer = LabIssuer.open(Path(lab))
     if suspend or unsuspend:
-        changed = issuer.set_status(certificate_id, purpose="suspension", value=suspend, now=now(None))
+        changed = issuer.set_status(certificate_id, purpose="suspension", value=suspend, now=when)
         what = "suspended" if suspend else "unsuspended"
     else:
-        changed = issuer.set_status(certificate_id, purpose="revocation", value=True, now=now(None))
+        changed = issuer.set_status(certificate_id, purpose="revocation", value=True, now=when)
         what = "revoked"
     if changed:
         err(f"{what} {certificate_id}; the lab's status list is re-signed: {Path(lab) / 'status/list.jwt'}")
@@ -131,6 +133,7 @@ lab = group(
     "--alg", type=click.Choice(("EdDSA", "ES256")), default="EdDSA", help="signature algorithm (EdDSA)"
 )
 @click.option("--scope", multiple=True, help="accredited scope (repeat); issue refuses others")
+@at_option()
 def lab_init(
     directory: str,
     lab_id: str,
@@ -139,13 +142,15 @@ def lab_init(
     country: str,
     alg: Alg,
     scope: tuple[str, ...],
+    at: str | None,
 ) -> int:
     from issuer import LabIssuer
     from protocol.names import check_lab_id
     from protocol.storage import passphrase
     from protocol.vocabulary import check_country
 
-    check_lab_id(lab_id)  # before asking for the passphrase
+    when = now(at)  # a bad --at, like a bad id, before asking for the passphrase
+    check_lab_id(lab_id)
     check_country(country)
     names = {"en": name}
     for item in local_name:
@@ -160,7 +165,7 @@ def lab_init(
         country=country,
         passphrase_text=passphrase(),
         alg=alg,
-        now=now(None),
+        now=when,
         scopes=scope,
     )
     err(

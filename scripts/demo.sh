@@ -13,7 +13,10 @@ step "1. Build a demo federation: a root, registries for CN, RU and KZ, three la
 yilu demo init "$DEMO"
 
 step "2. The CN food lab signs the test report $(basename "$REPORT") and prints it as a QR code"
-yilu issue "$REPORT" --lab "$DEMO/labs/cn-food" --qr-png "$DEMO/certificate.png" --json > "$DEMO/certificate.json"
+# The reference reports carry fixed dates and expire: sign a copy dated today, so that the
+# demo works on any date (yilu demo report: sampled a week ago, valid as long as the original).
+yilu demo report "$REPORT" > "$DEMO/report.json"
+yilu issue "$DEMO/report.json" --lab "$DEMO/labs/cn-food" --qr-png "$DEMO/certificate.png" --json > "$DEMO/certificate.json"
 field() { python -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DEMO/certificate.json" "$1"; }
 ID=$(field id)
 echo "certificate id: $ID"

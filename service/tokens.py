@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from sqlmodel import Session, col, select
@@ -58,14 +58,13 @@ def create_token(
     role: Role | str,
     lab_id: str | None = None,
     actor: str = "system",
-    at: datetime | None = None,
+    at: datetime,
 ) -> tuple[str, TokenPublic]:
     """A new token: its secret (shown once, stored nowhere) and what may be shown of it.
 
     A ``lab`` token needs ``lab_id``, other roles refuse one (pydantic ValidationError).
-    Recorded in the audit log as ``token.create`` by ``actor``."""
+    Recorded in the audit log as ``token.create`` by ``actor``, ``at`` the caller's clock."""
     request = TokenCreate.model_validate({"name": name, "role": role, "lab_id": lab_id})
-    now = at or datetime.now(UTC)
     secret = PREFIX + secrets.token_urlsafe(SECRET_BYTES)
     token = Token(
         name=request.name,
@@ -73,7 +72,7 @@ def create_token(
         lab_id=request.lab_id,
         prefix=secret[:SHOWN_CHARS],
         secret_sha256=_digest(secret),
-        created_at=now,
+        created_at=at,
     )
     session.add(token)
     session.flush()
@@ -89,7 +88,7 @@ def create_token(
             "labId": public.lab_id,
             "prefix": public.prefix,
         },
-        at=now,
+        at=at,
     )
     return secret, public
 
@@ -102,9 +101,7 @@ def list_tokens(*, session: Session, include_revoked: bool = True) -> list[Token
     return [_public(token) for token in session.exec(query).all()]
 
 
-def revoke_token(
-    *, session: Session, token_id: int, actor: str = "system", at: datetime | None = None
-) -> TokenPublic:
+def revoke_token(*, session: Session, token_id: int, at: datetime, actor: str = "system") -> TokenPublic:
     """Revoke a token for good; revoking it again changes nothing and records nothing.
 
     Raises :class:`TokenNotFoundError` for an unknown id."""
@@ -112,8 +109,7 @@ def revoke_token(
     if token is None:
         raise TokenNotFoundError(f"no token has id {token_id}")
     if token.revoked_at is None:
-        now = at or datetime.now(UTC)
-        token.revoked_at = now
+        token.revoked_at = at
         session.add(token)
         session.flush()
         audit.record(
@@ -122,7 +118,7 @@ def revoke_token(
             action="token.revoke",
             subject=f"token/{token_id}",
             details={"name": token.name, "prefix": token.prefix},
-            at=now,
+            at=at,
         )
     return _public(token)
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol.bundle import Bundle
 from protocol.credential import build_credential, certificate_id, status_entries
-from protocol.encoding import dumps_compact
+from protocol.encoding import dumps_compact, format_time
 from protocol.jws import TYP_VC, parse_compact, sign_compact
 from protocol.keys import SigningKey
 from protocol.lists import (
@@ -45,7 +45,11 @@ DATA = Path(__file__).parent / "data"
 #: This checkout's sources: subprocesses must run them, not whatever ``yilu`` is installed.
 #: The repository root: where the packages are (docs/architecture.md, "Parties and packages").
 SRC = Path(__file__).resolve().parents[1]
+#: The tests' clock: inside the reference reports' validity (sampled 2026-11-16 and -22, valid
+#: until 2027-05-20 and later). No test may depend on the day it runs (docs/testing.md).
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+#: NOW as ``--at`` takes it: the command-line tests pass it to every command that reads the clock.
+AT_NOW = format_time(NOW)
 FEDERATION = "https://federation.example"
 YEAR_AGO = NOW - timedelta(days=365)
 
@@ -54,6 +58,14 @@ def report(name: str = "green-tea-8") -> dict[str, Any]:
     """A reference test report from tests/data (copied from shared/reference)."""
     loaded: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text())
     return loaded
+
+
+def report_for_today(name: str = "green-tea-8") -> dict[str, Any]:
+    """A reference report dated for the real current day (``yilu demo report``), for the
+    few tests that run commands at their default clock, now: they hold on any date."""
+    from yilu.demo import dated_report
+
+    return dated_report(report(name), today=datetime.now(UTC).date())
 
 
 @dataclass

@@ -28,7 +28,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,7 +36,18 @@ import click
 from sqlalchemy import Engine
 
 from issuer import LabIssuer
-from protocol.cli import EXIT_OK, group, json_option, on_terminal, print_json, progress, table, warn
+from protocol.cli import (
+    EXIT_OK,
+    at_option,
+    err,
+    group,
+    json_option,
+    on_terminal,
+    print_json,
+    progress,
+    table,
+    warn,
+)
 from protocol.enrolment import sign_key_request
 from protocol.errors import InputError, MalformedInputError
 from protocol.storage import load_key, passphrase, read_json, write_atomic
@@ -58,6 +69,8 @@ ACTOR: Final = "local:demo"
 #: ``demo refresh`` once they expire within 10 days; the services default to 7 and 2.
 LIST_VALIDITY: Final = timedelta(days=30)
 REPUBLISH_MARGIN: Final = timedelta(days=10)
+#: ``demo report`` dates a report as sampled this many days before the day it is issued.
+SAMPLED_DAYS_BEFORE: Final = 7
 
 
 @dataclass(frozen=True)
@@ -397,6 +410,36 @@ def refresh(directory: Path, *, now: datetime) -> tuple[Path, list[str]]:
     return bundle, list(built.warnings)
 
 
+def dated_report(report: dict[str, Any], *, today: date) -> dict[str, Any]:
+    """A copy of ``report`` dated for ``today``: its sampling date and ``validUntil`` move by
+    the same whole number of days, so that it was sampled :data:`SAMPLED_DAYS_BEFORE` days
+    before ``today`` and stays valid as long after sampling as the original.
+
+    The reference reports (tests/data) carry fixed dates and expire; the demo signs such a
+    copy so that it works on any date. Everything else is kept as it is."""
+    from protocol.encoding import format_time, parse_time
+
+    sampling = report.get("sampling")
+    sampled = sampling.get("date") if isinstance(sampling, dict) else None
+    try:
+        day = date.fromisoformat(sampled) if isinstance(sampled, str) and len(sampled) == 10 else None
+    except ValueError:
+        day = None
+    if day is None or not isinstance(sampling, dict):
+        raise MalformedInputError("report invalid at sampling.date: a YYYY-MM-DD date is needed to date it")
+    valid_until = parse_time(report.get("validUntil"), "validUntil")
+    shift = (today - timedelta(days=SAMPLED_DAYS_BEFORE)) - day
+    try:
+        moved_day, moved_until = day + shift, valid_until + shift
+    except OverflowError as exc:
+        raise MalformedInputError("report invalid at validUntil: it cannot be dated that late") from exc
+    return {
+        **report,
+        "validUntil": format_time(moved_until),
+        "sampling": {**sampling, "date": moved_day.isoformat()},
+    }
+
+
 # -- yilu demo ------------------------------------------------------------------------------------
 
 cli = group(
@@ -416,11 +459,13 @@ cli = group(
 )
 @click.argument("directory", metavar="DIR", help="where to build it (empty or absent)")
 @json_option('{"bundle", "rootKeys", "labs"}')
-def cli_init(directory: str, as_json: bool) -> int:
+@at_option()
+def cli_init(directory: str, as_json: bool, at: str | None) -> int:
     from protocol.cli import now
 
+    when = now(at)
     with progress("building the demo federation…"):
-        info = init(Path(directory), now=now(None))
+        info = init(Path(directory), now=when)
     if as_json:
         print_json(info)
         return EXIT_OK
@@ -446,12 +491,37 @@ def cli_init(directory: str, as_json: bool) -> int:
     example="yilu revoke QDTC-2026-FT-004512 --lab demo/labs/cn-food && yilu demo refresh demo",
 )
 @click.argument("directory", metavar="DIR", help="a directory made by yilu demo init")
-def cli_refresh(directory: str) -> int:
+@at_option()
+def cli_refresh(directory: str, at: str | None) -> int:
     from protocol.cli import now
 
+    when = now(at)
     with progress("republishing the demo's lists…"):
-        bundle, warnings = refresh(Path(directory), now=now(None))
+        bundle, warnings = refresh(Path(directory), now=when)
     for warning in warnings:
         warn(warning)
     print(f"republished the demo lists; bundle: {bundle}")
+    return EXIT_OK
+
+
+@cli.command(
+    "report",
+    help="Print a copy of a test report dated today: its sampling date becomes "
+    f"{SAMPLED_DAYS_BEFORE} days ago and validUntil keeps its distance from it. The reference "
+    "reports (tests/data) carry fixed dates and expire; make run signs such a copy, so that "
+    "the demo works on any date.",
+    short_help="print a copy of a test report dated today",
+    example="yilu demo report tests/data/green-tea-8.json > demo/green-tea-8.json",
+)
+@click.argument("report", help="the test report (JSON)")
+@at_option()
+def cli_report(report: str, at: str | None) -> int:
+    from protocol.cli import UsageError, now
+
+    body = read_json(Path(report))
+    if not isinstance(body, dict):
+        raise UsageError(f"{report} does not hold a JSON object (a test report)")
+    dated = dated_report(body, today=now(at).date())
+    print_json(dated)
+    err(f"dated {report}: sampled {dated['sampling']['date']}, valid until {dated['validUntil']}")
     return EXIT_OK

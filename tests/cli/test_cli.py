@@ -7,14 +7,15 @@ import os
 import subprocess
 import uuid
 import zlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from protocol.encoding import b45_encode, b64url_decode, b64url_encode
+from protocol.encoding import b45_encode, b64url_decode, b64url_encode, format_time
 from protocol.yl1 import dictionary
-from testkit import DATA, run_yilu
+from testkit import AT_NOW, DATA, NOW, run_yilu
 
 
 def yilu(
@@ -23,10 +24,16 @@ def yilu(
     return run_yilu(*args, stdin=stdin, env=env)
 
 
+def later(minutes: int) -> str:
+    """``--at`` ``minutes`` after the tests' clock (testkit.NOW)."""
+    return format_time(NOW + timedelta(minutes=minutes))
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A demo federation built at the tests' clock: every command here runs ``--at`` it."""
     root = tmp_path_factory.mktemp("demo") / "fed"
-    proc = yilu("demo", "init", str(root), "--json")
+    proc = yilu("demo", "init", str(root), "--json", "--at", AT_NOW)
     assert proc.returncode == 0, proc.stderr
     info: dict[str, Any] = json.loads(proc.stdout)
     info["root"] = root
@@ -37,21 +44,29 @@ def lab_dir(demo: dict[str, Any], lab_id: str) -> str:
     return next(lab["dir"] for lab in demo["labs"] if lab["id"] == lab_id)
 
 
-def issue(demo: dict[str, Any], report: str, lab: str, tmp_path: Path) -> dict[str, Any]:
+def issue(
+    demo: dict[str, Any], report: str, lab: str, tmp_path: Path, at: str = AT_NOW
+) -> dict[str, Any]:
     """Issue a reference report under a report number unique to this test (one certificate per report)."""
     body = json.loads((DATA / f"{report}.json").read_text())
     body["reportNumber"] += "-" + uuid.uuid4().hex[:8]
     path = tmp_path / f"{report}.json"
     path.write_text(json.dumps(body, ensure_ascii=False))
-    proc = yilu("issue", str(path), "--lab", lab, "--qr-png", str(tmp_path / "qr.png"), "--json")
+    proc = yilu(
+        "issue", str(path), "--lab", lab, "--qr-png", str(tmp_path / "qr.png"), "--json", "--at", at
+    )
     assert proc.returncode == 0, proc.stderr
     issued: dict[str, Any] = json.loads(proc.stdout)
     return issued
 
 
 def verify(demo: dict[str, Any], data: str, *extra: str, country: str = "KZ") -> tuple[int, dict[str, Any]]:
+    """``yilu verify --json`` against the demo's bundle, at the tests' clock unless ``extra`` has ``--at``."""
     root = () if "--root" in extra else ("--root", demo["rootKeys"])
-    proc = yilu("verify", data, "--bundle", demo["bundle"], "--country", country, "--json", *root, *extra)
+    at = () if "--at" in extra else ("--at", AT_NOW)
+    proc = yilu(
+        "verify", data, "--bundle", demo["bundle"], "--country", country, "--json", *root, *at, *extra
+    )
     return proc.returncode, json.loads(proc.stdout) if proc.stdout else {}
 
 
@@ -110,7 +125,12 @@ def test_issue_verify_text_and_png_agree(demo: dict[str, Any], tmp_path: Path) -
 
 def test_issue_plain_prints_yl1(demo: dict[str, Any], tmp_path: Path) -> None:
     proc = yilu(
-        "issue", str(DATA / "green-tea-8-fail.json"), "--lab", lab_dir(demo, "https://qdtc.example.cn")
+        "issue",
+        str(DATA / "green-tea-8-fail.json"),
+        "--lab",
+        lab_dir(demo, "https://qdtc.example.cn"),
+        "--at",
+        AT_NOW,
     )
     assert proc.returncode == 0
     assert proc.stdout.startswith("YL1:") and proc.stdout.count("\n") == 1
@@ -118,15 +138,17 @@ def test_issue_plain_prints_yl1(demo: dict[str, Any], tmp_path: Path) -> None:
 
 
 def test_demo_food_lab_refuses_steel_report(demo: dict[str, Any]) -> None:
-    proc = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab_dir(demo, "https://qdtc.example.cn"))
+    lab = lab_dir(demo, "https://qdtc.example.cn")
+    proc = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab, "--at", AT_NOW)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert proc.stderr.endswith("for food, chemicals: verifiers would reject it (SCOPE_NOT_ACCREDITED)\n")
 
 
 def test_issue_twice_returns_the_same_certificate(demo: dict[str, Any], tmp_path: Path) -> None:
     lab = lab_dir(demo, "https://sdmt.example.cn")
-    first = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab, "--json")
-    again = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab, "--json")
+    first = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab, "--json", "--at", AT_NOW)
+    # A minute later: still the certificate issued the first time.
+    again = yilu("issue", str(DATA / "steel-rebar-6.json"), "--lab", lab, "--json", "--at", later(1))
     assert first.returncode == again.returncode == 0
     assert json.loads(first.stdout) == json.loads(again.stdout)
     assert "already issued, unchanged" not in first.stderr and "already issued, unchanged" in again.stderr
@@ -134,7 +156,7 @@ def test_issue_twice_returns_the_same_certificate(demo: dict[str, Any], tmp_path
     changed = json.loads((DATA / "steel-rebar-6.json").read_text())
     changed["product"]["batch"] = "OTHER-BATCH"
     (tmp_path / "changed.json").write_text(json.dumps(changed))
-    proc = yilu("issue", str(tmp_path / "changed.json"), "--lab", lab)
+    proc = yilu("issue", str(tmp_path / "changed.json"), "--lab", lab, "--at", AT_NOW)
     assert proc.returncode == 2 and "different content" in proc.stderr and proc.stderr.count("\n") == 1
 
 
@@ -164,38 +186,49 @@ def test_wrong_passphrase_is_one_line(demo: dict[str, Any]) -> None:
         str(DATA / "green-tea-8.json"),
         "--lab",
         lab_dir(demo, "https://qdtc.example.cn"),
+        "--at",
+        AT_NOW,
         env={"YILU_KEY_PASSPHRASE": "wrong"},
     )
     assert proc.returncode == 2 and "wrong passphrase" in proc.stderr and proc.stderr.count("\n") == 1
 
 
 def test_revoke_suspend_refresh_cycle(tmp_path: Path) -> None:
+    """Each step a minute after the one before, from the tests' clock."""
     root = tmp_path / "fed"
-    info = json.loads(yilu("demo", "init", str(root), "--json").stdout)
+    info = json.loads(yilu("demo", "init", str(root), "--json", "--at", AT_NOW).stdout)
     lab = lab_dir(info, "https://nftc.example.ru")
     issued = issue(info, "green-tea-8", lab, tmp_path)
-    assert verify(info, issued["qr"], country="CN")[0] == 0
-    assert yilu("revoke", issued["id"], "--lab", lab, "--suspend").returncode == 0
-    assert verify(info, issued["qr"], country="CN")[0] == 0  # bundle not rebuilt yet: still the old snapshot
-    assert yilu("demo", "refresh", str(root)).returncode == 0
-    code, result = verify(info, issued["qr"], country="CN")
+    step = iter(range(1, 100))
+
+    def run(*args: str) -> int:
+        """A command at the next minute; its exit status."""
+        return yilu(*args, "--at", later(next(step))).returncode
+
+    def check(country: str = "CN", what: str | None = None) -> tuple[int, dict[str, Any]]:
+        return verify(info, what or issued["qr"], "--at", later(next(step)), country=country)
+
+    assert check()[0] == 0
+    assert run("revoke", issued["id"], "--lab", lab, "--suspend") == 0
+    assert check()[0] == 0  # bundle not rebuilt yet: still the old snapshot
+    assert run("demo", "refresh", str(root)) == 0
+    code, result = check()
     assert code == 1 and [r["code"] for r in result["reasons"]] == ["SUSPENDED"]
     assert result["trust"]["sequence"] == 2
-    assert yilu("revoke", issued["id"], "--lab", lab, "--unsuspend").returncode == 0
-    yilu("demo", "refresh", str(root))
-    assert verify(info, issued["qr"], country="CN")[0] == 0
-    assert yilu("revoke", "GREEN-TEA-UNKNOWN", "--lab", lab).returncode == 2
-    assert yilu("revoke", issued["id"], "--lab", lab).returncode == 0
-    yilu("demo", "refresh", str(root))
-    code, result = verify(info, issued["qr"], country="CN")
+    assert run("revoke", issued["id"], "--lab", lab, "--unsuspend") == 0
+    assert run("demo", "refresh", str(root)) == 0
+    assert check()[0] == 0
+    assert run("revoke", "GREEN-TEA-UNKNOWN", "--lab", lab) == 2
+    assert run("revoke", issued["id"], "--lab", lab) == 0
+    assert run("demo", "refresh", str(root)) == 0
+    code, result = check()
     assert code == 1 and [r["code"] for r in result["reasons"]] == ["REVOKED"]
     # The PNG gives the same verdict as the text.
-    assert outcome(verify(info, str(tmp_path / "qr.png"), country="CN")) == (1, ["REVOKED"])
+    assert outcome(check(what=str(tmp_path / "qr.png"))) == (1, ["REVOKED"])
     # A revocation is final.
-    proc = yilu("revoke", issued["id"], "--lab", lab, "--unsuspend")
-    assert proc.returncode == 0  # unsuspend touches only the suspension list
-    yilu("demo", "refresh", str(root))
-    assert verify(info, issued["qr"], country="CN")[0] == 1
+    assert run("revoke", issued["id"], "--lab", lab, "--unsuspend") == 0  # touches only the suspension list
+    assert run("demo", "refresh", str(root)) == 0
+    assert check()[0] == 1
 
 
 def test_languages(demo: dict[str, Any], tmp_path: Path) -> None:
@@ -217,13 +250,15 @@ def test_languages(demo: dict[str, Any], tmp_path: Path) -> None:
         "KZ",
         "--lang",
         "zh",
+        "--at",
+        AT_NOW,
     )
     assert human.returncode == 0 and "通过" in human.stdout and "崂山绿茶" in human.stdout
 
 
 def test_stdin_and_at(demo: dict[str, Any], tmp_path: Path) -> None:
     issued = issue(demo, "green-tea-3", lab_dir(demo, "https://qdtc.example.cn"), tmp_path)
-    pin = ("--root", demo["rootKeys"])
+    pin = ("--root", demo["rootKeys"], "--at", AT_NOW)
     proc = yilu(
         "verify",
         "-",
@@ -257,7 +292,7 @@ def test_stdin_and_at(demo: dict[str, Any], tmp_path: Path) -> None:
     # device clock must not turn goods back), accepted with 15.
     issued_at = json.loads(b64url_decode(issued["jws"].split(".")[1]))["validFrom"]
     slow = issued_at[:-1] + "+00:00"
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     slow_clock = (datetime.fromisoformat(slow) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     code, result = verify(demo, issued["qr"], "--at", slow_clock)
@@ -308,7 +343,17 @@ def test_hostile_inputs_never_traceback(
             fh.truncate(25 * 1024 * 1024)
         bad = str(tmp_path / "huge.jpg")
     proc = yilu(
-        "verify", bad, "--bundle", demo["bundle"], "--root", demo["rootKeys"], "--country", "KZ", "--json"
+        "verify",
+        bad,
+        "--bundle",
+        demo["bundle"],
+        "--root",
+        demo["rootKeys"],
+        "--country",
+        "KZ",
+        "--json",
+        "--at",
+        AT_NOW,
     )
     assert proc.returncode in (1, 2), proc
     if expected:
@@ -332,14 +377,31 @@ def test_hostile_inputs_never_traceback(
         ["verify", "YL1:AB", "--bundle", "__bundle__", "--country", "Kazakhstan"],
         ["verify", "YL1:AB", "--bundle", "__bundle__", "--country", "KZ", "--lang", "fr"],
         ["verify", "YL1:AB", "--bundle", "__bundle__", "--country", "KZ", "--at", "yesterday"],
+        ["issue", str(DATA / "green-tea-3.json"), "--lab", "__lab__", "--at", "yesterday"],
+        ["revoke", "QDTC-1", "--lab", "__lab__", "--at", "2026-13-01T00:00:00Z"],
+        ["demo", "refresh", "__demo__", "--at", "soon"],
         ["frobnicate"],
         ["issue", "x.json"],
     ],
 )
 def test_bad_arguments_exit_2(demo: dict[str, Any], args: list[str]) -> None:
-    proc = yilu(*[demo["bundle"] if a == "__bundle__" else a for a in args])
+    given = {"__bundle__": demo["bundle"], "__lab__": lab_dir(demo, "https://qdtc.example.cn")}
+    proc = yilu(*[given.get(a, str(demo["root"]) if a == "__demo__" else a) for a in args])
     assert proc.returncode == 2, proc
     assert proc.stderr.strip()
+    if "--at" in args:
+        assert proc.stderr.startswith("yilu: error: --at") and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_a_bad_clock_changes_nothing(demo: dict[str, Any], tmp_path: Path) -> None:
+    """``--at`` is read before any work: a bad one leaves no demo and no lab behind."""
+    proc = yilu("demo", "init", str(tmp_path / "fed"), "--at", "2026-11-31T00:00:00Z")
+    assert proc.returncode == 2 and "--at" in proc.stderr
+    assert not (tmp_path / "fed").exists()
+    lab = ("lab", "init", str(tmp_path / "lab"), "--id", "https://lab.example.cn", "--name", "Lab")
+    proc = yilu(*lab, "--country", "CN", "--at", "noon", env={"YILU_KEY_PASSPHRASE": "long passphrase!"})
+    assert proc.returncode == 2 and "--at" in proc.stderr
+    assert not (tmp_path / "lab").exists()
 
 
 def test_tampered_bundle_rejects_with_trust_data_invalid(demo: dict[str, Any], tmp_path: Path) -> None:
@@ -361,6 +423,8 @@ def test_tampered_bundle_rejects_with_trust_data_invalid(demo: dict[str, Any], t
         "--country",
         "KZ",
         "--json",
+        "--at",
+        AT_NOW,
     )
     assert proc.returncode == 2
     result = json.loads(proc.stdout)
@@ -375,8 +439,34 @@ def test_root_pinning(demo: dict[str, Any], tmp_path: Path) -> None:
     code, result = verify(demo, issued["qr"], "--root", pinned)
     assert code == 0 and result["verdict"] == "accept"
     other = tmp_path / "other"
-    yilu("demo", "init", str(other))
+    assert yilu("demo", "init", str(other), "--at", AT_NOW).returncode == 0
     code, result = verify(demo, issued["qr"], "--root", str(other / "root" / "root-keys.json"))
     assert code == 2 and result["verdict"] == "unverifiable"
     assert [r["code"] for r in result["reasons"]] == ["TRUST_DATA_INVALID"]
     assert "belongs to another federation" in result["reasons"][0]["message"]
+
+
+def test_demo_report_dates_a_reference_report_for_the_day(tmp_path: Path) -> None:
+    """make run signs such a copy: sampled a week before the day, valid as long after sampling
+    as the original (2026-11-16 to 2027-05-20: 185 days); nothing else changes."""
+    original = json.loads((DATA / "green-tea-8.json").read_text())
+    proc = yilu("demo", "report", str(DATA / "green-tea-8.json"), "--at", "2031-06-01T12:00:00Z")
+    assert proc.returncode == 0, proc.stderr
+    dated = json.loads(proc.stdout)
+    assert dated["sampling"] == {**original["sampling"], "date": "2031-05-25"}
+    assert dated["validUntil"] == "2031-11-26T00:00:00Z"
+    assert list(dated) == list(original)
+    assert {k: v for k, v in dated.items() if k not in ("sampling", "validUntil")} == {
+        k: v for k, v in original.items() if k not in ("sampling", "validUntil")
+    }
+    source = DATA / "green-tea-8.json"
+    assert proc.stderr == f"dated {source}: sampled 2031-05-25, valid until 2031-11-26T00:00:00Z\n"
+    # Dated for the tests' own clock, the reference report moves by days only.
+    proc = yilu("demo", "report", str(DATA / "green-tea-8.json"), "--at", AT_NOW)
+    assert json.loads(proc.stdout)["sampling"]["date"] == "2026-11-20"
+    # A report without a sampling date cannot be dated.
+    del original["sampling"]
+    undated = tmp_path / "undated.json"
+    undated.write_text(json.dumps(original))
+    proc = yilu("demo", "report", str(undated))
+    assert proc.returncode == 2 and "sampling.date" in proc.stderr and proc.stdout == ""

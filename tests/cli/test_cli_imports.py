@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit import DATA, run_yilu
+from testkit import AT_NOW, DATA, run_yilu
 
 FORBIDDEN = (
     "jwt",
@@ -58,14 +58,16 @@ def imported_modules(stderr: str) -> set[str]:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     base = tmp_path_factory.mktemp("imports")
-    proc = run_yilu("demo", "init", str(base / "fed"), "--json")
+    proc = run_yilu("demo", "init", str(base / "fed"), "--json", "--at", AT_NOW)
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     data_dir = base / "data"
-    proc = run_yilu("trust", "install", info["bundle"], "--root", info["rootKeys"], data_dir=data_dir)
+    proc = run_yilu(
+        "trust", "install", info["bundle"], "--root", info["rootKeys"], "--at", AT_NOW, data_dir=data_dir
+    )
     assert proc.returncode == 0, proc.stderr
     lab = next(lab["dir"] for lab in info["labs"] if lab["id"] == "https://qdtc.example.cn")
-    proc = run_yilu("issue", str(DATA / "green-tea-8.json"), "--lab", lab)
+    proc = run_yilu("issue", str(DATA / "green-tea-8.json"), "--lab", lab, "--at", AT_NOW)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.strip()
     assert text.startswith("YL1:")
@@ -75,9 +77,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 @pytest.mark.parametrize("output", [(), ("--json",)])
 def test_verify_imports_only_what_it_needs(installed: tuple[Path, str], output: tuple[str, ...]) -> None:
     data_dir, text = installed
-    proc = run_yilu(
-        "verify", text, "--country", "KZ", *output, data_dir=data_dir, env={"PYTHONPROFILEIMPORTTIME": "1"}
-    )
+    args = ("verify", text, "--country", "KZ", "--at", AT_NOW, *output)
+    proc = run_yilu(*args, data_dir=data_dir, env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     names = imported_modules(proc.stderr)
     assert "verifier._verify" in names  # the profile did run

@@ -1,5 +1,8 @@
 """``yilu registry …``, ``yilu root …`` and ``yilu lab key-request`` as operators use them:
-real processes against real services on loopback (docs/operating-a-registry.md)."""
+real processes against real services on loopback (docs/operating-a-registry.md).
+
+The services run on the tests' clock (testkit.NOW, as regkit's), and so does every command
+that reads the clock (``--at``, ``--since``): nothing depends on the day the tests run."""
 
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ from typing import Any
 import pytest
 
 from protocol.keys import SigningKey
+from regkit import Clock
 from servekit import Served
 from service.settings import ServiceSettings
-from testkit import DATA, run_yilu
+from testkit import AT_NOW, DATA, run_yilu
 from trust_registry.registry import create_app as registry_app
 from trust_registry.root import create_app as root_app
 
@@ -68,7 +72,9 @@ def ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve: Callable[[Any], 
     o = Ops(tmp_path)
     # The registry's publication URL is where it is served: reserve the port first.
     # The publish jobs run on start only: the test says when lists are published.
-    registry = serve(registry_app(ServiceSettings(data_dir=tmp_path / "reg", publish_interval_seconds=3600)))
+    registry = serve(
+        registry_app(ServiceSettings(data_dir=tmp_path / "reg", publish_interval_seconds=3600), clock=Clock())
+    )
     o.registry_url = registry.url
     o.registry_token = o.ok(
         "registry",
@@ -85,10 +91,16 @@ def ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve: Callable[[Any], 
         registry.url,
         "--lab-ids",
         "https://*.example.kz",
+        "--at",
+        AT_NOW,
     )
-    root = serve(root_app(ServiceSettings(data_dir=tmp_path / "root", publish_interval_seconds=3600)))
+    root = serve(
+        root_app(ServiceSettings(data_dir=tmp_path / "root", publish_interval_seconds=3600), clock=Clock())
+    )
     o.root_url = root.url
-    o.root_token = o.ok("root", "init", "--data-dir", str(tmp_path / "root"), "--id", "https://fed.example")
+    o.root_token = o.ok(
+        "root", "init", "--data-dir", str(tmp_path / "root"), "--id", "https://fed.example", "--at", AT_NOW
+    )
     return o
 
 
@@ -111,6 +123,8 @@ def lab_with_key(ops: Ops, lab_dir: Path, lab_id: str = KZ_LAB) -> str:
         "ES256",
         "--scope",
         "food",
+        "--at",
+        AT_NOW,
     )
     ops.ok(
         "registry",
@@ -132,7 +146,7 @@ def lab_with_key(ops: Ops, lab_dir: Path, lab_id: str = KZ_LAB) -> str:
         token=ops.registry_token,
     )
     request = ops.tmp / "key.jwt"
-    request.write_text(ops.ok("lab", "key-request", "--lab", str(lab_dir)))
+    request.write_text(ops.ok("lab", "key-request", "--lab", str(lab_dir), "--at", AT_NOW))
     lab_token = ops.ok(
         "registry",
         "token",
@@ -144,6 +158,8 @@ def lab_with_key(ops: Ops, lab_dir: Path, lab_id: str = KZ_LAB) -> str:
         lab_id,
         "--data-dir",
         str(ops.tmp / "reg"),
+        "--at",
+        AT_NOW,
     )
     kid = ops.ok("registry", "key", "submit", lab_id, str(request), token=lab_token)
     # Pending keys in a pipe: lab, kid, the scopes it will sign, when it was submitted.
@@ -218,10 +234,10 @@ def test_a_federation_by_hand_over_http(ops: Ops) -> None:
     assert fetched.returncode == 0 and fetched.stdout == "", fetched
     assert "fetched the members' lists: 2 new or changed, 0 unchanged, 0 dropped" in fetched.stderr
     ops.ok("root", "bundle", "--out", str(bundle), token=ops.root_token)
-    text = ops.ok("issue", str(DATA / "green-tea-3.json"), "--lab", str(lab_dir))
-    pin = str(ops.tmp / "root" / "root-keys.json")
+    text = ops.ok("issue", str(DATA / "green-tea-3.json"), "--lab", str(lab_dir), "--at", AT_NOW)
+    pin = ("--root", str(ops.tmp / "root" / "root-keys.json"), "--at", AT_NOW)
     for country, expected in (("CN", 0), ("KZ", 0), ("RU", 1)):
-        got = ops.run("verify", text, "--bundle", str(bundle), "--country", country, "--root", pin).returncode
+        got = ops.run("verify", text, "--bundle", str(bundle), "--country", country, *pin).returncode
         assert got == expected, country
     # Every change is in the registry's audit log, which is intact.
     assert ops.ok("registry", "audit", "verify", "--data-dir", str(ops.tmp / "reg")).startswith(
@@ -231,9 +247,8 @@ def test_a_federation_by_hand_over_http(ops: Ops) -> None:
 
 def test_tokens_and_the_audit_log_on_the_services_own_data(ops: Ops) -> None:
     reg = str(ops.tmp / "reg")
-    created = json.loads(
-        ops.ok("registry", "token", "create", "ops", "--role", "operator", "--data-dir", reg, "--json")
-    )
+    create = ("registry", "token", "create", "ops", "--role", "operator", "--data-dir", reg, "--at", AT_NOW)
+    created = json.loads(ops.ok(*create, "--json"))
     assert created["secret"].startswith("yl_") and created["role"] == "operator"
     listed = ops.ok("registry", "token", "list", "--data-dir", reg)
     assert created["secret"] not in listed and created["prefix"] in listed
@@ -250,9 +265,11 @@ def test_tokens_and_the_audit_log_on_the_services_own_data(ops: Ops) -> None:
         "1",
         "--scope",
         "food",
+        "--since",
+        AT_NOW,
         token=created["secret"],
     )
-    ops.ok("registry", "token", "revoke", str(created["id"]), "--data-dir", reg)
+    ops.ok("registry", "token", "revoke", str(created["id"]), "--data-dir", reg, "--at", AT_NOW)
     # Reading is public: a bogus token does not matter there.
     assert ops.run("registry", "lab", "list", "--limit", "1", token="yl_" + "x" * 43).returncode == 0
     line = one_line_error(ops.run("registry", "publish", token=created["secret"]))
@@ -485,6 +502,8 @@ def test_lab_list_prints_the_labs_and_names_the_next_page(ops: Ops) -> None:
             f"KZ.{host}",
             "--scope",
             "food",
+            "--since",
+            AT_NOW,
             token=ops.registry_token,
         )
     first = ops.run("registry", "lab", "list", "--limit", "1")
@@ -535,7 +554,8 @@ def test_a_member_registrys_keys_are_added_retired_and_revoked(ops: Ops) -> None
     assert kid == new.public.kid
     old = json.loads(ops.ok("registry", "show", "--json"))["keys"][0]["kid"]
     ops.ok("root", "member", "key-retire", "1", old, "--until", "2027-01-02T00:00:00Z", token=ops.root_token)
-    ops.ok("root", "member", "key-revoke", "1", kid, "--reason", "superseded", token=ops.root_token)
+    revoke = ("root", "member", "key-revoke", "1", kid, "--reason", "superseded", "--at", AT_NOW)
+    ops.ok(*revoke, token=ops.root_token)
     assert "is not one of" in one_line_error(
         ops.run("root", "member", "key-revoke", "1", kid, "--reason", "lost", token=ops.root_token)
     )

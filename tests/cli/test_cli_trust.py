@@ -2,7 +2,9 @@
 
 Every subprocess runs in a temporary directory with ``$YILU_DATA_DIR`` pointing into the
 test's own temporary directory, so nothing is ever written into the repository and no
-test sees another's installed snapshot.
+test sees another's installed snapshot. Every command runs ``--at`` the tests' clock
+(testkit.NOW), but for the revocation test, which runs as ``make run`` does, at the real
+current time, on a report dated for today.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 
 from protocol.encoding import b64url_encode
 from protocol.keys import SigningKey
-from testkit import DATA, run_yilu
+from testkit import AT_NOW, DATA, report_for_today, run_yilu
 
 CN_FOOD = "https://qdtc.example.cn"
 CN_METALS = "https://sdmt.example.cn"
@@ -41,8 +43,13 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
     return proc.stderr
 
 
-def new_demo(base: Path) -> dict[str, Any]:
-    proc = yilu("demo", "init", str(base / "fed"), "--json", data_dir=base / "demo-data")
+def clock(at: str | None) -> tuple[str, ...]:
+    """``--at`` ``at``, or nothing: the command's default clock, now."""
+    return () if at is None else ("--at", at)
+
+
+def new_demo(base: Path, at: str | None = AT_NOW) -> dict[str, Any]:
+    proc = yilu("demo", "init", str(base / "fed"), "--json", *clock(at), data_dir=base / "demo-data")
     assert proc.returncode == 0, proc.stderr
     info: dict[str, Any] = json.loads(proc.stdout)
     assert set(info) >= {"bundle", "rootKeys", "labs"}
@@ -55,25 +62,37 @@ def lab_dir(demo: dict[str, Any], lab_id: str = CN_FOOD) -> str:
 
 
 def issue(
-    demo: dict[str, Any], base: Path, report: str = "green-tea-3", lab_id: str = CN_FOOD
+    demo: dict[str, Any],
+    base: Path,
+    report: str = "green-tea-3",
+    lab_id: str = CN_FOOD,
+    at: str | None = AT_NOW,
 ) -> dict[str, Any]:
-    """A certificate of a reference report under a report number no other test uses."""
-    body = json.loads((DATA / f"{report}.json").read_text())
+    """A certificate of a reference report under a report number no other test uses (at the
+    default clock, now, the report is dated for today)."""
+    body = json.loads((DATA / f"{report}.json").read_text()) if at is not None else report_for_today(report)
     body["reportNumber"] += "-" + uuid.uuid4().hex[:8]
     path = base / f"{report}-{uuid.uuid4().hex[:6]}.json"
     path.write_text(json.dumps(body, ensure_ascii=False))
-    proc = yilu("issue", str(path), "--lab", lab_dir(demo, lab_id), "--json", data_dir=base / "issue-data")
+    args = ("issue", str(path), "--lab", lab_dir(demo, lab_id), "--json", *clock(at))
+    proc = yilu(*args, data_dir=base / "issue-data")
     assert proc.returncode == 0, proc.stderr
     issued: dict[str, Any] = json.loads(proc.stdout)
     return issued
 
 
-def install(bundle: str, data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return yilu("trust", "install", bundle, *extra, data_dir=data_dir)
+def install(
+    bundle: str, data_dir: Path, *extra: str, at: str | None = AT_NOW
+) -> subprocess.CompletedProcess[str]:
+    """``yilu trust install``, at the tests' clock unless ``extra`` has ``--at``."""
+    when = () if "--at" in extra else clock(at)
+    return yilu("trust", "install", bundle, *extra, *when, data_dir=data_dir)
 
 
-def verify_json(data: str, data_dir: Path, *extra: str, country: str = "KZ") -> tuple[int, dict[str, Any]]:
-    proc = yilu("verify", data, "--country", country, "--json", *extra, data_dir=data_dir)
+def verify_json(
+    data: str, data_dir: Path, *extra: str, country: str = "KZ", at: str | None = AT_NOW
+) -> tuple[int, dict[str, Any]]:
+    proc = yilu("verify", data, "--country", country, "--json", *extra, *clock(at), data_dir=data_dir)
     assert proc.returncode in (0, 1, 2), proc.stderr
     return proc.returncode, json.loads(proc.stdout) if proc.stdout else {}
 
@@ -115,7 +134,7 @@ def test_install_then_verify_without_bundle_accepts(demo: dict[str, Any], tmp_pa
     code, result = verify_json(demo["qr"], data_dir)
     assert (code, result["verdict"], codes(result)) == (0, "accept", ["ACCEPTED"])
     assert result["trust"]["sequence"] == 1 and result["trust"]["federation"] == FEDERATION
-    text = yilu("verify", demo["qr"], "--country", "KZ", data_dir=data_dir)
+    text = yilu("verify", demo["qr"], "--country", "KZ", "--at", AT_NOW, data_dir=data_dir)
     assert text.returncode == 0 and "[ACCEPTED]" in text.stdout
     # Installing the same bundle again changes nothing and is no error.
     again = install(demo["bundle"], data_dir, "--json")
@@ -125,9 +144,9 @@ def test_install_then_verify_without_bundle_accepts(demo: dict[str, Any], tmp_pa
 
 def test_trust_show(demo: dict[str, Any], tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    one_line_error(yilu("trust", "show", data_dir=data_dir))  # nothing installed yet
+    one_line_error(yilu("trust", "show", "--at", AT_NOW, data_dir=data_dir))  # nothing installed yet
     assert install(demo["bundle"], data_dir, "--root", demo["rootKeys"]).returncode == 0
-    proc = yilu("trust", "show", "--json", data_dir=data_dir)
+    proc = yilu("trust", "show", "--json", "--at", AT_NOW, data_dir=data_dir)
     assert proc.returncode == 0, proc.stderr
     shown = json.loads(proc.stdout)
     assert shown["federation"] == FEDERATION
@@ -143,7 +162,7 @@ def test_trust_show(demo: dict[str, Any], tmp_path: Path) -> None:
     status = shown["statusLists"]
     assert (status["count"], status["expired"], status["expiringSoon"]) == (3, [], [])  # one per lab
     assert shown["skipped"] == []
-    text = yilu("trust", "show", data_dir=data_dir)
+    text = yilu("trust", "show", "--at", AT_NOW, data_dir=data_dir)
     assert text.returncode == 0 and FEDERATION in text.stdout and text.stderr == ""
 
     def at(days: int) -> dict[str, Any]:
@@ -164,7 +183,7 @@ def test_verify_with_nothing_installed_is_unverifiable(demo: dict[str, Any], tmp
     code, result = verify_json(demo["qr"], data_dir)
     assert (code, result["verdict"], codes(result)) == (2, "unverifiable", ["TRUST_DATA_MISSING"])
     assert result["credential"] is None and result["issuer"] is None
-    text = yilu("verify", demo["qr"], "--country", "KZ", data_dir=data_dir)
+    text = yilu("verify", demo["qr"], "--country", "KZ", "--at", AT_NOW, data_dir=data_dir)
     assert (text.returncode, text_codes(text.stdout)) == (2, ["TRUST_DATA_MISSING"])
     assert trust_files(data_dir) == {}
 
@@ -206,39 +225,46 @@ def test_install_of_an_expired_bundle_is_refused(demo: dict[str, Any], tmp_path:
 
 
 def test_revocation_then_refused_rollback(tmp_path: Path) -> None:
-    demo = new_demo(tmp_path)
-    issued = issue(demo, tmp_path)
+    """What ``make run`` does, at every command's default clock, the real current time: a
+    report dated for today (yilu demo report) is accepted, revoked, and stays revoked."""
+    demo = new_demo(tmp_path, at=None)
+    issued = issue(demo, tmp_path, at=None)
     data_dir = tmp_path / "data"
     old = tmp_path / "old-bundle.jwt"
     old.write_bytes(Path(demo["bundle"]).read_bytes())
-    assert install(str(old), data_dir, "--root", demo["rootKeys"]).returncode == 0
-    assert verify_json(issued["qr"], data_dir)[0] == 0
+    assert install(str(old), data_dir, "--root", demo["rootKeys"], at=None).returncode == 0
+    assert verify_json(issued["qr"], data_dir, at=None)[0] == 0
+    shown = yilu("trust", "show", "--json", data_dir=data_dir)
+    assert shown.returncode == 0, shown.stderr
+    lists = json.loads(shown.stdout)["statusLists"]
+    assert (lists["count"], lists["expired"], lists["expiringSoon"]) == (3, [], [])
+    republished = yilu("lab", "republish", "--lab", lab_dir(demo), data_dir=tmp_path / "lab-data")
+    assert republished.returncode == 0 and "nothing to do" in republished.stderr, republished.stderr
 
     assert (
         yilu("revoke", issued["id"], "--lab", lab_dir(demo), data_dir=tmp_path / "lab-data").returncode == 0
     )
     assert yilu("demo", "refresh", demo["dir"], data_dir=tmp_path / "demo-data").returncode == 0
     assert Path(demo["bundle"]).read_bytes() != old.read_bytes()
-    proc = install(demo["bundle"], data_dir, "--json")
+    proc = install(demo["bundle"], data_dir, "--json", at=None)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["sequence"] == 2
-    code, result = verify_json(issued["qr"], data_dir)
+    code, result = verify_json(issued["qr"], data_dir, at=None)
     assert (code, result["verdict"], codes(result)) == (1, "reject", ["REVOKED"])
 
     installed = trust_files(data_dir)
-    line = one_line_error(install(str(old), data_dir))
+    line = one_line_error(install(str(old), data_dir, at=None))
     assert "this bundle (sequence 1) is older" in line, line
     assert trust_files(data_dir) == installed
-    code, result = verify_json(issued["qr"], data_dir)
+    code, result = verify_json(issued["qr"], data_dir, at=None)
     assert (code, codes(result)) == (1, ["REVOKED"])
 
     # The old bundle given directly, while the newer one is installed: cannot verify.
-    code, result = verify_json(issued["qr"], data_dir, "--bundle", str(old))
+    code, result = verify_json(issued["qr"], data_dir, "--bundle", str(old), at=None)
     assert (code, result["verdict"], codes(result)) == (2, "unverifiable", ["TRUST_DATA_INVALID"])
     # The installed bundle given directly is fine.
-    code, result = verify_json(issued["qr"], data_dir, "--bundle", demo["bundle"])
+    code, result = verify_json(issued["qr"], data_dir, "--bundle", demo["bundle"], at=None)
     assert (code, codes(result)) == (1, ["REVOKED"])
-
 
 
 # -- administration errors ----------------------------------------------------------------------
@@ -265,7 +291,7 @@ def test_kid_with_a_lone_surrogate_is_rejected_not_a_crash(demo: dict[str, Any],
     data_dir = tmp_path / "data"
     assert install(demo["bundle"], data_dir, "--root", demo["rootKeys"]).returncode == 0
     token = _token_with_surrogate_kid()
-    text = yilu("verify", token, "--country", "KZ", data_dir=data_dir)
+    text = yilu("verify", token, "--country", "KZ", "--at", AT_NOW, data_dir=data_dir)
     assert text.returncode == 1, text.stderr
     assert text_codes(text.stdout) == ["UNKNOWN_KEY"]
     code, result = verify_json(token, data_dir)
@@ -305,7 +331,7 @@ def test_trust_show_escapes_what_the_trust_data_says(tmp_path: Path) -> None:
 def test_verify_speaks_kazakh(demo: dict[str, Any], tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     assert install(demo["bundle"], data_dir, "--root", demo["rootKeys"]).returncode == 0
-    proc = yilu("verify", demo["qr"], "--country", "KZ", "--lang", "kk", data_dir=data_dir)
+    proc = yilu("verify", demo["qr"], "--country", "KZ", "--lang", "kk", "--at", AT_NOW, data_dir=data_dir)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("✔ ҚАБЫЛДАНДЫ\n")
     assert "Сертификат шынайы, жарамды және KZ елінде танылады." in proc.stdout

@@ -15,7 +15,7 @@ from protocol.jws import parse_compact, verify_signature
 from protocol.keys import VerifyKey
 from protocol.status_list import StatusList
 from protocol.storage import read_json
-from testkit import NOW, report
+from testkit import AT_NOW, NOW, report
 
 PASS = "a long test passphrase"
 
@@ -240,14 +240,15 @@ def test_concurrent_issuers_lose_no_record(lab: LabIssuer, tmp_path: Path) -> No
     env = {**os.environ, "YILU_KEY_PASSPHRASE": PASS}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "yilu.cli", "issue", str(p), "--lab", str(lab.directory)],
+            [sys.executable, "-m", "yilu.cli", "issue", str(p), "--lab", str(lab.directory), "--at", AT_NOW],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env,
         )
         for p in reports
     ]
-    assert all(p.wait(timeout=120) == 0 for p in procs)
+    outcomes = [(p.communicate(timeout=120)[1], p.returncode) for p in procs]
+    assert all(code == 0 for _, code in outcomes), outcomes
     register = read_json(lab.directory / "certificates.json")
     assert {c["reportNumber"] for c in register.values()} == {f"PAR-{i}" for i in range(8)}
     assert len({c["statusListIndex"] for c in register.values()}) == 8

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, inspect, text
 from protocol.errors import MalformedInputError
 from service.db import current_revision, make_engine, migrate, session
 from service.tokens import create_token, list_tokens
+from testkit import NOW
 
 
 def test_migrate_creates_the_tables_at_head(engine: Engine) -> None:
@@ -19,7 +20,7 @@ def test_migrate_creates_the_tables_at_head(engine: Engine) -> None:
 
 def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     with session(engine) as db:
-        create_token(session=db, name="ops", role="operator")
+        create_token(session=db, name="ops", role="operator", at=NOW)
     migrate(engine)
     migrate(engine)
     assert current_revision(engine) == "0002"
@@ -32,7 +33,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
 def test_a_session_that_raises_commits_nothing(engine: Engine) -> None:
     def fail_midway() -> None:
         with session(engine) as db:
-            create_token(session=db, name="lost", role="admin")
+            create_token(session=db, name="lost", role="admin", at=NOW)
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):

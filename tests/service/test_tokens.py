@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import re
+from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -16,13 +17,15 @@ from service.audit import list_entries, verify_chain
 from service.db import session
 from service.models import Role
 from service.tokens import TokenNotFoundError, authenticate, create_token, list_tokens, revoke_token
+from testkit import NOW
 
 LAB = "https://qdtc.example.cn"
+LATER = NOW + timedelta(hours=1)
 
 
 def test_secret_format_and_public_view(engine: Engine) -> None:
     with session(engine) as db:
-        secret, public = create_token(session=db, name="qdtc", role="lab", lab_id=LAB)
+        secret, public = create_token(session=db, name="qdtc", role="lab", lab_id=LAB, at=NOW)
     assert re.fullmatch(r"yl_[A-Za-z0-9_-]{43}", secret)
     assert len(base64.urlsafe_b64decode(secret[3:] + "=")) == 32
     assert public.role is Role.LAB and public.lab_id == LAB and public.revoked_at is None
@@ -32,8 +35,8 @@ def test_secret_format_and_public_view(engine: Engine) -> None:
 
 def test_authenticate_accepts_the_secret_and_refuses_others(engine: Engine) -> None:
     with session(engine) as db:
-        secret, public = create_token(session=db, name="admin", role="admin")
-        other, _ = create_token(session=db, name="ops", role="operator")
+        secret, public = create_token(session=db, name="admin", role="admin", at=NOW)
+        other, _ = create_token(session=db, name="ops", role="operator", at=NOW)
     with session(engine) as db:
         found = authenticate(session=db, secret=secret)
         assert found is not None and found.id == public.id and found.role is Role.ADMIN
@@ -48,29 +51,29 @@ def test_authenticate_accepts_the_secret_and_refuses_others(engine: Engine) -> N
 
 def test_revoked_token_is_refused_and_listed_as_revoked(engine: Engine) -> None:
     with session(engine) as db:
-        secret, public = create_token(session=db, name="gone", role="operator")
-        keep, _ = create_token(session=db, name="kept", role="operator")
+        secret, public = create_token(session=db, name="gone", role="operator", at=NOW)
+        keep, _ = create_token(session=db, name="kept", role="operator", at=NOW)
     with session(engine) as db:
-        revoked = revoke_token(session=db, token_id=public.id)
-        assert revoked.revoked_at is not None
+        revoked = revoke_token(session=db, token_id=public.id, at=LATER)
+        assert revoked.revoked_at == LATER and revoked.created_at == NOW
     with session(engine) as db:
         assert authenticate(session=db, secret=secret) is None
         assert authenticate(session=db, secret=keep) is not None
         listed = list_tokens(session=db)
         assert [(t.name, t.revoked_at is not None) for t in listed] == [("gone", True), ("kept", False)]
         assert [t.name for t in list_tokens(session=db, include_revoked=False)] == ["kept"]
-        # Revoking again keeps the first revocation time and records nothing new.
-        again = revoke_token(session=db, token_id=public.id)
+        # Revoking again, later, keeps the first revocation time and records nothing new.
+        again = revoke_token(session=db, token_id=public.id, at=LATER + timedelta(days=1))
         assert again.revoked_at == revoked.revoked_at
         actions = [e.action for e in list_entries(session=db)]
         assert actions == ["token.create", "token.create", "token.revoke"]
         with pytest.raises(TokenNotFoundError):
-            revoke_token(session=db, token_id=9999)
+            revoke_token(session=db, token_id=9999, at=LATER)
 
 
 def test_secret_is_never_stored(engine: Engine) -> None:
     with session(engine) as db:
-        secret, _ = create_token(session=db, name="qdtc", role="lab", lab_id=LAB)
+        secret, _ = create_token(session=db, name="qdtc", role="lab", lab_id=LAB, at=NOW)
     random_part = secret[3:]
     with engine.connect() as connection:
         dumped = []
@@ -85,7 +88,7 @@ def test_secret_is_never_stored(engine: Engine) -> None:
 
 def test_authenticate_compares_in_constant_time(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     with session(engine) as db:
-        secret, _ = create_token(session=db, name="admin", role="admin")
+        secret, _ = create_token(session=db, name="admin", role="admin", at=NOW)
     calls: list[tuple[object, object]] = []
     real = hmac.compare_digest
 
@@ -118,19 +121,20 @@ def test_role_and_lab_binding_are_checked(
 ) -> None:
     with session(engine) as db:
         with pytest.raises(ValidationError, match=message):
-            create_token(session=db, name="x", role=role, lab_id=lab_id)
+            create_token(session=db, name="x", role=role, lab_id=lab_id, at=NOW)
         assert list_tokens(session=db) == []
 
 
 def test_token_changes_are_audited(engine: Engine) -> None:
     with session(engine) as db:
-        _, public = create_token(session=db, name="qdtc", role="lab", lab_id=LAB, actor="token:1")
-        revoke_token(session=db, token_id=public.id, actor="token:1")
+        _, public = create_token(session=db, name="qdtc", role="lab", lab_id=LAB, actor="token:1", at=NOW)
+        revoke_token(session=db, token_id=public.id, actor="token:1", at=LATER)
     with session(engine) as db:
         entries = list_entries(session=db)
         assert [(e.actor, e.action, e.subject) for e in entries] == [
             ("token:1", "token.create", f"token/{public.id}"),
             ("token:1", "token.revoke", f"token/{public.id}"),
         ]
+        assert [e.at for e in entries] == [NOW, LATER]  # the times the callers gave
         assert entries[0].details == {"name": "qdtc", "role": "lab", "labId": LAB, "prefix": public.prefix}
         assert verify_chain(session=db) == []

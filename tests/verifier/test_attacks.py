@@ -444,16 +444,16 @@ def registry(tmp_path: Path) -> Iterator[tuple[SqlRegistry, SigningKey]]:
 
 
 def _lab_list(key: SigningKey, issuer: str = LAB_ID) -> str:
-    """A status list signed now (wall clock), valid for 30 days."""
-    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    sl = StatusList(f"{issuer}/status", issuer, PURPOSES, Bitstring(), now, now + timedelta(days=30))
+    """A status list signed a minute before the tests' clock (NOW), valid for 30 days."""
+    signed = NOW - timedelta(minutes=1)
+    sl = StatusList(f"{issuer}/status", issuer, PURPOSES, Bitstring(), signed, signed + timedelta(days=30))
     return sl.sign(key, key.public.kid)
 
 
 def test_registry_mirrors_its_labs_genuine_status_lists(registry: tuple[SqlRegistry, SigningKey]) -> None:
     reg, key = registry
     token = _lab_list(key)
-    reg.mirror([token], now=datetime.now(UTC))
+    reg.mirror([token], now=NOW)
     assert list(reg.mirrored().values()) == [token]
 
 
@@ -479,7 +479,7 @@ def test_registry_refuses_to_mirror_unverified_status_lists(
         other = SigningKey.generate()
         token = _lab_list(other, "https://other.example.cn")
     with pytest.raises(InputError):
-        reg.mirror([token], now=datetime.now(UTC))
+        reg.mirror([token], now=NOW)
     assert reg.mirrored() == {}
 
 
