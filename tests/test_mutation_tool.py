@@ -133,9 +133,10 @@ def test_the_mutated_modules_are_every_module_of_protocol_and_verifier() -> None
 
 def test_report_flags_a_module_under_goal_and_lists_survivors() -> None:
     mutants = _mutants()
-    score = tool.ModuleScore("pkg/mod.py", total=len(mutants), killed=len(mutants) - 2)
+    score = tool.ModuleScore("pkg/mod.py", total=len(mutants), killed=len(mutants) - 5)
     score.survivors = [(mutants[0], "survived")]
-    score.equivalent = 1
+    score.equivalent, score.equivalents = 1, [mutants[1]]
+    assert score.score == (len(mutants) - 5) / (len(mutants) - 1)  # equivalents are not counted
     text = tool.render([score], {mutants[1].key: "no input tells them apart"})
     assert "**under 90 %**" in text
     assert f"`{mutants[0].key}` (line {mutants[0].line}, survived)" in text
