@@ -900,3 +900,36 @@ def test_no_worker_processes_means_checking_in_process(monkeypatch: pytest.Monke
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoProcesses)
     snap = load(world)
     assert skips(snap) == [] and len(snap.status_lists) == 3
+
+
+# -- what a wrong file is said to be (docs/verifying.md, "Trust data") ---------------------------
+
+
+def _refusal(data: bytes | str) -> str:
+    world = World()
+    with pytest.raises(TrustDataError) as info:
+        load_bundle(data, pinned_roots=[world.root.public])
+    return str(info.value)
+
+
+def test_a_bundle_of_another_format_version_is_named_so() -> None:
+    assert _refusal(b"YILU-BUNDLE/9\n" + b"x" * 40) == (
+        "this is a bundle of another format version: ask your agency for a current one"
+    )
+
+
+def test_a_trust_list_given_as_a_bundle_is_named_so() -> None:
+    assert _refusal(trust_list(World(), "CN")) == "this file is a trust list, not a bundle"
+
+
+def test_a_version_1_bundle_is_named_so() -> None:
+    old = sign_compact(b"{}", SigningKey.generate(), kid="r", typ="yilu-bundle+jwt")
+    assert _refusal(old) == (
+        "this is a bundle of an older format (version 1): ask your agency for a current one"
+    )
+
+
+def test_a_signed_file_of_an_unknown_type_is_not_a_bundle() -> None:
+    other = sign_compact(b"{}", SigningKey.generate(), kid="r", typ="something+jwt")
+    assert _refusal(other) == "this file is not a Yilu bundle (wrong typ)"
+    assert _refusal("\u4e00 not ascii") == "this file is not a Yilu bundle"
