@@ -104,7 +104,7 @@ def test_trust_install_json(setup: Setup, capsys: pytest.CaptureFixture[str]) ->
         "1 labs have no usable status list, so their certificates cannot be verified (e.g. https://sdmt.example.cn)",
         "1 parts of the bundle were dropped: yilu trust show lists them",
     ]
-    args = ["trust", "install", str(setup.bundle), "--data-dir", str(setup.data), "--json"]
+    args = ["trust", "install", str(setup.bundle), "--data-dir", str(setup.data), "--at", AT, "--json"]
     again = run_json(capsys, 0, args)
     assert again["changed"] is False
 
