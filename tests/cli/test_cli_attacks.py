@@ -342,6 +342,15 @@ _HANDLER_LINE = next(
 )
 
 
+#: The project's own packages (pyproject's ``packages.find``): a frame in a virtualenv kept
+#: inside the checkout (``.venv/…/site-packages``, where site runs its .pth files) is not ours.
+_OUR_PACKAGES = frozenset({"protocol", "service", "issuer", "verifier", "trust_registry", "yilu"})
+
+
+def _is_ours(path: Path) -> bool:
+    return path.is_relative_to(SRC) and path.relative_to(SRC).parts[0] in _OUR_PACKAGES
+
+
 def _frames_in_yilu(stderr: str) -> bool:
     """True if a traceback in ``stderr`` has a frame in this checkout's code (a frame line
     ``File "SRC/…"``; the path may also appear in an import-machinery message, e.g. a
@@ -353,13 +362,31 @@ def _frames_in_yilu(stderr: str) -> bool:
     if "Traceback" not in stderr:
         return False
     frames = [(Path(m["path"]), int(m["line"])) for m in _FRAME.finditer(stderr)]
-    ours = [(path, line) for path, line in frames if path.is_relative_to(SRC)]
+    ours = [(path, line) for path, line in frames if _is_ours(path)]
     if not ours:
         return False
     path, line = frames[-1]
     before_handler = path == SRC / "yilu" / "cli.py" and line <= _HANDLER_LINE
     too_early = before_handler or path == SRC / "yilu" / "__init__.py"
     return not (len(ours) == 1 and ours[0] == frames[-1] and too_early)
+
+
+def test_frames_in_yilu_tells_our_frames_from_the_interpreters() -> None:
+    """The classifier of the two Ctrl-C tests: a frame deep in yilu's code counts; one in a
+    virtualenv inside the checkout (site's .pth files, CI's layout) or in yilu's first lines
+    does not."""
+
+    def tb(*frames: tuple[Path, int]) -> str:
+        lines = [f'  File "{path}", line {line}, in f\n    x()' for path, line in frames]
+        return "Traceback (most recent call last):\n" + "\n".join(lines) + "\nKeyboardInterrupt\n"
+
+    deep = SRC / "protocol" / "jws.py"
+    venv = SRC / ".venv" / "lib" / "python3.11" / "site-packages" / "a1_coverage.pth"
+    assert _frames_in_yilu(tb((SRC / "yilu" / "cli.py", _HANDLER_LINE + 5), (deep, 10)))
+    assert not _frames_in_yilu(tb((venv, 1), (Path("<frozen importlib._bootstrap>"), 1)))
+    assert not _frames_in_yilu(tb((SRC / "yilu" / "cli.py", _HANDLER_LINE)))
+    assert _frames_in_yilu(tb((SRC / "yilu" / "cli.py", _HANDLER_LINE + 1)))
+    assert not _frames_in_yilu("KeyboardInterrupt\n")
 
 
 def test_interrupted_issue_loses_nothing(demo: dict[str, Any], tmp_path: Path) -> None:
