@@ -587,9 +587,10 @@ def _apply_ops(reader: _Reader, base: bytes) -> bytes:
     return b"".join(out)
 
 
-def _identity(role: Role, text: str) -> tuple[str, str] | None:
+def _identity(role: Role, text: str) -> tuple[tuple[str, str], tuple[bytes, bytes, bytes]] | None:
     """What a part is *of* (a registry's trust list, a lab's list at a URL), to pair a new
-    version with the old one it replaces; None if it cannot be read."""
+    version with the old one it replaces, with the part's decoded JWS; None if it cannot be
+    read."""
     split = _split_jws(text)
     if split is None:
         return None
@@ -600,10 +601,10 @@ def _identity(role: Role, text: str) -> tuple[str, str] | None:
     if not isinstance(payload, dict):
         return None
     if role == "T":
-        return ("T", str(payload.get("registry")))
+        return ("T", str(payload.get("registry"))), split
     if role == "S":
-        return ("S", f"{payload.get('issuer')} {payload.get('id')}")
-    return ("F", "")
+        return ("S", f"{payload.get('issuer')} {payload.get('id')}"), split
+    return ("F", ""), split
 
 
 def make_delta(old: Bundle, new: Bundle, signer: Signer, kid: str, *, encoding: Encoding = "xz") -> bytes:
@@ -619,22 +620,22 @@ def make_delta(old: Bundle, new: Bundle, signer: Signer, kid: str, *, encoding: 
     new_parts = Counter(new.parts())
     removed = old_parts - new_parts
     added = new_parts - old_parts
-    by_identity: dict[tuple[str, str], tuple[Role, str]] = {}
+    by_identity: dict[tuple[str, str], tuple[tuple[Role, str], tuple[bytes, bytes, bytes]]] = {}
     for role, text in removed:
-        ident = _identity(role, text)
-        if ident is not None:
-            by_identity.setdefault(ident, (role, text))
+        identified = _identity(role, text)
+        if identified is not None:
+            by_identity.setdefault(identified[0], ((role, text), identified[1]))
     records: list[bytes] = []
     replaced: Counter[tuple[Role, str]] = Counter()
     for (role, text), count in sorted(added.items()):
+        identified = _identity(role, text)
+        pairing = None
+        if identified is not None and identified[0] in by_identity:
+            pairing = (*by_identity[identified[0]], identified[1])
         for _ in range(count):
-            ident = _identity(role, text)
-            base = by_identity.get(ident) if ident is not None else None
             record = _full_record(role, text)
-            if base is not None and replaced[base] < removed[base]:
-                old_split, new_split = _split_jws(base[1]), _split_jws(text)
-                if old_split is None or new_split is None:  # pragma: no cover - both have identities
-                    raise MalformedInputError("a part with an identity is a compact JWS")
+            if pairing is not None and replaced[pairing[0]] < removed[pairing[0]]:
+                base, old_split, new_split = pairing
                 delta = (
                     b"D"
                     + role.encode("ascii")

@@ -200,7 +200,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> 
         shown_table.add_column(column, overflow="fold")  # a path or an id is never cut short
     for row in rows:
         shown_table.add_row(*row)
-    Console(highlight=False).print(shown_table)
+    Console().print(shown_table)  # rich never highlights the cells of a Table
 
 
 @contextmanager

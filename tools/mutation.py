@@ -30,6 +30,7 @@ import argparse
 import ast
 import contextlib
 import copy
+import functools
 import hashlib
 import importlib.abc
 import importlib.util
@@ -667,13 +668,29 @@ def _schedule(
     _save(results)
 
 
+def _changes_closure(mutant: Mutant) -> bool:
+    """True if the mutant changes its function's free variables (e.g. it removes the only
+    ``super()`` call, which takes the ``__class__`` cell): Python refuses such a code object
+    for the live function, so the module is imported afresh instead, as for a module-level
+    mutant."""
+    before = _find_code(_original_code(mutant.path), mutant.target)
+    after = _find_code(mutated_code(mutant), mutant.target)
+    return before is None or after is None or before.co_freevars != after.co_freevars
+
+
+@functools.cache
+def _original_code(path: str) -> CodeType:
+    return compile((ROOT / path).read_text(encoding="utf-8"), str(ROOT / path), "exec")
+
+
 def run_mutants(todo: list[Mutant], selection: Selection, jobs: int, results: dict[str, Any]) -> None:
     """Module-level mutants first, each importing its module afresh; then, in one pytest
     session that has collected every test, the mutants inside functions, each in a fork
     that swaps the function's code (fast: nothing is imported or collected again)."""
     _warm_up()
-    by_import = [m for m in todo if not m.target]
-    by_swap = [m for m in todo if m.target]
+    by_import = [m for m in todo if not m.target or _changes_closure(m)]
+    imported = {m.key for m in by_import}
+    by_swap = [m for m in todo if m.key not in imported]
 
     def start_import(mutant: Mutant, tests: list[str]) -> int:
         pid = os.fork()
@@ -744,10 +761,11 @@ def _live_functions(obj: object) -> list[Any]:
     return found
 
 
-def _find_code(code: CodeType, qualname: str, line: int) -> CodeType | None:
+def _find_code(code: CodeType, qualname: str, line: int | None = None) -> CodeType | None:
+    """The code object of ``qualname`` inside ``code`` (the one defined at ``line``, if given)."""
     for const in code.co_consts:
         if isinstance(const, CodeType):
-            if const.co_qualname == qualname and const.co_firstlineno == line:
+            if const.co_qualname == qualname and line in (None, const.co_firstlineno):
                 return const
             deeper = _find_code(const, qualname, line)
             if deeper is not None:
@@ -780,6 +798,8 @@ def _swap_child(mutant: Mutant, items: list[Any]) -> None:
                 swapped = True
         if not swapped:
             os._exit(6)
+        if hasattr(attribute, "cache_clear"):  # a functools.cache filled before the fork
+            attribute.cache_clear()
         for i, item in enumerate(items):
             nextitem = items[i + 1] if i + 1 < len(items) else None
             reports = runtestprotocol(item, log=False, nextitem=nextitem)

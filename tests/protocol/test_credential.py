@@ -239,7 +239,8 @@ def test_bad_valid_until_rejected(until: object) -> None:
 
 @pytest.mark.parametrize("bad", [[], "report", None, 1])
 def test_non_object_report_rejected(bad: object) -> None:
-    with pytest.raises(MalformedInputError):
+    """Said in the lab's words, before any schema path ("at (top level): [] is not of type")."""
+    with pytest.raises(MalformedInputError, match=r"^a report must be a JSON object$"):
         validate_report(bad)  # type: ignore[arg-type]
 
 

@@ -124,3 +124,29 @@ def test_a_code_cut_inside_its_deflate_data_is_reported_as_truncated() -> None:
         with pytest.raises(MalformedInputError, match="YL1 data is truncated") as info:
             decode_parts("YL1:" + b45_encode(b"\x01\x0f" + deflated[:-cut]))
         assert info.value.code is ReasonCode.MALFORMED
+
+
+@pytest.mark.parametrize(
+    ("limit", "ecc"), [("MAX_ISSUED_CHARS", "ERROR_CORRECT_M"), ("MAX_TEXT_CHARS", "ERROR_CORRECT_L")]
+)
+def test_text_limits_are_what_a_version_40_qr_code_holds(limit: str, ecc: str) -> None:
+    """docs/formats.md, "QR": an issuer writes at most what version 40 holds at ECC M (3,391
+    characters), a verifier reads at most what it holds at ECC L (4,296): measured with a real
+    encoder, one character more needs a version 41, which does not exist."""
+    import qrcode
+    from qrcode import util
+
+    from protocol import yl1
+
+    chars = getattr(yl1, limit)
+    assert chars == {"MAX_ISSUED_CHARS": 3391, "MAX_TEXT_CHARS": 4296}[limit]
+
+    def version(n: int) -> int:
+        code = qrcode.QRCode(error_correction=getattr(qrcode.constants, ecc))
+        code.add_data(util.QRData(yl1.PREFIX + "A" * (n - len(yl1.PREFIX)), mode=util.MODE_ALPHA_NUM))
+        code.make(fit=True)
+        return int(code.version)
+
+    assert version(chars) == 40
+    with pytest.raises(ValueError, match="41"):
+        version(chars + 1)
