@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from hypothesis import settings
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import event, settings
 from hypothesis import strategies as st
+
+from protocol.errors import MalformedInputError
 
 
 def fast(n: int) -> settings:
@@ -37,3 +42,34 @@ def char_mutations(draw: st.DrawFn, text: str, alphabet: str, max_ops: int = 4) 
             end = draw(st.integers(pos, min(len(chars), pos + 12)))
             chars[pos:end] = draw(st.lists(char, max_size=12))
     return "".join(chars)
+
+
+def json_values(*leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Any small JSON value (and any of ``leaves``): what a tampered member may be set to."""
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+    return st.recursive(
+        st.one_of(scalars, *leaves),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        max_leaves=6,
+    )
+
+
+def change_a_member(data: st.DataObject, target: dict[str, Any], values: st.SearchStrategy[Any]) -> str:
+    """Removes one member of ``target`` or sets it to one of ``values``; returns its name."""
+    member = data.draw(st.sampled_from(sorted(target)), label="member")
+    if data.draw(st.booleans(), label="remove"):
+        del target[member]
+    else:
+        target[member] = data.draw(values, label="value")
+    return member
+
+
+def parsed_or_refused(parse: Callable[[], object], member: str) -> None:
+    """Runs ``parse``: it may refuse with Yilu's MalformedInputError (counted as an event);
+    any other exception (KeyError, TypeError, zlib.error) escapes and fails the property."""
+    try:
+        parse()
+    except MalformedInputError:
+        event(f"refused: {member}")
+    else:
+        event(f"accepted: {member}")
