@@ -588,12 +588,17 @@ def load_selection() -> Selection:
     return Selection(by_line, data["durations"], changed)
 
 
-def _child(mutant: Mutant, tests: list[str]) -> None:
-    """In the forked process: import the mutant instead of the module and run the tests."""
+def _quiet_child() -> None:
+    """A forked child: its own process group (a timeout kills all it started), no output."""
     os.setpgid(0, 0)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+
+
+def _child(mutant: Mutant, tests: list[str]) -> None:
+    """In the forked process: import the mutant instead of the module and run the tests."""
+    _quiet_child()
     try:
         code = mutated_code(mutant)
     except BaseException:
@@ -775,10 +780,7 @@ def _find_code(code: CodeType, qualname: str, line: int | None = None) -> CodeTy
 
 def _swap_child(mutant: Mutant, items: list[Any]) -> None:
     """In the forked process: give the live function the mutated code, run the tests."""
-    os.setpgid(0, 0)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    _quiet_child()
     try:
         from _pytest.runner import runtestprotocol
 

@@ -227,29 +227,24 @@ def test_bytes_after_the_compressed_stream_are_refused(encoding: str) -> None:
     raw = b"F" + _varint(2) + b"{}" + _varint(2) + b"{}" + _varint(1) + b"s"
     stream = bundle_module._compress(raw, encoding)
     for body in (stream + stream, stream + b"\0"):
-        manifest, _ = manifest_for(raw)
-        signed = Manifest(
-            **{
-                **_fields(manifest),
-                "encoding": encoding,
-                "body_bytes": len(body),
-                "body_sha256": hashlib.sha256(body).hexdigest(),
-            }
-        )
         with pytest.raises(MalformedInputError, match="stated size"):
-            open_body(signed, body)
+            open_body(_stating(raw, body, encoding), body)
     truncated = stream[:-4]
+    with pytest.raises(MalformedInputError, match="inflate"):
+        open_body(_stating(raw, truncated, encoding), truncated)
+
+
+def _stating(raw: bytes, body: bytes, encoding: str) -> Manifest:
+    """A manifest for ``raw`` that states ``body`` (its size and digest) in ``encoding``."""
     manifest, _ = manifest_for(raw)
-    cut = Manifest(
+    return Manifest(
         **{
             **_fields(manifest),
             "encoding": encoding,
-            "body_bytes": len(truncated),
-            "body_sha256": hashlib.sha256(truncated).hexdigest(),
+            "body_bytes": len(body),
+            "body_sha256": hashlib.sha256(body).hexdigest(),
         }
     )
-    with pytest.raises(MalformedInputError, match="inflate"):
-        open_body(cut, truncated)
 
 
 def test_body_of_the_right_digest_but_another_length_is_refused() -> None:
