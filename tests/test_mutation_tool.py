@@ -152,3 +152,69 @@ def test_a_default_value_belongs_to_the_scope_that_evaluates_it() -> None:
     namespace: dict[str, Any] = {}
     exec(tool.mutated_code(default, source), namespace)  # noqa: S102 - running the mutant
     assert len(namespace["cut"]("x" * 500)) == 120
+
+
+def test_a_mutant_that_removes_super_is_imported_afresh() -> None:
+    """Removing the only ``super()`` call drops the ``__class__`` cell: Python refuses that
+    code for the live function, so the tool imports the module afresh for it instead."""
+    source = (
+        "class Base:\n    def __init__(self) -> None:\n        self.ready = True\n\n\n"
+        "class Child(Base):\n    def __init__(self) -> None:\n"
+        "        super().__init__()\n        self.size = 1\n"
+    )
+    mutants = tool._Collections("m.py", source).collect()
+    (no_super,) = [m for m in mutants if m.key.endswith("super().__init__() -> (removed)")]
+    (size,) = [m for m in mutants if m.key.endswith("constant: 1 -> 2")]
+    assert no_super.target == size.target == "Child.__init__"
+    assert tool._changes_closure(no_super, source) is True
+    assert tool._changes_closure(size, source) is False
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "m.py", "exec"), namespace)  # noqa: S102 - the module under test
+    live = namespace["Child"].__init__
+    with pytest.raises(ValueError, match="free var"):
+        live.__code__ = tool._find_code(tool.mutated_code(no_super, source), "Child.__init__")
+
+
+def _fake_mutant() -> Any:
+    # A real module path: the outcome is recorded with the module's hash.
+    return tool.Mutant("protocol/reasons.py::f::x", "protocol/reasons.py", 7, 0, "x", "a", "b", "f")
+
+
+def _selection() -> Any:
+    """Line 7 is run by a fast test that misses the mutant and a slow one (past the first
+    budget, within the retry's) that kills it."""
+    tests = ["tests/t.py::fast", "tests/t.py::slow"]
+    return tool.Selection({"protocol/reasons.py": {7: tests}}, {tests[0]: 1.0, tests[1]: 20.0})
+
+
+def test_selection_keeps_to_the_budget_fastest_first() -> None:
+    selection = _selection()
+    assert selection.tests_for(_fake_mutant()) == ["tests/t.py::fast"]
+    assert selection.tests_for(_fake_mutant(), tool.RETRY_BUDGET) == ["tests/t.py::fast", "tests/t.py::slow"]
+    assert tool.TEST_BUDGET < 21.0 <= tool.RETRY_BUDGET
+
+
+@pytest.mark.parametrize(("retry", "status"), [(True, "killed"), (False, "survived")])
+def test_a_survivor_runs_again_with_the_slower_tests(
+    monkeypatch: pytest.MonkeyPatch, retry: bool, status: str
+) -> None:
+    """A mutant whose killing test lies past the first budget is not reported a survivor:
+    it runs again with the tests of RETRY_BUDGET (unless it is equivalent)."""
+    import os
+
+    monkeypatch.setattr(tool, "_save", lambda results: None)  # never the real results file
+    runs: list[list[str]] = []
+
+    def start(mutant: Any, tests: list[str]) -> int:
+        runs.append(tests)
+        pid = os.fork()
+        if pid == 0:
+            os._exit(1 if "tests/t.py::slow" in tests else 0)  # the slow test kills it
+        return pid
+
+    mutant = _fake_mutant()
+    results: dict[str, Any] = {}
+    tool._schedule([mutant], _selection(), 1, results, start, {mutant.key} if retry else set())
+    assert results[mutant.key]["status"] == status
+    fast, both = ["tests/t.py::fast"], ["tests/t.py::fast", "tests/t.py::slow"]
+    assert runs == ([fast, both] if retry else [fast])

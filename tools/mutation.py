@@ -71,6 +71,10 @@ GOAL = 0.90
 # Seconds of (recorded) test time a mutant may use: the tests that run its line are many for
 # a hot helper; the cap keeps a survivor from running a thousand of them.
 TEST_BUDGET = 8.0
+#: A survivor of its first tests is run again with more of the tests that reach its line,
+#: up to this many seconds of their recorded time, before it counts as a survivor: so a
+#: mutant whose killing test lies past the first budget is not a survivor on a slow day.
+RETRY_BUDGET = 90.0
 PRAGMA = "# pragma: no mutate"
 
 # ---------------------------------------------------------------------------- mutants
@@ -541,9 +545,9 @@ class Selection:
     durations: dict[str, float]
     changed_files: list[str] = field(default_factory=list)
 
-    def tests_for(self, mutant: Mutant) -> list[str]:
+    def tests_for(self, mutant: Mutant, budget: float = TEST_BUDGET) -> list[str]:
         """The tests that run the mutant's line: its package's tests first, then the rest,
-        fastest first, up to TEST_BUDGET seconds of their recorded time (and test files
+        fastest first, up to ``budget`` seconds of their recorded time (and test files
         changed since the map, which it does not know yet)."""
         lines = self.by_line.get(mutant.path, {})
         tests = set(lines.get(mutant.line, []))
@@ -564,7 +568,7 @@ class Selection:
         spent = 0.0
         for test in ordered:
             spent += self.durations.get(test, 1.0)
-            if picked and spent > TEST_BUDGET:
+            if picked and spent > budget:
                 break
             picked.append(test)
         return picked + [f for f in self.changed_files if f not in picked]
@@ -624,12 +628,18 @@ def _status(rc: int) -> str:
 
 
 def _schedule(
-    todo: list[Mutant], selection: Selection, jobs: int, results: dict[str, Any], start: Any
+    todo: list[Mutant],
+    selection: Selection,
+    jobs: int,
+    results: dict[str, Any],
+    start: Any,
+    retry: set[str],
 ) -> None:
     """Runs ``start(mutant, tests)`` (which forks and returns the child's pid) ``jobs`` at a
-    time, with each mutant's time budget, and records the outcomes."""
-    queue = list(todo)
-    running: dict[int, tuple[Mutant, float, float]] = {}
+    time, with each mutant's time budget, and records the outcomes. A survivor whose key is
+    in ``retry`` runs once more with the tests of RETRY_BUDGET, if that adds any."""
+    queue: list[tuple[Mutant, list[str] | None]] = [(m, None) for m in todo]
+    running: dict[int, tuple[Mutant, float, float, list[str]]] = {}
     done = 0
     began_all = time.monotonic()
     hashes: dict[str, str] = {}
@@ -648,21 +658,27 @@ def _schedule(
 
     while queue or running:
         while queue and len(running) < jobs:
-            mutant = queue.pop(0)
-            tests = selection.tests_for(mutant)
+            mutant, tests = queue.pop(0)
+            tests = tests or selection.tests_for(mutant)
             if not tests:
                 record(mutant, "not covered", 0.0)
                 continue
-            running[start(mutant, tests)] = (mutant, time.monotonic(), selection.budget(tests))
+            running[start(mutant, tests)] = (mutant, time.monotonic(), selection.budget(tests), tests)
         if not running:
             continue
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid:
-            mutant, began, _ = running.pop(pid)
-            record(mutant, _status(os.waitstatus_to_exitcode(status)), time.monotonic() - began)
+            mutant, began, _, tests = running.pop(pid)
+            outcome = _status(os.waitstatus_to_exitcode(status))
+            more = selection.tests_for(mutant, RETRY_BUDGET)
+            if outcome == "survived" and mutant.key in retry and not set(more) <= set(tests):
+                retry.discard(mutant.key)
+                queue.insert(0, (mutant, more))
+                continue
+            record(mutant, outcome, time.monotonic() - began)
             continue
         now = time.monotonic()
-        for pid, (mutant, began, budget) in list(running.items()):
+        for pid, (mutant, began, budget, _) in list(running.items()):
             if now - began > budget:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)
@@ -673,13 +689,14 @@ def _schedule(
     _save(results)
 
 
-def _changes_closure(mutant: Mutant) -> bool:
+def _changes_closure(mutant: Mutant, source: str | None = None) -> bool:
     """True if the mutant changes its function's free variables (e.g. it removes the only
     ``super()`` call, which takes the ``__class__`` cell): Python refuses such a code object
     for the live function, so the module is imported afresh instead, as for a module-level
     mutant."""
-    before = _find_code(_original_code(mutant.path), mutant.target)
-    after = _find_code(mutated_code(mutant), mutant.target)
+    original = _original_code(mutant.path) if source is None else compile(source, mutant.path, "exec")
+    before = _find_code(original, mutant.target)
+    after = _find_code(mutated_code(mutant, source), mutant.target)
     return before is None or after is None or before.co_freevars != after.co_freevars
 
 
@@ -688,10 +705,13 @@ def _original_code(path: str) -> CodeType:
     return compile((ROOT / path).read_text(encoding="utf-8"), str(ROOT / path), "exec")
 
 
-def run_mutants(todo: list[Mutant], selection: Selection, jobs: int, results: dict[str, Any]) -> None:
+def run_mutants(
+    todo: list[Mutant], selection: Selection, jobs: int, results: dict[str, Any], retry: set[str]
+) -> None:
     """Module-level mutants first, each importing its module afresh; then, in one pytest
     session that has collected every test, the mutants inside functions, each in a fork
-    that swaps the function's code (fast: nothing is imported or collected again)."""
+    that swaps the function's code (fast: nothing is imported or collected again). The
+    mutants named in ``retry`` get a second run with more tests if they survive."""
     _warm_up()
     by_import = [m for m in todo if not m.target or _changes_closure(m)]
     imported = {m.key for m in by_import}
@@ -703,12 +723,13 @@ def run_mutants(todo: list[Mutant], selection: Selection, jobs: int, results: di
             _child(mutant, tests)
         return pid
 
-    _schedule(by_import, selection, jobs, results, start_import)
+    _schedule(by_import, selection, jobs, results, start_import, retry)
     if by_swap:
         import pytest
 
-        wanted = sorted({t for m in by_swap for t in selection.tests_for(m)})
-        server = _ForkServer(by_swap, selection, jobs, results)
+        budgets = {m.key: RETRY_BUDGET if m.key in retry else TEST_BUDGET for m in by_swap}
+        wanted = sorted({t for m in by_swap for t in selection.tests_for(m, budgets[m.key])})
+        server = _ForkServer(by_swap, selection, jobs, results, retry)
         args = ["-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--tb=no", "--no-header", *wanted]
         devnull = os.open(os.devnull, os.O_WRONLY)
         saved = os.dup(1)
@@ -724,8 +745,10 @@ def run_mutants(todo: list[Mutant], selection: Selection, jobs: int, results: di
 class _ForkServer:
     """A pytest plugin: after collection, forks once per mutant instead of running tests."""
 
-    def __init__(self, todo: list[Mutant], selection: Selection, jobs: int, results: dict[str, Any]) -> None:
-        self.todo, self.selection, self.jobs, self.results = todo, selection, jobs, results
+    def __init__(
+        self, todo: list[Mutant], selection: Selection, jobs: int, results: dict[str, Any], retry: set[str]
+    ) -> None:
+        self.todo, self.selection, self.jobs, self.results, self.retry = todo, selection, jobs, results, retry
         self.ran = False
 
     def pytest_runtestloop(self, session: Any) -> bool:
@@ -744,7 +767,7 @@ class _ForkServer:
                 _swap_child(mutant, list(dict.fromkeys(chosen)))
             return pid
 
-        _schedule(self.todo, self.selection, self.jobs, self.results, start)
+        _schedule(self.todo, self.selection, self.jobs, self.results, start, self.retry)
         return True
 
 
@@ -981,7 +1004,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.sample is not None:
             todo = _select(paths, args.sample, args.seed)
             sample_results = dict(results)  # fresh runs replace the sampled keys; the rest is kept
-            run_mutants(todo, selection, args.jobs, sample_results)
+            run_mutants(todo, selection, args.jobs, sample_results, {m.key for m in todo} - set(equivalents))
             known = load_known_survivors()
             bad = [
                 (m, sample_results[m.key]["status"])
@@ -1013,7 +1036,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ):
                 todo.append(m)
         print(f"mutation: {len(todo)} mutants to run", file=sys.stderr)
-        run_mutants(todo, selection, args.jobs, results)
+        run_mutants(todo, selection, args.jobs, results, {m.key for m in todo} - set(equivalents))
     elif args.command == "report":
         equivalents = load_equivalents()
         scores = score(paths, _load_results(), equivalents)
