@@ -218,3 +218,15 @@ def test_a_survivor_runs_again_with_the_slower_tests(
     assert results[mutant.key]["status"] == status
     fast, both = ["tests/t.py::fast"], ["tests/t.py::fast", "tests/t.py::slow"]
     assert runs == ([fast, both] if retry else [fast])
+
+
+def test_a_module_constant_is_run_by_its_modules_own_tests() -> None:
+    """A test that only reads a constant (``yl1.MAX_ISSUED_CHARS``) runs none of the module's
+    lines, so coverage never names it: a module-level mutant gets its own test files too."""
+    reader = "tests/protocol/test_reasons_limits.py::test_reads_the_constant"
+    selection = tool.Selection(
+        {"protocol/reasons.py": {7: ["tests/t.py::fast"]}}, {"tests/t.py::fast": 1.0, reader: 0.1}
+    )
+    constant = tool.Mutant("protocol/reasons.py::<module>::x", "protocol/reasons.py", 7, 0, "x", "1", "2", "")
+    assert selection.tests_for(constant) == [reader, "tests/t.py::fast"]
+    assert selection.tests_for(_fake_mutant()) == ["tests/t.py::fast"]  # inside a function: coverage decides

@@ -556,6 +556,10 @@ class Selection:
             tests = {t for ts in lines.values() for t in ts}
         package, module = mutant.path.removesuffix(".py").split("/")
         home, own = f"tests/{package}/", f"tests/{package}/test_{module.lstrip('_')}"
+        if not mutant.target:
+            # A module constant may be read only as an attribute (``yl1.MAX_ISSUED_CHARS``),
+            # which runs none of the module's lines: its own test files run it too.
+            tests |= {t for t in self.durations if t.startswith(own)}
 
         def rank(test: str) -> tuple[int, float, str]:
             # The module's own test files first (test_verify*.py for _verify.py), then its
