@@ -230,3 +230,4 @@ def test_a_module_constant_is_run_by_its_modules_own_tests() -> None:
     constant = tool.Mutant("protocol/reasons.py::<module>::x", "protocol/reasons.py", 7, 0, "x", "1", "2", "")
     assert selection.tests_for(constant) == [reader, "tests/t.py::fast"]
     assert selection.tests_for(_fake_mutant()) == ["tests/t.py::fast"]  # inside a function: coverage decides
+    assert selection.retry_tests(_fake_mutant()) == [reader, "tests/t.py::fast"]  # a cache hides later calls

@@ -545,10 +545,11 @@ class Selection:
     durations: dict[str, float]
     changed_files: list[str] = field(default_factory=list)
 
-    def tests_for(self, mutant: Mutant, budget: float = TEST_BUDGET) -> list[str]:
+    def tests_for(self, mutant: Mutant, budget: float = TEST_BUDGET, *, own_files: bool = False) -> list[str]:
         """The tests that run the mutant's line: its package's tests first, then the rest,
         fastest first, up to ``budget`` seconds of their recorded time (and test files
-        changed since the map, which it does not know yet)."""
+        changed since the map, which it does not know yet). With ``own_files``, every test
+        of the module's own test files too."""
         lines = self.by_line.get(mutant.path, {})
         tests = set(lines.get(mutant.line, []))
         if mutant.line in lines and not tests:
@@ -556,9 +557,10 @@ class Selection:
             tests = {t for ts in lines.values() for t in ts}
         package, module = mutant.path.removesuffix(".py").split("/")
         home, own = f"tests/{package}/", f"tests/{package}/test_{module.lstrip('_')}"
-        if not mutant.target:
-            # A module constant may be read only as an attribute (``yl1.MAX_ISSUED_CHARS``),
-            # which runs none of the module's lines: its own test files run it too.
+        if own_files or not mutant.target:
+            # Coverage names only the tests that run the line: not a test that reads a module
+            # constant as an attribute (``yl1.MAX_ISSUED_CHARS``), nor, for a functools.cache
+            # function, any call after the first. The module's own test files run it too.
             tests |= {t for t in self.durations if t.startswith(own)}
 
         def rank(test: str) -> tuple[int, float, str]:
@@ -576,6 +578,10 @@ class Selection:
                 break
             picked.append(test)
         return picked + [f for f in self.changed_files if f not in picked]
+
+    def retry_tests(self, mutant: Mutant) -> list[str]:
+        """A survivor's second chance: RETRY_BUDGET seconds, its module's own tests included."""
+        return self.tests_for(mutant, RETRY_BUDGET, own_files=True)
 
     def budget(self, tests: list[str]) -> float:
         # A whole test file changed since the map has no recorded time: allow it two minutes.
@@ -641,7 +647,7 @@ def _schedule(
 ) -> None:
     """Runs ``start(mutant, tests)`` (which forks and returns the child's pid) ``jobs`` at a
     time, with each mutant's time budget, and records the outcomes. A survivor whose key is
-    in ``retry`` runs once more with the tests of RETRY_BUDGET, if that adds any."""
+    in ``retry`` runs once more with :meth:`Selection.retry_tests`, if that adds any."""
     queue: list[tuple[Mutant, list[str] | None]] = [(m, None) for m in todo]
     running: dict[int, tuple[Mutant, float, float, list[str]]] = {}
     done = 0
@@ -674,7 +680,7 @@ def _schedule(
         if pid:
             mutant, began, _, tests = running.pop(pid)
             outcome = _status(os.waitstatus_to_exitcode(status))
-            more = selection.tests_for(mutant, RETRY_BUDGET)
+            more = selection.retry_tests(mutant)
             if outcome == "survived" and mutant.key in retry and not set(more) <= set(tests):
                 retry.discard(mutant.key)
                 queue.insert(0, (mutant, more))
@@ -731,8 +737,8 @@ def run_mutants(
     if by_swap:
         import pytest
 
-        budgets = {m.key: RETRY_BUDGET if m.key in retry else TEST_BUDGET for m in by_swap}
-        wanted = sorted({t for m in by_swap for t in selection.tests_for(m, budgets[m.key])})
+        pick = {True: selection.retry_tests, False: selection.tests_for}
+        wanted = sorted({t for m in by_swap for t in pick[m.key in retry](m)})
         server = _ForkServer(by_swap, selection, jobs, results, retry)
         args = ["-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--tb=no", "--no-header", *wanted]
         devnull = os.open(os.devnull, os.O_WRONLY)
