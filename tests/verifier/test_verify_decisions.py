@@ -18,10 +18,10 @@ import pytest
 from protocol import yl1
 from protocol.bundle import MAGIC as BUNDLE_MAGIC
 from protocol.encoding import b64url_encode, dumps_compact, format_time
-from protocol.errors import TrustDataError
+from protocol.errors import MalformedInputError, TrustDataError
 from protocol.jws import TYP_VC, sign_compact
 from protocol.keys import SigningKey
-from protocol.lists import Scope, StatusEvent
+from protocol.lists import KeyRecord, Scope, StatusEvent
 from protocol.reasons import ReasonCode as R
 from protocol.status_list import MIN_BITS, SparseBits, StatusList
 from testkit import NOW, World
@@ -925,6 +925,11 @@ def test_reasons_are_added_once() -> None:
             [entry("revocation", "8484"), entry("suspension", "8486")],
             ["the suspension index 8486 is not the revocation index + 1 (8485)"],
         ),
+        (
+            # the revocation's list is installed: only the other URL keeps this off the fast path
+            [entry("revocation", "8484"), entry("suspension", "8485", f"{URL}/other")],
+            ["the suspension entry names another list than the revocation entry: both are in one list"],
+        ),
     ],
 )
 def test_two_entries_off_the_rules_are_judged_entry_by_entry(
@@ -994,3 +999,41 @@ def test_an_unsupported_entry_first_does_not_hide_the_revocation(world: World) -
         (INVALID, {"detail": "unsupported status entry (purpose None)"}),
         (R.REVOKED, {}),
     ]
+
+
+# -- short checks of decisions whose longer tests lie past the mutation tool's 8 s of tests --------
+
+
+def test_a_bundle_is_named_before_it_is_read_as_text() -> None:
+    """docs/verifying.md, step 1: a bundle given as the certificate is said to be one, whatever
+    follows its magic line (here bytes that are no UTF-8 text either)."""
+    with pytest.raises(MalformedInputError) as caught:
+        _verify._decode_input(BUNDLE_MAGIC + b"\x78\x9c\xff\xfe")
+    assert (caught.value.code, str(caught.value)) == (R.UNREADABLE, "this is a bundle, not a certificate")
+
+
+def test_a_dropped_part_is_in_every_results_trust_summary(world: World) -> None:
+    snap = snapshot_of(world)
+    assert not snap.skipped
+    token = world.issue()
+    assert check(world, token, snapshot=snap).trust is not None
+    assert "skipped" not in (check(world, token, snapshot=snap).trust or {})
+    snap.skipped.append(Skipped("status list #1", "malformed: not a JWS"))
+    result = check(world, token, snapshot=snap)
+    assert result.trust is not None and result.trust["skipped"] == ["status list #1: malformed: not a JWS"]
+
+
+def test_a_key_listed_for_two_labs_is_checked_as_the_listing_of_the_lab_named(world: World) -> None:
+    """One public key listed by the CN lab and the RU lab: the certificate's issuer claim picks
+    the listing, whichever of the two the snapshot holds first."""
+    cn_key = world.labs["cn-food"].key.public
+    world.labs["ru-food"].extra_keys.append(KeyRecord(cn_key, NOW - timedelta(days=9)))
+    snap = snapshot_of(world)
+    assert len(snap.keys_by_kid[cn_key.kid]) == 2
+    as_cn = check(world, world.issue("cn-food"), snapshot=snap)
+    assert accepted(as_cn) and as_cn.issuer is not None and as_cn.issuer["id"] == LAB
+    ru = world.labs["ru-food"].id
+    as_ru = check(world, world.issue("cn-food", overrides={"issuer": ru}), snapshot=snap, country="CN")
+    assert as_ru.issuer is not None and as_ru.issuer["id"] == ru
+    # The RU listing verifies the signature; the status entries are not RU's lists.
+    assert as_ru.codes == (INVALID, INVALID)
