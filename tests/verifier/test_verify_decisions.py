@@ -317,6 +317,19 @@ def test_key_revoked_names_reason_and_time(world: World) -> None:
     assert result.codes == (R.KEY_REVOKED, R.STATUS_UNAVAILABLE)
 
 
+def test_a_key_revoked_but_not_compromised_voids_only_what_is_dated_from_then(world: World) -> None:
+    """docs/formats.md, "Keys": after a revocation for another reason than keyCompromise, what
+    the key signed before ``revokedAt`` stays valid; from that instant on it is KEY_REVOKED."""
+    spec = world.labs["cn-food"]
+    revoked = NOW - timedelta(minutes=30)  # after its status list was signed (an hour ago)
+    spec.revoked_at, spec.revocation_reason = revoked, "superseded"
+    snap = snapshot_of(world)
+    assert accepted(check(world, world.issue(valid_from=revoked - timedelta(seconds=1)), snapshot=snap))
+    assert details(check(world, world.issue(valid_from=revoked), snapshot=snap)) == [
+        (R.KEY_REVOKED, {"reason": "superseded", "revokedAt": format_time(revoked)})
+    ]
+
+
 def test_key_not_valid_at_issuance_names_the_issuance(world: World) -> None:
     world.labs["cn-food"].key_from = NOW - timedelta(hours=12)
     issued = NOW - timedelta(days=1)
