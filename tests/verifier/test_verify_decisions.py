@@ -695,6 +695,22 @@ def test_a_suspension_entry_next_to_a_bad_revocation_index_is_judged_on_its_own(
     assert result.codes == (INVALID, R.SUSPENDED)
 
 
+def test_a_suspension_entry_elsewhere_next_to_a_revocation_without_index(world: World) -> None:
+    other = f"{URL}/other"
+    revocation = entry("revocation", "8484") | {"statusListIndex": None}
+    result = check(world, with_status(world, [revocation, entry("suspension", "8485", other)]))
+    assert details(result) == [
+        (
+            INVALID,
+            {
+                "detail": "the revocation index 'NoneType' is not a status list index "
+                "(a decimal string of at most 10 digits, no leading zeros)"
+            },
+        ),
+        (R.STATUS_UNAVAILABLE, {"detail": f"the trust data holds no status list {other} of {LAB_NAME}"}),
+    ]
+
+
 def test_the_list_must_be_for_the_entrys_purpose(world: World) -> None:
     snap = snapshot_of(world)
     put_list(snap, purposes=("suspension",))
@@ -942,6 +958,15 @@ def test_reasons_are_added_once() -> None:
             # the revocation's list is installed: only the other URL keeps this off the fast path
             [entry("revocation", "8484"), entry("suspension", "8485", f"{URL}/other")],
             ["the suspension entry names another list than the revocation entry: both are in one list"],
+        ),
+        (
+            # a bad revocation index is the revocation entry's problem: the suspension entry,
+            # judged on its own, is not compared with it (no index + 1, no "another list")
+            [entry("revocation", "x"), entry("suspension", "8485")],
+            [
+                "the revocation index 'x' is not a status list index "
+                "(a decimal string of at most 10 digits, no leading zeros)"
+            ],
         ),
     ],
 )
