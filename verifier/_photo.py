@@ -132,31 +132,32 @@ def _components(cells: bytes, map_w: int, threshold: int) -> list[tuple[int, int
     ``cells`` is the map with a one-block border of zeros, ``map_w`` its padded width, so
     neighbours need no bounds checks; coordinates returned are those of the unpadded map.
     """
-    busy = cells.translate(bytes(int(v >= threshold) for v in range(256)))
-    seen = bytearray(len(cells))
+    busy = bytearray(cells.translate(bytes(int(v >= threshold) for v in range(256))))
     steps = (-map_w - 1, -map_w, -map_w + 1, -1, 1, map_w - 1, map_w, map_w + 1)
     found: list[tuple[int, int, int, int, int]] = []
+    # Each cell is cleared as its component takes it, so it is taken once, and the next
+    # search finds the first cell of a component not yet seen: that cell is also the
+    # component's first in reading order, hence on its top row.
     start = busy.find(1)
     while start != -1:
-        if not seen[start]:
-            seen[start] = 1
-            stack = [start]
-            mass = 0
-            lo, hi = start, start
-            left, right = map_w, 0
-            while stack:
-                idx = stack.pop()
-                mass += cells[idx]
-                lo, hi = min(lo, idx), max(hi, idx)
-                x = idx % map_w
-                left, right = min(left, x), max(right, x)
-                for step in steps:
-                    nxt = idx + step
-                    if busy[nxt] and not seen[nxt]:
-                        seen[nxt] = 1
-                        stack.append(nxt)
-            found.append((mass, left - 1, lo // map_w - 1, right, hi // map_w))
-        start = busy.find(1, start + 1)
+        busy[start] = 0
+        stack = [start]
+        mass = 0
+        hi = start
+        left = right = start % map_w
+        while stack:
+            idx = stack.pop()
+            mass += cells[idx]
+            hi = max(hi, idx)
+            x = idx % map_w
+            left, right = min(left, x), max(right, x)
+            for step in steps:
+                nxt = idx + step
+                if busy[nxt]:
+                    busy[nxt] = 0
+                    stack.append(nxt)
+        found.append((mass, left - 1, start // map_w - 1, right, hi // map_w))
+        start = busy.find(1, start)
     found.sort(reverse=True)
     return found
 
@@ -174,7 +175,7 @@ def _candidate_regions(gray: Image.Image) -> list[tuple[int, int, int, int]]:
     whole = (0, 0, width, height)
     if width < 2 * block or height < 2 * block:
         return [whole]
-    emap = ImageOps.expand(_edge_map(gray, block), border=1, fill=0)
+    emap = ImageOps.expand(_edge_map(gray, block), border=1)  # of zeros (fill=0, the default)
     map_w = emap.width
     cells = emap.tobytes()
     peak = max(cells)

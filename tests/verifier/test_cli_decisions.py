@@ -18,6 +18,7 @@ import verifier._cli as cli
 from protocol.encoding import format_time
 from protocol.keys import SigningKey
 from tests.testkit import NOW, World
+from verifier import load_bundle
 from yilu.cli import main
 
 AT = format_time(NOW)
@@ -545,3 +546,33 @@ def test_the_table_bounds_what_the_trust_data_says(monkeypatch: pytest.MonkeyPat
             [("B" * 79 + "…", "KZ\\u000…", "3", "5", "2026-12-27T09:00:00Z EXPIRED")],
         )
     ]
+
+
+class _Store:
+    """What ``_trust_summary`` asks of the store: its directory and the install time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def installed_at(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_the_summary_names_the_earliest_status_list_expiry(tmp_path: Path, count: int) -> None:
+    """``yilu trust show --json``: statusLists.expiresAt is the first status list to expire,
+    whether one list is installed or several (in process, without an install: a short test)."""
+    world = World()
+    world.labs["ru-food"].status_valid_until = NOW + timedelta(days=3)
+    world.labs["cn-food"].status_valid_until = NOW + timedelta(days=5)
+    lists = world.status_lists(world.labs["ru-food"]) if count == 1 else world.all_status_lists()
+    snap = load_bundle(world.bundle(status_lists=lists), pinned_roots=[world.root.public])
+    assert len(snap.status_validity()) == count
+    summary = cli._trust_summary(_Store(tmp_path), snap, NOW)
+    soon = ["https://nftc.example.ru/status", "https://qdtc.example.cn/status"][:count]  # within 7 days
+    assert summary["statusLists"] == {
+        "count": count,
+        "expiresAt": format_time(NOW + timedelta(days=3)),
+        "expired": [],
+        "expiringSoon": soon,
+    }

@@ -92,6 +92,19 @@ def test_skipped_parts_kept_is_the_documented_count() -> None:
     assert MAX_SKIPPED_KEPT == 1000
 
 
+@pytest.mark.parametrize("dropped", [1000, 1001])
+def test_index_keeps_the_first_1000_dropped_parts(world: World, tmp_path: Path, dropped: int) -> None:
+    """docs/verifying.md, "What is installed": the first 1,000 dropped parts, and their count.
+    Written straight from a loaded snapshot (no install): short enough for the mutation tool."""
+    snap = load_bundle(world.bundle(), pinned_roots=[world.root.public])
+    snap.skipped[:] = [_snapshot.Skipped(f"status list #{i}", "malformed: not a JWS") for i in range(dropped)]
+    path = tmp_path / "index.db"
+    write_index(path, snap, parts=("zlib", b""), record=snap.versions.to_json(), verified=set())
+    opened = open_index(path, (world.root.public,))
+    assert [s.part for s in opened.skipped] == [f"status list #{i}" for i in range(1000)]
+    assert opened.skipped_total == dropped
+
+
 def test_index_keeps_the_first_skipped_parts_and_their_count(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

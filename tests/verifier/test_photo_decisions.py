@@ -396,6 +396,9 @@ VGA = (640, 480)  # blocks of 8 px (the minimum; 640 / 160 is 4)
         ("15 px high", (100, 15), [], [(0, 0, 100, 15)]),
         ("16 px", (16, 16), [], []),
         ("flat", VGA, [], []),
+        # at the image's edges the margin stops there: the box starts at 0, ends at the size
+        ("top left corner", VGA, [(0, 0, 64, 64, *LOUD)], [(0, 0, 72, 72)]),
+        ("bottom right corner", VGA, [(576, 416, 64, 64, *LOUD)], [(568, 408, 640, 480)]),
     ],
 )
 def test_candidate_regions(
@@ -475,6 +478,12 @@ def test_a_one_pixel_wide_crop_stays_one_pixel_wide(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(photo, "_candidate_regions", lambda gray: [(0, 0, 1, 700_000)])
     [(image, _)] = list(photo._rescaled_crops(Image.new("L", (1, 700_000), 200)))
     assert image.size == (1, round(700_000 * (1_500_000 / 700_000) ** 0.5))
+
+
+def test_a_one_pixel_high_crop_stays_one_pixel_high(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(photo, "_candidate_regions", lambda gray: [(0, 0, 700_000, 1)])
+    [(image, _)] = list(photo._rescaled_crops(Image.new("L", (700_000, 1), 200)))
+    assert image.size == (round(700_000 * (1_500_000 / 700_000) ** 0.5), 1)
 
 
 # -- the passes of a read ------------------------------------------------------------------------

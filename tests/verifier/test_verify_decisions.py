@@ -18,10 +18,10 @@ import pytest
 from protocol import yl1
 from protocol.bundle import MAGIC as BUNDLE_MAGIC
 from protocol.encoding import b64url_encode, dumps_compact, format_time
-from protocol.errors import TrustDataError
+from protocol.errors import MalformedInputError, TrustDataError
 from protocol.jws import TYP_VC, sign_compact
 from protocol.keys import SigningKey
-from protocol.lists import Scope, StatusEvent
+from protocol.lists import KeyRecord, Scope, StatusEvent
 from protocol.reasons import ReasonCode as R
 from protocol.status_list import MIN_BITS, SparseBits, StatusList
 from testkit import NOW, World
@@ -315,6 +315,19 @@ def test_key_revoked_names_reason_and_time(world: World) -> None:
     )
     # Its status list, signed by the same key, is dropped too.
     assert result.codes == (R.KEY_REVOKED, R.STATUS_UNAVAILABLE)
+
+
+def test_a_key_revoked_but_not_compromised_voids_only_what_is_dated_from_then(world: World) -> None:
+    """docs/formats.md, "Keys": after a revocation for another reason than keyCompromise, what
+    the key signed before ``revokedAt`` stays valid; from that instant on it is KEY_REVOKED."""
+    spec = world.labs["cn-food"]
+    revoked = NOW - timedelta(minutes=30)  # after its status list was signed (an hour ago)
+    spec.revoked_at, spec.revocation_reason = revoked, "superseded"
+    snap = snapshot_of(world)
+    assert accepted(check(world, world.issue(valid_from=revoked - timedelta(seconds=1)), snapshot=snap))
+    assert details(check(world, world.issue(valid_from=revoked), snapshot=snap)) == [
+        (R.KEY_REVOKED, {"reason": "superseded", "revokedAt": format_time(revoked)})
+    ]
 
 
 def test_key_not_valid_at_issuance_names_the_issuance(world: World) -> None:
@@ -682,6 +695,22 @@ def test_a_suspension_entry_next_to_a_bad_revocation_index_is_judged_on_its_own(
     assert result.codes == (INVALID, R.SUSPENDED)
 
 
+def test_a_suspension_entry_elsewhere_next_to_a_revocation_without_index(world: World) -> None:
+    other = f"{URL}/other"
+    revocation = entry("revocation", "8484") | {"statusListIndex": None}
+    result = check(world, with_status(world, [revocation, entry("suspension", "8485", other)]))
+    assert details(result) == [
+        (
+            INVALID,
+            {
+                "detail": "the revocation index 'NoneType' is not a status list index "
+                "(a decimal string of at most 10 digits, no leading zeros)"
+            },
+        ),
+        (R.STATUS_UNAVAILABLE, {"detail": f"the trust data holds no status list {other} of {LAB_NAME}"}),
+    ]
+
+
 def test_the_list_must_be_for_the_entrys_purpose(world: World) -> None:
     snap = snapshot_of(world)
     put_list(snap, purposes=("suspension",))
@@ -925,6 +954,20 @@ def test_reasons_are_added_once() -> None:
             [entry("revocation", "8484"), entry("suspension", "8486")],
             ["the suspension index 8486 is not the revocation index + 1 (8485)"],
         ),
+        (
+            # the revocation's list is installed: only the other URL keeps this off the fast path
+            [entry("revocation", "8484"), entry("suspension", "8485", f"{URL}/other")],
+            ["the suspension entry names another list than the revocation entry: both are in one list"],
+        ),
+        (
+            # a bad revocation index is the revocation entry's problem: the suspension entry,
+            # judged on its own, is not compared with it (no index + 1, no "another list")
+            [entry("revocation", "x"), entry("suspension", "8485")],
+            [
+                "the revocation index 'x' is not a status list index "
+                "(a decimal string of at most 10 digits, no leading zeros)"
+            ],
+        ),
     ],
 )
 def test_two_entries_off_the_rules_are_judged_entry_by_entry(
@@ -994,3 +1037,41 @@ def test_an_unsupported_entry_first_does_not_hide_the_revocation(world: World) -
         (INVALID, {"detail": "unsupported status entry (purpose None)"}),
         (R.REVOKED, {}),
     ]
+
+
+# -- short checks of decisions whose longer tests lie past the mutation tool's 8 s of tests --------
+
+
+def test_a_bundle_is_named_before_it_is_read_as_text() -> None:
+    """docs/verifying.md, step 1: a bundle given as the certificate is said to be one, whatever
+    follows its magic line (here bytes that are no UTF-8 text either)."""
+    with pytest.raises(MalformedInputError) as caught:
+        _verify._decode_input(BUNDLE_MAGIC + b"\x78\x9c\xff\xfe")
+    assert (caught.value.code, str(caught.value)) == (R.UNREADABLE, "this is a bundle, not a certificate")
+
+
+def test_a_dropped_part_is_in_every_results_trust_summary(world: World) -> None:
+    snap = snapshot_of(world)
+    assert not snap.skipped
+    token = world.issue()
+    assert check(world, token, snapshot=snap).trust is not None
+    assert "skipped" not in (check(world, token, snapshot=snap).trust or {})
+    snap.skipped.append(Skipped("status list #1", "malformed: not a JWS"))
+    result = check(world, token, snapshot=snap)
+    assert result.trust is not None and result.trust["skipped"] == ["status list #1: malformed: not a JWS"]
+
+
+def test_a_key_listed_for_two_labs_is_checked_as_the_listing_of_the_lab_named(world: World) -> None:
+    """One public key listed by the CN lab and the RU lab: the certificate's issuer claim picks
+    the listing, whichever of the two the snapshot holds first."""
+    cn_key = world.labs["cn-food"].key.public
+    world.labs["ru-food"].extra_keys.append(KeyRecord(cn_key, NOW - timedelta(days=9)))
+    snap = snapshot_of(world)
+    assert len(snap.keys_by_kid[cn_key.kid]) == 2
+    as_cn = check(world, world.issue("cn-food"), snapshot=snap)
+    assert accepted(as_cn) and as_cn.issuer is not None and as_cn.issuer["id"] == LAB
+    ru = world.labs["ru-food"].id
+    as_ru = check(world, world.issue("cn-food", overrides={"issuer": ru}), snapshot=snap, country="CN")
+    assert as_ru.issuer is not None and as_ru.issuer["id"] == ru
+    # The RU listing verifies the signature; the status entries are not RU's lists.
+    assert as_ru.codes == (INVALID, INVALID)
