@@ -231,3 +231,37 @@ def test_a_module_constant_is_run_by_its_modules_own_tests() -> None:
     assert selection.tests_for(constant) == [reader, "tests/t.py::fast"]
     assert selection.tests_for(_fake_mutant()) == ["tests/t.py::fast"]  # inside a function: coverage decides
     assert selection.retry_tests(_fake_mutant()) == [reader, "tests/t.py::fast"]  # a cache hides later calls
+
+
+def test_a_condition_over_several_lines_is_run_by_the_tests_of_its_code() -> None:
+    """``if (`` has no code on its own line: the tests of the next recorded line run it. A
+    test file changed since the map runs whole, never by test ids that may be gone."""
+    selection = tool.Selection(
+        {"protocol/reasons.py": {9: ["tests/t.py::fast", "tests/gone.py::renamed"]}},
+        {"tests/t.py::fast": 1.0, "tests/gone.py::renamed": 1.0},
+        ["tests/gone.py"],
+    )
+    spread = tool.Mutant("protocol/reasons.py::f::y", "protocol/reasons.py", 7, 0, "y", "a", "b", "f")
+    assert selection.tests_for(spread) == ["tests/t.py::fast", "tests/gone.py"]
+
+
+def test_a_mutant_child_has_bounded_memory() -> None:
+    """A mutant that loops while it appends (``while start != -2``) fails at CHILD_MEMORY
+    instead of taking the machine's memory."""
+    import os
+    import resource
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            tool._quiet_child()
+            soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+            try:
+                bytearray(tool.CHILD_MEMORY)
+            except MemoryError:
+                os._exit(0 if soft == tool.CHILD_MEMORY else 2)
+            os._exit(1)
+        except BaseException:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

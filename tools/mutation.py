@@ -37,6 +37,7 @@ import importlib.util
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -75,6 +76,8 @@ TEST_BUDGET = 8.0
 #: up to this many seconds of their recorded time, before it counts as a survivor: so a
 #: mutant whose killing test lies past the first budget is not a survivor on a slow day.
 RETRY_BUDGET = 90.0
+#: Address space a mutant's process may use: far above any test's needs.
+CHILD_MEMORY = 4 * 1024**3
 PRAGMA = "# pragma: no mutate"
 
 # ---------------------------------------------------------------------------- mutants
@@ -551,8 +554,11 @@ class Selection:
         changed since the map, which it does not know yet). With ``own_files``, every test
         of the module's own test files too."""
         lines = self.by_line.get(mutant.path, {})
-        tests = set(lines.get(mutant.line, []))
-        if mutant.line in lines and not tests:
+        # A condition written over several lines from ``if (`` has no code on its first
+        # line (Python 3.11): its code, and so its tests, are on the next recorded line.
+        line = next((n for n in range(mutant.line, mutant.line + 10) if n in lines), mutant.line)
+        tests = set(lines.get(line, []))
+        if line in lines and not tests:
             # Run only at import (a module constant): any test that uses the module.
             tests = {t for ts in lines.values() for t in ts}
         package, module = mutant.path.removesuffix(".py").split("/")
@@ -569,7 +575,8 @@ class Selection:
             place = 0 if test.startswith(own) else 1 if test.startswith(home) else 2
             return place, self.durations.get(test, 1.0), test
 
-        ordered = sorted(tests, key=rank)
+        # A changed test file runs whole (below): its recorded test ids may be gone.
+        ordered = sorted((t for t in tests if t.split("::")[0] not in self.changed_files), key=rank)
         picked: list[str] = []
         spent = 0.0
         for test in ordered:
@@ -603,8 +610,10 @@ def load_selection() -> Selection:
 
 
 def _quiet_child() -> None:
-    """A forked child: its own process group (a timeout kills all it started), no output."""
+    """A forked child: its own process group (a timeout kills all it started), no output,
+    and at most CHILD_MEMORY of memory (a mutant that loops while it appends fails fast)."""
     os.setpgid(0, 0)
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
