@@ -25,6 +25,7 @@ from protocol.lists import (
     TrustList,
 )
 from protocol.names import NamePattern
+from protocol.reasons import ReasonCode
 from protocol.rootchain import sign_rotation
 from protocol.status_list import Bitstring, StatusList
 from protocol.vocabulary import STATUS_PURPOSES
@@ -822,6 +823,8 @@ def test_workers_leave_ctrl_c_to_the_installing_process() -> None:
 
     before = signal.getsignal(signal.SIGINT)
     try:
+        # From Python's own handler: a process started in the background may inherit SIG_IGN.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         _snapshot._worker_ignores_ctrl_c()
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     finally:
@@ -1254,5 +1257,14 @@ def test_a_delta_is_not_loaded_as_a_full_bundle() -> None:
     ],
 )
 def test_a_signed_file_is_named_by_its_header_whatever_its_payload(typ: str, said: str) -> None:
-    """Only the header is read to say what a wrong file is: its payload need not be JSON."""
-    assert _refusal(sign_compact(b"\x00 not json", SigningKey.generate(), kid="r", typ=typ)) == said
+    """Only the header is read to say what a wrong file is: its payload is not even decoded."""
+    header, _, signature = sign_compact(b"{}", SigningKey.generate(), kid="r", typ=typ).split(".")
+    assert _refusal(f"{header}.%%%not-base64%%%.{signature}") == said
+
+
+def test_no_pinned_root_is_missing_trust_data() -> None:
+    world = World()
+    with pytest.raises(TrustDataError) as info:
+        load_bundle(world.bundle(), pinned_roots=[])
+    assert str(info.value) == "no federation root key is pinned: a bundle proves nothing without one"
+    assert info.value.code == ReasonCode.TRUST_DATA_MISSING
