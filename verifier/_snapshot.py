@@ -612,7 +612,7 @@ def load_snapshot(
     *,
     state: str,
     known: Iterable[str] = (),
-    root_version: int = 1,
+    root_version: int,
 ) -> Snapshot:
     """Verify and index every part of ``bundle`` (whose integrity the caller checked against
     the manifest's ``state`` digest, which names the snapshot in the version record) from
@@ -856,8 +856,9 @@ def _bind_labs(snap: Snapshot) -> None:
         counts: dict[str, int] = {}
         for lab in trust_list.labs:
             counts[lab.id] = counts.get(lab.id, 0) + 1
-        raw = snap.trust_json.get(member_id) or [None] * len(trust_list.labs)
-        for lab, lab_json in zip(trust_list.labs, raw, strict=True):
+        # Each lab's JSON, in order: TrustList.from_json read one lab from each entry of it.
+        raw = snap.trust_json[member_id]
+        for i, lab in enumerate(trust_list.labs):
             part = f"listing of lab {lab.id[:120]} by {member.accreditation_body}"
             owners = index.owners(lab.id)
             skip: Skipped | None = None
@@ -885,8 +886,7 @@ def _bind_labs(snap: Snapshot) -> None:
                 continue
             entry = LabEntry(lab, member, trust_list)
             snap.labs[lab.id] = entry
-            if lab_json is not None:
-                snap.lab_json[lab.id] = lab_json
+            snap.lab_json[lab.id] = raw[i]
             for record in lab.keys:
                 snap.keys_by_kid.setdefault(record.kid, []).append(KeyEntry(record, entry))
     # A kid that is usable somewhere is not "dropped" (a shared kid: the usable key is tried).

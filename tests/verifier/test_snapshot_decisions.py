@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from protocol.bundle import Bundle
-from protocol.encoding import b64url_encode, dumps_compact
+from protocol.bundle import MAGIC, Bundle, make_delta, open_container, read_unchecked
+from protocol.encoding import b64url_encode, dumps_compact, format_time
 from protocol.errors import TrustDataError
-from protocol.jws import parse_compact, sign_compact
-from protocol.keys import SigningKey
+from protocol.jws import TYP_VC, parse_compact, sign_compact
+from protocol.keys import SigningKey, VerifyKey
 from protocol.lists import (
     TYP_FEDERATION_LIST,
     TYP_TRUST_LIST,
@@ -24,6 +24,9 @@ from protocol.lists import (
     StatusEvent,
     TrustList,
 )
+from protocol.names import NamePattern
+from protocol.reasons import ReasonCode
+from protocol.rootchain import sign_rotation
 from protocol.status_list import Bitstring, StatusList
 from protocol.vocabulary import STATUS_PURPOSES
 from testkit import FEDERATION, NOW, YEAR_AGO, World
@@ -35,6 +38,7 @@ from verifier._snapshot import (
     Snapshot,
     Versions,
     load_bundle,
+    load_snapshot,
     status_key,
 )
 
@@ -819,6 +823,8 @@ def test_workers_leave_ctrl_c_to_the_installing_process() -> None:
 
     before = signal.getsignal(signal.SIGINT)
     try:
+        # From Python's own handler: a process started in the background may inherit SIG_IGN.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         _snapshot._worker_ignores_ctrl_c()
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     finally:
@@ -933,3 +939,332 @@ def test_a_signed_file_of_an_unknown_type_is_not_a_bundle() -> None:
     other = sign_compact(b"{}", SigningKey.generate(), kid="r", typ="something+jwt")
     assert _refusal(other) == "this file is not a Yilu bundle (wrong typ)"
     assert _refusal("\u4e00 not ascii") == "this file is not a Yilu bundle"
+
+
+# -- each decision, with the parts after it (docs/verifying.md, "Trust data") --------------------
+
+
+def test_each_labs_listing_is_kept_as_its_registry_wrote_it() -> None:
+    """What an index stores of a bound lab is the registry's own JSON of it, not a re-serialisation."""
+    world = World()
+    snap = load(world)
+    cn, ru = _payload(world.trust_list("CN"))["labs"], _payload(world.trust_list("RU"))["labs"]
+    assert isinstance(cn, list) and isinstance(ru, list)
+    assert snap.lab_json == {QDTC: cn[0], SDMT: cn[1], NFTC: ru[0]}
+
+
+def test_a_lab_id_that_is_not_canonical_is_a_conflict() -> None:
+    """docs/formats.md, "Lab ids and name constraints": an id not in canonical form is no lab id,
+    even where a registry's names would match it case-blind."""
+    world = World()
+    tl = TrustList.from_json(_payload(world.trust_list("CN")))
+    odd = "https://Qdtc.example.cn"
+    token = replace(tl, labs=(replace(tl.labs[0], id=odd), tl.labs[1])).sign(
+        world.reg_keys["CN"], world.reg_keys["CN"].public.kid
+    )
+    snap = load(world, trust_lists=trust_lists(world, CN=token))
+    assert skips(snap) == [
+        (f"listing of lab {odd} by AB-CN", "the lab id is not a canonical https URI", "conflict"),
+        unbound(world, 1, "cn-food"),
+    ]
+    assert list(snap.labs) == [SDMT, NFTC] and snap.dropped_labs == {odd}
+
+
+class SharedNamesWorld(World):
+    """A World whose KZ registry may also list the CN lab QDTC: two members' names overlap."""
+
+    def member(self, cc: str) -> Member:
+        member = super().member(cc)
+        if cc != "KZ":
+            return member
+        return replace(member, permitted_lab_ids=(*member.permitted_lab_ids, NamePattern(QDTC)))
+
+
+def test_a_lab_id_within_the_names_of_two_registries_is_dropped() -> None:
+    world = SharedNamesWorld()
+    snap = load(world)
+    assert skips(snap) == [
+        (
+            f"listing of lab {QDTC} by AB-CN",
+            "the lab id lies within the names of several registries (AB-CN, AB-KZ): the federation "
+            "list must give it to one",
+            "invalid",
+        ),
+        unbound(world, 1, "cn-food"),
+    ]
+    assert list(snap.labs) == [SDMT, NFTC] and snap.dropped_labs == {QDTC}
+
+
+def test_a_trust_list_claiming_another_registry_does_not_stop_the_lists_after_it() -> None:
+    world = World()
+    claim = trust_list(world, "KZ", registry=RU)
+    snap = load(world, trust_lists=[claim, world.trust_list("CN"), world.trust_list("RU")])
+    assert skips(snap) == [
+        (f"trust list of AB-KZ ({KZ})", f"signed by {KZ} but claims to be the list of {RU}", "conflict")
+    ]
+    assert sorted(snap.trust_lists) == [CN, RU] and list(snap.labs) == [QDTC, SDMT, NFTC]
+
+
+def test_a_signed_trust_list_whose_payload_is_no_json() -> None:
+    world = World()
+    key = world.reg_keys["KZ"]
+    bad = sign_compact(b"not json", key, kid=key.public.kid, typ=TYP_TRUST_LIST)
+    snap = load(world, trust_lists=[bad, world.trust_list("CN"), world.trust_list("RU")])
+    [(part, reason, kind)] = skips(snap)
+    assert (part, kind) == (f"trust list of AB-KZ ({KZ})", "invalid")
+    assert reason.startswith(f"malformed: trust list of AB-KZ ({KZ}) is malformed: ")
+    assert sorted(snap.trust_lists) == [CN, RU]
+
+
+def _status_under_kid(world: World, lab: str, signer: SigningKey) -> str:
+    """The lab's status list signed by ``signer`` under the lab's own kid (a forgery)."""
+    spec = world.labs[lab]
+    sl = StatusList(spec.url, spec.id, STATUS_PURPOSES, Bitstring(), LISTED, NOW + timedelta(days=30))
+    return sl.sign(signer, spec.key.public.kid)
+
+
+@pytest.mark.parametrize("lab", ["cn-food", "cn-metals"])  # EdDSA, ES256
+def test_status_list_under_its_labs_kid_but_signed_by_another_key(lab: str) -> None:
+    """The kid only finds the candidate keys: the signature must verify with one of them."""
+    world = World()
+    spec = world.labs[lab]
+    forged = _status_under_kid(world, lab, SigningKey.generate(spec.key.public.alg))
+    snap = load(world, status_lists=[*others(world, lab), forged])
+    key = (spec.id, spec.url)
+    expected = Skipped(f"status list {spec.url}", f"not signed by a key of {spec.id}")
+    assert snap.skipped == [expected] and snap.dropped_status == {key: expected}
+    assert key not in snap.status_lists
+
+
+def test_an_unverified_status_list_is_not_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/verifying.md, "Trust data": the signature first; a list no key verifies is never
+    read (its payload could be anything an attacker likes)."""
+    world = World()
+    forged = _status_under_kid(world, "cn-food", SigningKey.generate())
+    decoded: list[object] = []
+    real = StatusList.from_credential.__func__  # type: ignore[attr-defined]
+
+    def from_credential(cls: type[StatusList], cred: dict[str, object]) -> StatusList:
+        decoded.append(cred.get("id"))
+        return real(cls, cred)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(StatusList, "from_credential", classmethod(from_credential))
+    snap = load(world, status_lists=[forged, *others(world, "cn-food")])
+    assert decoded == [SDMT + "/status", NFTC + "/status"]
+    assert [p for p, _, _ in skips(snap)] == [f"status list {QDTC}/status"]
+
+
+def test_a_signed_status_list_that_is_no_status_list() -> None:
+    world = World()
+    spec = world.labs["cn-food"]
+    bad = sign_compact(
+        dumps_compact({"type": ["VerifiableCredential"]}), spec.key, kid=spec.key.public.kid, typ=TYP_VC
+    )
+    snap = load(world, status_lists=[bad, *others(world)])
+    assert skips(snap) == [("status list #1", "malformed: not a BitstringStatusListCredential", "invalid")]
+    assert len(snap.status_lists) == 3
+
+
+@pytest.mark.parametrize("case", ["issuer", "future", "key", "equivocation"])
+def test_a_dropped_status_list_does_not_stop_the_ones_after_it(case: str) -> None:
+    """Each status list that is dropped comes first: the lists after it are still checked."""
+    world = World()
+    spec = world.labs["cn-food"]
+    if case == "issuer":
+        bad = [status_list(world, "cn-food", issuer=SDMT, url=SDMT + "/status")]
+        reason = f"signed by a key of {QDTC} but names the issuer {SDMT}"
+        expected = [(f"status list {SDMT}/status", reason, "conflict")]
+    elif case == "future":
+        late = BUILT + FUTURE_TOLERANCE + timedelta(seconds=1)
+        bad = [status_list(world, "cn-food", valid_from=late)]
+        expected = [
+            (
+                f"status list {QDTC}/status",
+                f"issued {format_time(late)}, after the bundle that carries it was built",
+                "invalid",
+            )
+        ]
+    elif case == "key":
+        spec.key_from = LISTED + timedelta(seconds=1)
+        bad = world.status_lists(spec)
+        kid = spec.key.public.kid
+        expected = [(f"status list {QDTC}/status", f"signed with key {kid} outside its validity", "invalid")]
+    else:
+        bad = [status_list(world, "cn-food", revoked=(2,)), status_list(world, "cn-food", revoked=(4,))]
+        expected = [
+            (
+                f"status list {QDTC}/status",
+                "two different lists issued at 2026-11-27T08:00:00Z: the lab must publish one",
+                "invalid",
+            )
+        ]
+    snap = load(world, status_lists=[*bad, *others(world, "cn-food")])
+    assert skips(snap) == expected
+    assert sorted(snap.status_lists) == [(NFTC, NFTC + "/status"), (SDMT, SDMT + "/status")]
+
+
+# -- remembered signature checks (what an installed index keeps for the next install) ------------
+
+
+def test_every_check_a_load_did_is_remembered_and_not_redone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_snapshot's ``known``: a part whose exact bytes were verified with the same key is not
+    verified again, so that a delta costs what changed (docs/verifying.md, "Trust data")."""
+    world = World()
+    bundle = read_unchecked(world.bundle())
+    roots = [world.root.public]
+    first = load_snapshot(bundle, roots, state=bundle.state(), root_version=1)
+    assert len(first.verified) == 6  # three trust lists, three status lists
+
+    checks: list[bytes] = []
+    real = VerifyKey.verify
+
+    def verify(key: VerifyKey, signature: bytes, signing_input: bytes) -> bool:
+        checks.append(signing_input)
+        return real(key, signature, signing_input)
+
+    monkeypatch.setattr(VerifyKey, "verify", verify)
+    again = load_snapshot(bundle, roots, state=bundle.state(), known=first.verified, root_version=1)
+    # Only the federation list (signed by the root, never remembered) is checked again.
+    assert checks == [parse_compact(bundle.federation_list).signing_input]
+    assert again.verified == first.verified and skips(again) == [] and len(again.status_lists) == 3
+    checks.clear()
+    fresh = load_snapshot(bundle, roots, state=bundle.state(), root_version=1)
+    assert len(checks) == 7 and fresh.verified == first.verified
+
+
+def test_load_snapshot_names_the_root_version_it_was_given() -> None:
+    world = World()
+    bundle = read_unchecked(world.bundle())
+    snap = load_snapshot(bundle, [world.root.public], state=bundle.state(), root_version=1)
+    assert (snap.root_version, snap.pinned_version) == (1, 1)
+    with pytest.raises(
+        TrustDataError, match=r"^the federation list is not signed by a key of root version 3,"
+    ):
+        load_snapshot(bundle, [SigningKey.generate().public], state=bundle.state(), root_version=3)
+
+
+def test_worker_processes_end_when_the_load_is_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the labs are bound (the status lists being checked in workers): the pool
+    stops with the load, not at exit."""
+    import multiprocessing
+
+    def interrupted(snap: Snapshot) -> None:
+        raise KeyboardInterrupt
+
+    world = World()
+    monkeypatch.setattr(_snapshot._Checker, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(_snapshot.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_snapshot, "_bind_labs", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load(world)
+    assert multiprocessing.active_children() == []
+
+
+# -- the bundle's root rotations and manifest ----------------------------------------------------
+
+
+def test_a_bundle_after_a_root_rotation_loads_from_the_old_pin() -> None:
+    world = World()
+    old = world.rotate_root()
+    snap = load_bundle(world.bundle(), pinned_roots=[old.public])
+    assert (snap.root_version, snap.pinned_version) == (2, 1)
+    assert skips(snap) == [] and snap.root_keys == (world.root.public,)
+
+
+def test_a_root_rotation_swapped_for_another_is_refused() -> None:
+    """The rotation lines lie outside the signed manifest, which signs their digest: another
+    valid statement to the same keys is still an altered file."""
+    world = World()
+    old = world.rotate_root()
+    data = world.bundle()
+    other = sign_rotation(
+        FEDERATION,
+        2,
+        [old.public],
+        [world.root.public],
+        old_signer=old,
+        old_kid=old.public.kid,
+        new_signer=world.root,
+        new_kid=world.root.public.kid,
+        issued_at=NOW - timedelta(hours=3),
+    )
+    assert other != world.root_chain[0]
+    swapped = data.replace(world.root_chain[0].encode(), other.encode())
+    with pytest.raises(
+        TrustDataError,
+        match=r"^the bundle's root rotations do not match what its manifest signs: the file was damaged "
+        r"or altered$",
+    ):
+        load_bundle(swapped, pinned_roots=[old.public])
+
+
+def test_a_bundle_of_another_federation_than_its_root_rotations_is_refused() -> None:
+    """The root that rotated is the federation's: it cannot sign a bundle of another one, even
+    with a federation list that names that other one."""
+    world = World()
+    old = world.rotate_root()
+    other = "https://other.example"
+    fed = replace(FederationList.from_json(_payload(world.federation())), federation=other)
+    b = Bundle(
+        other,
+        1,
+        BUILT,
+        (dict(world.root.public.jwk),),
+        sign_fed(fed, world.root),
+        tuple(world.trust_list(cc) for cc in world.reg_keys),
+        tuple(world.all_status_lists()),
+        tuple(world.root_chain),
+    )
+    data = b.sign(world.root, world.root.public.kid)
+    with pytest.raises(
+        TrustDataError,
+        match=rf"^the bundle's root rotations are of federation '{FEDERATION}', the bundle of '{other}': "
+        r"ask your agency for a current bundle$",
+    ):
+        load_bundle(data, pinned_roots=[old.public])
+
+
+def test_a_manifest_of_another_typ_is_not_a_bundle() -> None:
+    world = World()
+    _, manifest, body = open_container(world.bundle())
+    resigned = sign_compact(
+        dumps_compact(_payload(manifest)), world.root, kid=world.root.public.kid, typ=TYP_TRUST_LIST
+    )
+    with pytest.raises(TrustDataError, match=r"^this file is not a Yilu bundle \(wrong typ\)$"):
+        load_bundle(MAGIC + resigned.encode() + b"\n" + body, pinned_roots=[world.root.public])
+
+
+def test_a_delta_is_not_loaded_as_a_full_bundle() -> None:
+    world = World()
+    old = read_unchecked(world.bundle())
+    delta = make_delta(old, replace(old, sequence=2), world.root, world.root.public.kid)
+    with pytest.raises(
+        TrustDataError,
+        match=r"^this is a delta bundle \(from sequence 1\): install it with yilu trust install onto the "
+        r"snapshot it updates$",
+    ):
+        load_bundle(delta, pinned_roots=[world.root.public])
+
+
+@pytest.mark.parametrize(
+    ("typ", "said"),
+    [
+        (TYP_TRUST_LIST, "this file is a trust list, not a bundle"),
+        (
+            "yilu-bundle+jwt",
+            "this is a bundle of an older format (version 1): ask your agency for a current one",
+        ),
+    ],
+)
+def test_a_signed_file_is_named_by_its_header_whatever_its_payload(typ: str, said: str) -> None:
+    """Only the header is read to say what a wrong file is: its payload is not even decoded."""
+    header, _, signature = sign_compact(b"{}", SigningKey.generate(), kid="r", typ=typ).split(".")
+    assert _refusal(f"{header}.%%%not-base64%%%.{signature}") == said
+
+
+def test_no_pinned_root_is_missing_trust_data() -> None:
+    world = World()
+    with pytest.raises(TrustDataError) as info:
+        load_bundle(world.bundle(), pinned_roots=[])
+    assert str(info.value) == "no federation root key is pinned: a bundle proves nothing without one"
+    assert info.value.code == ReasonCode.TRUST_DATA_MISSING
