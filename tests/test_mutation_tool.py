@@ -265,3 +265,50 @@ def test_a_mutant_child_has_bounded_memory() -> None:
             os._exit(3)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid``, from /proc."""
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
+def test_what_a_mutant_leaves_running_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mutant that never closes its worker pool leaves the workers behind when it exits:
+    its whole process group is killed, so no run leaks sleeping processes."""
+    import os
+    import time
+
+    monkeypatch.setattr(tool, "_save", lambda results: None)
+    children: list[int] = []
+
+    def start(mutant: Any, tests: list[str]) -> int:
+        pid = os.fork()
+        if pid == 0:
+            os.setpgid(0, 0)
+            if os.fork() == 0:  # the worker the mutant forgets
+                time.sleep(600)
+                os._exit(0)
+            time.sleep(0.2)  # the worker is running when the mutant exits
+            os._exit(1)
+        children.append(pid)
+        return pid
+
+    mutant = _fake_mutant()
+    results: dict[str, Any] = {}
+    tool._schedule([mutant], _selection(), 1, results, start, set())
+    assert results[mutant.key]["status"] == "killed"
+    deadline = time.monotonic() + 10
+    while _group_members(children[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _group_members(children[0]) == []

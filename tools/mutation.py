@@ -687,6 +687,8 @@ def _schedule(
             continue
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)  # what the mutant left running (a pool it never closed)
             mutant, began, _, tests = running.pop(pid)
             outcome = _status(os.waitstatus_to_exitcode(status))
             more = selection.retry_tests(mutant)
