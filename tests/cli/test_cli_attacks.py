@@ -347,6 +347,13 @@ _HANDLER_LINE = next(
 _OUR_PACKAGES = frozenset({"protocol", "service", "issuer", "verifier", "trust_registry", "yilu"})
 
 
+def _as_from_a_terminal() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A background job of a non-interactive
+    shell (a CI script, nohup) inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt: without this the two Ctrl-C tests would pass without testing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _is_ours(path: Path) -> bool:
     return path.is_relative_to(SRC) and path.relative_to(SRC).parts[0] in _OUR_PACKAGES
 
@@ -405,6 +412,7 @@ def test_interrupted_issue_loses_nothing(demo: dict[str, Any], tmp_path: Path) -
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=yilu_env(tmp_path / "d"),
+            preexec_fn=_as_from_a_terminal,
         )
         time.sleep(rng.uniform(0, 0.6))
         child.send_signal(signal.SIGINT)
@@ -430,6 +438,7 @@ def test_ctrl_c_while_yilu_starts_prints_no_traceback(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             env=yilu_env(tmp_path / "d"),
             cwd=tmp_path,
+            preexec_fn=_as_from_a_terminal,
         )
         time.sleep(step * 0.0015)
         child.send_signal(signal.SIGINT)
