@@ -20,16 +20,43 @@ import _signal  # type: ignore[import-not-found]
 import sys
 
 
+class _Interrupted(SystemExit):
+    """Ctrl-C's exit (130), told apart from any other SystemExit."""
+
+
 def _interrupted(signum: int, frame: object) -> None:
     """Ctrl-C: one line and exit 130, never a traceback. Installed before anything else
     is imported; SystemExit still runs every ``finally`` and the atomic writes' cleanup."""
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # a second Ctrl-C while cleaning up: still one line
     sys.stderr.write("yilu: interrupted\n")
-    raise SystemExit(130)
+    raise _Interrupted(130)
+
+
+def _was_interrupted(exc: BaseException | None) -> bool:
+    """True if Ctrl-C's exit is ``exc`` or inside it: Python 3.11 wraps an exception raised
+    while a class is created (``__set_name__``, as an import defines its classes) in a
+    RuntimeError, which would otherwise reach the user as a traceback."""
+    while exc is not None:
+        if isinstance(exc, _Interrupted):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _uncaught(kind: type[BaseException], exc: BaseException, tb: object) -> None:
+    """The last stop of an exception during yilu's imports: Ctrl-C's, however wrapped, ends
+    the process with 130 and the one line already written."""
+    if _was_interrupted(exc):
+        sys.stderr.flush()
+        import os
+
+        os._exit(130)  # every finally has run: the exception has left all of yilu's code
+    sys.__excepthook__(kind, exc, tb)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__" or sys.argv[0].endswith("yilu"):
     _signal.signal(_signal.SIGINT, _interrupted)
+    sys.excepthook = _uncaught
 
 import importlib
 from collections.abc import Mapping, Sequence
@@ -129,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         err("yilu: interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:  # the last line of defence: never a traceback to a user
+        if _was_interrupted(exc):  # Ctrl-C's exit, wrapped by a lazy import's class creation
+            return EXIT_INTERRUPTED
         err(f"yilu: internal error ({type(exc).__name__}): {shown(exc)}; please report it")
         return EXIT_INTERNAL
     return code if isinstance(code, int) else EXIT_OK

@@ -426,6 +426,39 @@ def test_interrupted_issue_loses_nothing(demo: dict[str, Any], tmp_path: Path) -
     assert json.loads(shown.stdout) == issued
 
 
+_SET_NAME_INTERRUPTED = """
+import os, signal, sys
+sys.argv[0] = "yilu"
+import yilu.cli
+
+class Descriptor:
+    def __set_name__(self, owner, name):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while an import creates a class
+        for _ in range(10**6):
+            pass
+
+class Holder:
+    field = Descriptor()
+
+print("not reached")
+"""
+
+
+def test_ctrl_c_while_an_import_creates_a_class_prints_one_line(tmp_path: Path) -> None:
+    """Python 3.11 wraps an exception raised in ``__set_name__`` (ipaddress's cached_property,
+    met by a Ctrl-C 85 ms into ``yilu verify``) in a RuntimeError: still one line, exit 130."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _SET_NAME_INTERRUPTED],
+        capture_output=True,
+        text=True,
+        env=yilu_env(tmp_path / "d"),
+        cwd=tmp_path,
+        preexec_fn=_as_from_a_terminal,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stderr, proc.stdout) == (130, "yilu: interrupted\n", "")
+
+
 def test_ctrl_c_while_yilu_starts_prints_no_traceback(tmp_path: Path) -> None:
     """Ctrl-C in yilu's first ~90 ms, a delay every 1.5 ms: the handler is installed before
     any slow import (yilu/cli.py takes _signal, loaded at start-up), so no traceback runs
@@ -470,3 +503,24 @@ def test_lab_republish_resigns_status_lists_later(demo: dict[str, Any], tmp_path
     after = _status_list(demo)
     assert after.valid_from > before.valid_from
     assert after.valid_until is not None and after.valid_until > before.valid_until + timedelta(days=20)
+
+
+def test_main_answers_ctrl_c_wrapped_by_a_lazy_import(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same wrap inside a command's lazy import reaches main(): exit 130, and no
+    "internal error" line after the one the handler wrote."""
+    from yilu import cli as yilu_cli
+
+    def interrupted_import(**kwargs: object) -> int:
+        try:
+            raise yilu_cli._Interrupted(130)
+        except yilu_cli._Interrupted as exc:
+            raise RuntimeError("Error calling __set_name__ on 'cached_property' instance") from exc
+
+    monkeypatch.setattr(yilu_cli.app, "main", interrupted_import)
+    assert yilu_cli.main(["verify"]) == 130
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(yilu_cli.app, "main", lambda **kwargs: (_ for _ in ()).throw(RuntimeError("x")))
+    assert yilu_cli.main(["verify"]) == 3  # any other RuntimeError is still an internal error
+    assert "internal error (RuntimeError)" in capsys.readouterr().err
