@@ -507,21 +507,25 @@ class Verifier:
             return None
         url = revocation.get("statusListCredential")
         raw_rev, raw_sus = revocation.get("statusListIndex"), suspension.get("statusListIndex")
-        # One-line conditions: a condition spread over lines from ``if (`` has no code on
-        # its first line, so line coverage (and tools/mutation.py) never sees it run.
-        if type(url) is not str or suspension.get("statusListCredential") != url:
-            return None
-        if type(raw_rev) is not str or type(raw_sus) is not str:
-            return None
-        if not _INDEX.fullmatch(raw_rev) or not _INDEX.fullmatch(raw_sus):
+        if (
+            type(url) is not str
+            or suspension.get("statusListCredential") != url
+            or type(raw_rev) is not str
+            or type(raw_sus) is not str
+            or not _INDEX.fullmatch(raw_rev)
+            or not _INDEX.fullmatch(raw_sus)
+        ):
             return None
         index = int(raw_rev)
         if index % 2 or int(raw_sus) != index + 1 or not self._is_under(url, issuer):
             return None
         status_list = self.snapshot.status_list(issuer, url)
-        if status_list is None or "revocation" not in status_list.purposes:
-            return None
-        if "suspension" not in status_list.purposes or index + 1 >= len(status_list.bits):
+        if (
+            status_list is None
+            or "revocation" not in status_list.purposes
+            or "suspension" not in status_list.purposes
+            or index + 1 >= len(status_list.bits)
+        ):
             return None
         reasons: list[Reason] = []
         valid_until = status_list.valid_until
